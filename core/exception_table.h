@@ -1,0 +1,53 @@
+/*
+ * exception_table.h - the in-memory table of complete exceptions of one
+ * snapshot, with Linux's consecutive-chunk range compression (spec 5).
+ *
+ * Invariant: an entry (old, new, run) maps origin chunks old..old+run to
+ * COW chunks new..new+run; run <= 255 and an entry never spans an aligned
+ * group of 256 chunks (the bucket ignores the low 8 bits). Bucket lists are
+ * sorted by old, ascending.
+ */
+#ifndef SNAPSIM_EXCEPTION_TABLE_H
+#define SNAPSIM_EXCEPTION_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bio.h"
+
+struct extable_entry;
+
+struct extable {
+	struct extable_entry **buckets;
+	uint32_t mask;        /* nr_buckets - 1 */
+	uint64_t nr_chunks;   /* chunks mapped */
+	uint64_t nr_entries;  /* entries allocated */
+};
+
+/*
+ * Size the table as Linux does: hint = COW size / chunk size, clamped to
+ * [64, 262144] and rounded down to a power of two. Returns 0 or -ENOMEM.
+ */
+int extable_init(struct extable *t, uint64_t nr_buckets_hint);
+void extable_destroy(struct extable *t);
+
+/* Add old -> new, extending an adjacent entry when possible. 0 or -ENOMEM. */
+int extable_insert(struct extable *t, chunk_t old_chunk, chunk_t new_chunk);
+/* Find chunk c; on success sets *new_chunk to its COW chunk. */
+bool extable_lookup(const struct extable *t, chunk_t c, chunk_t *new_chunk);
+/*
+ * Remove chunk c (merge only). Only the first or last chunk of an entry
+ * may go; removing from the middle or an unmapped chunk returns -EINVAL
+ * and changes nothing.
+ */
+int extable_remove(struct extable *t, chunk_t c);
+
+/* Visit every mapped chunk pair, ascending within each bucket. */
+typedef int extable_visit_fn(void *ctx, chunk_t old_chunk, chunk_t new_chunk);
+int extable_foreach(const struct extable *t, extable_visit_fn *fn, void *ctx);
+
+/* Bytes used by entries and bucket heads (for the benchmark). */
+size_t extable_memory_bytes(const struct extable *t);
+
+#endif

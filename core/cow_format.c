@@ -4,6 +4,8 @@
  */
 #include "cow_format.h"
 
+#include <string.h>
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;
@@ -66,4 +68,28 @@ const char *cow_chunk_size_problem(uint64_t chunk_sectors, unsigned block_sector
 	if (chunk_sectors > COW_MAX_CHUNK_SECTORS)
 		return "Chunk size is too high";
 	return 0;
+}
+
+void cow_area_get(const uint8_t *area, uint64_t slot, struct cow_record *r)
+{
+	cow_record_decode(area + slot * COW_RECORD_BYTES, r);
+}
+
+void cow_area_put(uint8_t *area, uint64_t slot, const struct cow_record *r)
+{
+	cow_record_encode(r, area + slot * COW_RECORD_BYTES);
+}
+
+void cow_header_chunk_build(uint8_t *chunk, size_t chunk_bytes, uint32_t valid,
+			    uint32_t chunk_sectors)
+{
+	struct cow_header h = {
+		.magic = COW_MAGIC,
+		.valid = valid,
+		.version = COW_VERSION,
+		.chunk_sectors = chunk_sectors,
+	};
+
+	memset(chunk, 0, chunk_bytes);
+	cow_header_encode(&h, chunk);
 }

@@ -60,6 +60,26 @@ void cow_header_decode(const uint8_t *buf, struct cow_header *h);
 void cow_record_encode(const struct cow_record *r, uint8_t *buf);
 void cow_record_decode(const uint8_t *buf, struct cow_record *r);
 
+/* Record slot i of an area chunk image (slot < cow_epa()). */
+void cow_area_get(const uint8_t *area, uint64_t slot, struct cow_record *r);
+void cow_area_put(uint8_t *area, uint64_t slot, const struct cow_record *r);
+
+/*
+ * Fill a whole chunk-0 image (chunk_bytes) with a header (magic, valid,
+ * version 1, chunk_sectors) followed by zeros (spec 2.9).
+ */
+void cow_header_chunk_build(uint8_t *chunk, size_t chunk_bytes, uint32_t valid,
+			    uint32_t chunk_sectors);
+
+/* The data chunk allocated after k: k + 1, skipping a metadata area chunk. */
+static inline chunk_t cow_next_data_chunk(uint32_t chunk_sectors, chunk_t k)
+{
+	k++;
+	if (cow_is_area_chunk(chunk_sectors, k))
+		k++;
+	return k;
+}
+
 /*
  * Validate a chunk size from a table or a header: a power of two, a
  * multiple of block_sectors, at most COW_MAX_CHUNK_SECTORS. Returns NULL

@@ -32,7 +32,11 @@ struct extable {
 int extable_init(struct extable *t, uint64_t nr_buckets_hint);
 void extable_destroy(struct extable *t);
 
-/* Add old -> new, extending an adjacent entry when possible. 0 or -ENOMEM. */
+/*
+ * Add old -> new, extending an adjacent entry when possible. Returns 0,
+ * -ENOMEM, -EEXIST (old already mapped) or -EINVAL (new_chunk does not fit
+ * in 56 bits); on failure nothing changed.
+ */
 int extable_insert(struct extable *t, chunk_t old_chunk, chunk_t new_chunk);
 /* Find chunk c; on success sets *new_chunk to its COW chunk. */
 bool extable_lookup(const struct extable *t, chunk_t c, chunk_t *new_chunk);

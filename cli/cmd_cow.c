@@ -1,0 +1,615 @@
+/*
+ * cmd_cow.c - `snapsim cow inspect` and `snapsim cow check`: read-only
+ * views of a persistent COW image (spec 2), and its fsck.
+ *
+ * Exit codes: inspect 0 / 1 (not readable as a store, or I/O error) / 2
+ * (usage). check follows fsck(8): 0 no errors, 1 errors corrected, 4
+ * errors left uncorrected, 8 operational error, 16 usage error (bits OR'd).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "cow_check.h"
+#include "cow_scan.h"
+
+#define CHECK_EXIT_OK          0
+#define CHECK_EXIT_CORRECTED   1
+#define CHECK_EXIT_UNCORRECTED 4
+#define CHECK_EXIT_OPERATIONAL 8
+#define CHECK_EXIT_USAGE       16
+
+/* Exceptions and areas the human form of inspect lists without --all. */
+#define INSPECT_LIST_DEFAULT 20
+
+static const char cow_usage[] =
+	"usage: snapsim cow inspect COW [--json] [--all]\n"
+	"       snapsim cow check COW [--origin ORIGIN] [--repair] [--json]\n"
+	"       snapsim cow export --origin ORIGIN --cow COW -o IMAGE [--force]\n"
+	"\n"
+	"Offline tools for persistent (P) snapshot stores in Linux dm-snapshot\n"
+	"format. COW and ORIGIN are image files or block devices; they are read\n"
+	"a chunk at a time. Run `snapsim cow VERB --help` for each verb.\n";
+
+static const char inspect_usage[] =
+	"usage: snapsim cow inspect COW [--json] [--all]\n"
+	"\n"
+	"Print the header (magic, valid, version, chunk size), the geometry\n"
+	"(exceptions per area), the metadata areas, the exception list\n"
+	"(old_chunk -> new_chunk; the first 20 unless --all) and the usage the\n"
+	"kernel's status line would show (allocated/total metadata, sectors).\n"
+	"\n"
+	"  --json   one JSON document on stdout, with every area and exception\n"
+	"  --all    list every area and exception (human form)\n"
+	"\n"
+	"Exit: 0 shown, 1 not a readable store (bad magic, version or chunk\n"
+	"size, I/O error), 2 usage error.\n";
+
+static const char check_usage[] =
+	"usage: snapsim cow check COW [--origin ORIGIN] [--repair] [--json]\n"
+	"\n"
+	"Check a persistent COW image the way activation reads it, and more\n"
+	"strictly: magic, version, valid flag, chunk size, area layout, and every\n"
+	"record (new_chunk beyond the image or on a metadata area, duplicate\n"
+	"new_chunk or old_chunk, old_chunk beyond the origin with --origin).\n"
+	"Warnings: records out of allocation order, a torn or stale tail after\n"
+	"the end of the list in the last area. Each finding is printed as\n"
+	"  COW: area A slot S (byte offset O): SEVERITY: message\n"
+	"\n"
+	"  --origin ORIGIN  origin image, or its size (e.g. 1GiB, 2048s)\n"
+	"  --repair         fix what can be fixed (nothing is written otherwise):\n"
+	"                   the first record with an error and every later slot\n"
+	"                   of its area are zeroed, which ends the list there and\n"
+	"                   drops that record and all after it; without bad\n"
+	"                   records, a dirty tail of the last area is zeroed.\n"
+	"                   One area write plus fsync; nothing when clean.\n"
+	"  --json           one JSON document on stdout\n"
+	"\n"
+	"A zero magic is a new, empty store: clean. A store marked invalid\n"
+	"(valid = 0) is the kernel's verdict, not corruption: it is reported as\n"
+	"a note and does not change the exit code; `cow export` refuses it.\n"
+	"\n"
+	"Exit (fsck(8) style, bits OR'd): 0 no errors, 1 errors corrected,\n"
+	"4 errors left uncorrected, 8 operational error, 16 usage error.\n";
+
+int cli_origin_size(const char *arg, uint64_t *bytes)
+{
+	int fd, r;
+
+	if (cli_looks_like_size(arg)) {
+		r = cli_parse_size(arg, bytes);
+		if (r < 0)
+			fprintf(stderr, "snapsim: --origin %s: size out of range\n", arg);
+		return r;
+	}
+	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		fprintf(stderr, "snapsim: %s: cannot open: %s\n", arg, strerror(-r));
+		return r;
+	}
+	r = cli_fd_size(fd, bytes);
+	if (r < 0)
+		fprintf(stderr, "snapsim: %s: cannot get size: %s\n", arg,
+			r == -EINVAL ? "not a regular file or block device"
+				     : strerror(-r));
+	close(fd);
+	return r;
+}
+
+/* ---- inspect ---- */
+
+struct area_list {
+	struct cow_area_info *v;
+	size_t n, cap;
+};
+
+static int collect_area(void *ctx, const struct cow_area_info *ai)
+{
+	struct area_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		struct cow_area_info *nv = realloc(l->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *ai;
+	return 0;
+}
+
+struct list_ctx {
+	FILE *out;
+	bool json;
+	uint64_t shown, limit; /* limit 0: all */
+};
+
+static int print_record(void *ctx, const struct cow_area_info *ai,
+			uint64_t slot, const struct cow_record *rec)
+{
+	struct list_ctx *l = ctx;
+
+	(void)ai;
+	(void)slot;
+	if (l->limit && l->shown >= l->limit)
+		return 0;
+	if (l->json)
+		fprintf(l->out, "%s\n    {\"old\": %llu, \"new\": %llu}",
+			l->shown ? "," : "", (unsigned long long)rec->old_chunk,
+			(unsigned long long)rec->new_chunk);
+	else
+		fprintf(l->out, "  %llu -> %llu\n", (unsigned long long)rec->old_chunk,
+			(unsigned long long)rec->new_chunk);
+	l->shown++;
+	return 0;
+}
+
+/* Metadata chunks among chunks [0, x). */
+static uint64_t area_chunks_below(uint64_t stride, uint64_t x)
+{
+	return x <= 1 ? 0 : (x - 2) / stride + 1;
+}
+
+struct usage {
+	unsigned long long allocated, total, metadata, free_sectors, free_chunks;
+};
+
+static void compute_usage(const struct cow_scan *s, const struct cow_walk_result *w,
+			  struct usage *u)
+{
+	uint64_t stride = s->epa + 1;
+	uint64_t nf = w->next_free;
+
+	u->allocated = nf > UINT64_MAX / s->chunk_sectors ? UINT64_MAX
+		       : nf * s->chunk_sectors;
+	u->total = s->size_bytes >> SECTOR_SHIFT;
+	u->metadata = (w->last_area + 2) * s->chunk_sectors;
+	u->free_sectors = u->allocated < u->total ? u->total - u->allocated : 0;
+	u->free_chunks = 0;
+	if (nf < s->dev_chunks)
+		u->free_chunks = (s->dev_chunks - nf) -
+				 (area_chunks_below(stride, s->dev_chunks) -
+				  area_chunks_below(stride, nf));
+}
+
+static const char *header_state(const struct cow_scan *s)
+{
+	if (s->hdr.magic == 0)
+		return "empty";
+	if (s->hdr.magic != COW_MAGIC)
+		return "bad-magic";
+	if (s->hdr.version != COW_VERSION)
+		return "bad-version";
+	return s->hdr.valid ? "valid" : "invalid";
+}
+
+static void inspect_header_json(const struct cow_scan *s)
+{
+	printf("{\n  \"cow\": ");
+	cli_json_string(stdout, s->path);
+	printf(",\n  \"size_bytes\": %llu,\n  \"size_sectors\": %llu,\n",
+	       (unsigned long long)s->size_bytes,
+	       (unsigned long long)(s->size_bytes >> SECTOR_SHIFT));
+	printf("  \"header\": {\"magic\": \"0x%08x\", \"magic_ok\": %s, "
+	       "\"valid\": %u, \"version\": %u, \"chunk_sectors\": %u, "
+	       "\"chunk_bytes\": %llu},\n",
+	       s->hdr.magic, s->hdr.magic == COW_MAGIC ? "true" : "false",
+	       s->hdr.valid, s->hdr.version, s->hdr.chunk_sectors,
+	       (unsigned long long)s->hdr.chunk_sectors << SECTOR_SHIFT);
+	printf("  \"state\": \"%s\"", header_state(s));
+}
+
+static void inspect_header_human(const struct cow_scan *s)
+{
+	uint32_t m = s->hdr.magic;
+
+	printf("COW:               %s (%llu bytes, %llu sectors)\n", s->path,
+	       (unsigned long long)s->size_bytes,
+	       (unsigned long long)(s->size_bytes >> SECTOR_SHIFT));
+	printf("magic:             0x%08x%s\n", m,
+	       m == COW_MAGIC ? " (SnAp)" : m == 0 ? " (empty: a new store)"
+						  : " (not a snapshot store)");
+	if (m != COW_MAGIC)
+		return;
+	printf("valid:             %u (%s)\n", s->hdr.valid,
+	       s->hdr.valid ? "valid" : "invalid: the kernel invalidated it");
+	printf("version:           %u%s\n", s->hdr.version,
+	       s->hdr.version == COW_VERSION ? "" : " (unsupported)");
+	printf("chunk size:        %u sectors (%llu bytes)\n", s->hdr.chunk_sectors,
+	       (unsigned long long)s->hdr.chunk_sectors << SECTOR_SHIFT);
+}
+
+static int cow_inspect(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false, all = false;
+	struct cow_scan s;
+	struct ss_error err;
+	struct area_list areas = { 0 };
+	struct cow_walk_result w;
+	struct list_ctx lc;
+	struct usage u;
+	int ret = CLI_EXIT_FAILURE, r;
+
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_help(argv[i])) {
+			fputs(inspect_usage, stdout);
+			return CLI_EXIT_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapsim cow inspect: unknown option '%s'\n%s",
+				argv[i], inspect_usage);
+			return CLI_EXIT_USAGE;
+		} else if (path) {
+			fprintf(stderr, "snapsim cow inspect: unexpected argument '%s'\n%s",
+				argv[i], inspect_usage);
+			return CLI_EXIT_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "snapsim cow inspect: missing COW argument\n%s",
+			inspect_usage);
+		return CLI_EXIT_USAGE;
+	}
+	ss_error_clear(&err);
+	if (cow_scan_open(&s, path, false, &err) < 0) {
+		fprintf(stderr, "snapsim: %s\n", err.msg);
+		return CLI_EXIT_FAILURE;
+	}
+	if (s.header_short) {
+		fprintf(stderr, "snapsim: %s: image is %llu bytes, smaller than one sector\n",
+			path, (unsigned long long)s.size_bytes);
+		goto out;
+	}
+	if (json)
+		inspect_header_json(&s);
+	else
+		inspect_header_human(&s);
+	if (s.hdr.magic == 0) {
+		if (json)
+			printf("\n}\n");
+		ret = CLI_EXIT_OK;
+		goto out;
+	}
+	if (s.hdr.magic != COW_MAGIC || s.hdr.version != COW_VERSION) {
+		if (json)
+			printf("\n}\n");
+		fprintf(stderr, "snapsim: %s: %s at byte offset %d\n", path,
+			s.hdr.magic != COW_MAGIC ? "not a snapshot store (bad magic)"
+						 : "unsupported version",
+			s.hdr.magic != COW_MAGIC ? 0 : 8);
+		goto out;
+	}
+	if (cow_scan_geometry(&s, &err) < 0 || s.dev_chunks < 2) {
+		if (json)
+			printf("\n}\n");
+		if (err.code)
+			fprintf(stderr, "snapsim: %s: header (byte offset 12): %s\n",
+				path, err.msg);
+		else
+			fprintf(stderr, "snapsim: %s: image too small for chunk size %u "
+				"(header and area 0 need 2 chunks)\n", path,
+				s.hdr.chunk_sectors);
+		goto out;
+	}
+	r = cow_scan_walk(&s, NULL, collect_area, &areas, &w, &err);
+	if (r < 0) {
+		if (json)
+			printf("\n}\n");
+		fprintf(stderr, "snapsim: %s\n",
+			err.code ? err.msg : "out of memory");
+		goto out;
+	}
+	compute_usage(&s, &w, &u);
+	lc = (struct list_ctx){ .out = stdout, .json = json,
+				.limit = all || json ? 0 : INSPECT_LIST_DEFAULT };
+	if (json) {
+		printf(",\n  \"exceptions_per_area\": %llu,\n  \"chunks\": %llu,\n",
+		       (unsigned long long)s.epa, (unsigned long long)s.dev_chunks);
+		printf("  \"areas\": [");
+		for (size_t i = 0; i < areas.n; i++)
+			printf("%s\n    {\"area\": %llu, \"chunk\": %llu, "
+			       "\"byte_offset\": %llu, \"records\": %llu, "
+			       "\"full\": %s, \"tail_dirty_slots\": %llu}",
+			       i ? "," : "", (unsigned long long)areas.v[i].area,
+			       (unsigned long long)areas.v[i].loc,
+			       (unsigned long long)cow_scan_chunk_offset(&s, areas.v[i].loc),
+			       (unsigned long long)areas.v[i].used,
+			       areas.v[i].full ? "true" : "false",
+			       (unsigned long long)areas.v[i].tail_dirty);
+		printf("\n  ],\n  \"next_area_missing\": %s,\n",
+		       w.area_missing ? "true" : "false");
+		printf("  \"exception_count\": %llu,\n  \"last_area\": %llu,\n"
+		       "  \"last_area_records\": %llu,\n  \"last_area_partial\": %s,\n",
+		       (unsigned long long)w.nr_records,
+		       (unsigned long long)w.last_area,
+		       (unsigned long long)w.last_used,
+		       w.last_used > 0 && !w.area_missing ? "true" : "false");
+		printf("  \"usage\": {\"allocated_sectors\": %llu, \"total_sectors\": %llu, "
+		       "\"metadata_sectors\": %llu, \"status\": \"",
+		       u.allocated, u.total, u.metadata);
+		if (s.hdr.valid)
+			printf("%llu/%llu %llu", u.allocated, u.total, u.metadata);
+		else
+			printf("Invalid");
+		printf("\"},\n  \"free_sectors\": %llu,\n  \"free_bytes\": %llu,\n"
+		       "  \"free_data_chunks\": %llu,\n  \"exceptions\": [",
+		       u.free_sectors, u.free_sectors << SECTOR_SHIFT, u.free_chunks);
+	} else {
+		size_t nshow = all || areas.n <= INSPECT_LIST_DEFAULT
+			       ? areas.n : INSPECT_LIST_DEFAULT;
+		printf("exceptions/area:   %llu (area stride %llu chunks)\n",
+		       (unsigned long long)s.epa, (unsigned long long)(s.epa + 1));
+		printf("chunks:            %llu\n", (unsigned long long)s.dev_chunks);
+		printf("areas:             %llu\n", (unsigned long long)areas.n);
+		for (size_t i = 0; i < nshow; i++)
+			printf("  area %llu: chunk %llu (byte offset %llu), %llu records%s%s\n",
+			       (unsigned long long)areas.v[i].area,
+			       (unsigned long long)areas.v[i].loc,
+			       (unsigned long long)cow_scan_chunk_offset(&s, areas.v[i].loc),
+			       (unsigned long long)areas.v[i].used,
+			       areas.v[i].full ? ", full" : "",
+			       areas.v[i].tail_dirty ? ", dirty tail" : "");
+		if (nshow < areas.n)
+			printf("  (%zu of %zu areas shown; --all for all)\n", nshow, areas.n);
+		if (w.area_missing)
+			printf("  area %llu: missing (beyond the end of the image)\n",
+			       (unsigned long long)w.missing_area);
+		if (w.area_missing)
+			printf("last area:         full, and the next area is missing\n");
+		else if (w.last_used == 0)
+			printf("last area:         area %llu, empty\n",
+			       (unsigned long long)w.last_area);
+		else
+			printf("last area:         area %llu, partly filled (%llu of %llu slots)\n",
+			       (unsigned long long)w.last_area,
+			       (unsigned long long)w.last_used,
+			       (unsigned long long)s.epa);
+		printf("usage:             %llu/%llu %llu (allocated/total metadata, sectors)%s\n",
+		       u.allocated, u.total, u.metadata,
+		       s.hdr.valid ? "" : "; the kernel's status shows Invalid");
+		printf("free:              %llu sectors (%llu bytes), %llu data chunks\n",
+		       u.free_sectors, u.free_sectors << SECTOR_SHIFT, u.free_chunks);
+		printf("exceptions:        %llu%s\n", (unsigned long long)w.nr_records,
+		       s.hdr.valid ? "" : " (on disk; activation ignores them)");
+	}
+	r = cow_scan_walk(&s, print_record, NULL, &lc, &w, &err);
+	if (json)
+		printf("\n  ]\n}\n");
+	else if (lc.shown < w.nr_records)
+		printf("  (%llu of %llu exceptions shown; --all for all)\n",
+		       (unsigned long long)lc.shown, (unsigned long long)w.nr_records);
+	if (r < 0) {
+		fprintf(stderr, "snapsim: %s\n", err.msg);
+		goto out;
+	}
+	ret = CLI_EXIT_OK;
+out:
+	free(areas.v);
+	cow_scan_close(&s);
+	return ret;
+}
+
+/* ---- check ---- */
+
+static void check_json(const struct cow_scan *s, const struct cow_check_report *first,
+		       const struct cow_check_report *final, bool repaired, int code)
+{
+	const struct cow_check_report *r = first;
+
+	printf("{\n  \"cow\": ");
+	cli_json_string(stdout, s->path);
+	printf(",\n  \"exit_code\": %d,\n  \"clean\": %s,\n  \"empty\": %s,\n"
+	       "  \"valid\": %s,\n",
+	       code, final->nr_errors == 0 ? "true" : "false",
+	       r->empty ? "true" : "false",
+	       r->invalid || r->empty ? "false" : "true");
+	printf("  \"header\": {\"magic\": \"0x%08x\", \"valid\": %u, \"version\": %u, "
+	       "\"chunk_sectors\": %u},\n",
+	       s->hdr.magic, s->hdr.valid, s->hdr.version, s->hdr.chunk_sectors);
+	printf("  \"exceptions\": %llu,\n  \"areas\": %llu,\n",
+	       (unsigned long long)r->walk.nr_records,
+	       (unsigned long long)r->walk.nr_areas);
+	printf("  \"errors\": %llu,\n  \"warnings\": %llu,\n  \"notes\": %llu,\n",
+	       (unsigned long long)r->nr_errors, (unsigned long long)r->nr_warnings,
+	       (unsigned long long)r->nr_notes);
+	printf("  \"findings\": [");
+	for (size_t i = 0; i < r->nr_kept; i++) {
+		const struct cow_finding *f = &r->findings[i];
+		printf("%s\n    {\"severity\": \"%s\"", i ? "," : "",
+		       cow_severity_name(f->severity));
+		if (f->place == COW_AT_HEADER)
+			printf(", \"where\": \"header\"");
+		if (f->place == COW_AT_AREA || f->place == COW_AT_SLOT)
+			printf(", \"area\": %llu", (unsigned long long)f->area);
+		if (f->place == COW_AT_SLOT)
+			printf(", \"slot\": %llu", (unsigned long long)f->slot);
+		if (f->place != COW_AT_IMAGE)
+			printf(", \"byte_offset\": %llu", (unsigned long long)f->offset);
+		printf(", \"message\": ");
+		cli_json_string(stdout, f->msg);
+		printf("}");
+	}
+	printf("\n  ],\n  \"findings_not_listed\": %llu,\n",
+	       (unsigned long long)r->nr_dropped);
+	printf("  \"repair\": {\"needed\": %s, \"done\": %s",
+	       r->repair_planned ? "true" : "false", repaired ? "true" : "false");
+	if (r->repair_planned)
+		printf(", \"area\": %llu, \"slot\": %llu, \"byte_offset\": %llu, "
+		       "\"bytes\": %llu, \"records_dropped\": %llu",
+		       (unsigned long long)r->repair_area,
+		       (unsigned long long)r->repair_slot,
+		       (unsigned long long)cow_scan_slot_offset(s, r->repair_area,
+								r->repair_slot),
+		       (unsigned long long)((s->epa - r->repair_slot) * COW_RECORD_BYTES),
+		       (unsigned long long)r->repair_dropped);
+	printf("},\n  \"errors_after_repair\": %llu\n}\n",
+	       (unsigned long long)final->nr_errors);
+}
+
+static void print_repair(const struct cow_scan *s, const struct cow_check_report *r,
+			 bool done)
+{
+	printf("%s: area %llu slot %llu (byte offset %llu): %s: zero%s slots %llu..%llu "
+	       "(%llu bytes)",
+	       s->path, (unsigned long long)r->repair_area,
+	       (unsigned long long)r->repair_slot,
+	       (unsigned long long)cow_scan_slot_offset(s, r->repair_area, r->repair_slot),
+	       done ? "repaired" : "repair (with --repair) would",
+	       done ? "ed" : "",
+	       (unsigned long long)r->repair_slot, (unsigned long long)(s->epa - 1),
+	       (unsigned long long)((s->epa - r->repair_slot) * COW_RECORD_BYTES));
+	if (r->repair_truncates)
+		printf(", dropping %llu record(s)", (unsigned long long)r->repair_dropped);
+	printf("\n");
+}
+
+static int cow_check(int argc, char **argv)
+{
+	const char *path = NULL, *origin = NULL;
+	bool json = false, repair = false, repaired = false;
+	struct cow_check_opts opts = { 0 };
+	struct cow_check_report first, again, *final = &first;
+	struct cow_scan s;
+	struct ss_error err;
+	int code;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int used;
+		if (cli_is_help(argv[i])) {
+			fputs(check_usage, stdout);
+			return CHECK_EXIT_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--repair")) {
+			repair = true;
+		} else if (cli_long_opt("--origin", argc, argv, i, &v, &used)) {
+			if (!v) {
+				fprintf(stderr, "snapsim cow check: option '--origin' needs "
+					"a value\n%s", check_usage);
+				return CHECK_EXIT_USAGE;
+			}
+			origin = v;
+			i += used - 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "snapsim cow check: unknown option '%s'\n%s",
+				argv[i], check_usage);
+			return CHECK_EXIT_USAGE;
+		} else if (path) {
+			fprintf(stderr, "snapsim cow check: unexpected argument '%s'\n%s",
+				argv[i], check_usage);
+			return CHECK_EXIT_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "snapsim cow check: missing COW argument\n%s", check_usage);
+		return CHECK_EXIT_USAGE;
+	}
+	if (origin) {
+		if (cli_origin_size(origin, &opts.origin_bytes) < 0)
+			return CHECK_EXIT_OPERATIONAL;
+		opts.have_origin = true;
+	}
+	ss_error_clear(&err);
+	if (cow_scan_open(&s, path, repair, &err) < 0) {
+		fprintf(stderr, "snapsim: %s\n", err.msg);
+		return CHECK_EXIT_OPERATIONAL;
+	}
+	if (cow_check_run(&s, &opts, &first, &err) < 0) {
+		fprintf(stderr, "snapsim: %s\n", err.msg);
+		cow_check_report_free(&first);
+		cow_scan_close(&s);
+		return CHECK_EXIT_OPERATIONAL;
+	}
+	if (!json)
+		for (size_t i = 0; i < first.nr_kept; i++)
+			cow_finding_print(stdout, path, &first.findings[i]);
+	if (!json && first.nr_dropped)
+		printf("%s: %llu more finding(s) not listed\n", path,
+		       (unsigned long long)first.nr_dropped);
+	if (repair && first.repair_planned) {
+		if (cow_check_repair(&s, &first, &err) < 0) {
+			fprintf(stderr, "snapsim: %s\n", err.msg);
+			cow_check_report_free(&first);
+			cow_scan_close(&s);
+			return CHECK_EXIT_OPERATIONAL;
+		}
+		repaired = true;
+		if (!json)
+			print_repair(&s, &first, true);
+		if (cow_check_run(&s, &opts, &again, &err) < 0) {
+			fprintf(stderr, "snapsim: %s (checking again after the repair)\n",
+				err.msg);
+			cow_check_report_free(&again);
+			cow_check_report_free(&first);
+			cow_scan_close(&s);
+			return CHECK_EXIT_OPERATIONAL | CHECK_EXIT_CORRECTED;
+		}
+		final = &again;
+		if (!json)
+			for (size_t i = 0; i < again.nr_kept; i++)
+				if (again.findings[i].severity == COW_ERROR) {
+					printf("after repair: ");
+					cow_finding_print(stdout, path, &again.findings[i]);
+				}
+	} else if (!json && first.repair_planned) {
+		print_repair(&s, &first, false);
+	}
+	code = (repaired ? CHECK_EXIT_CORRECTED : 0) |
+	       (final->nr_errors ? CHECK_EXIT_UNCORRECTED : 0);
+	if (json) {
+		check_json(&s, &first, final, repaired, code);
+	} else if (first.empty) {
+		printf("%s: clean (empty store, magic 0)\n", path);
+	} else {
+		printf("%s: %s, %llu error(s), %llu warning(s); %llu exception(s) "
+		       "in %llu area(s)%s\n", path,
+		       final->nr_errors ? "NOT CLEAN" : repaired ? "repaired" : "clean",
+		       (unsigned long long)final->nr_errors,
+		       (unsigned long long)final->nr_warnings,
+		       (unsigned long long)final->walk.nr_records,
+		       (unsigned long long)final->walk.nr_areas,
+		       first.invalid ? "; store marked invalid" : "");
+	}
+	if (final == &again)
+		cow_check_report_free(&again);
+	cow_check_report_free(&first);
+	cow_scan_close(&s);
+	return code;
+}
+
+int cmd_cow(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "snapsim cow: missing verb (inspect, check, export)\n%s",
+			cow_usage);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_is_help(argv[1])) {
+		fputs(cow_usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "inspect"))
+		return cow_inspect(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cow_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_cow_export(argc - 1, argv + 1);
+	fprintf(stderr, "snapsim cow: unknown verb '%s'\n%s", argv[1], cow_usage);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,25 @@
+/*
+ * commands.h - entry points of the snapsim verbs. Each takes the arguments
+ * after its verb words (argv[0] is the last verb word) and returns the
+ * process exit status.
+ */
+#ifndef SNAPSIM_COMMANDS_H
+#define SNAPSIM_COMMANDS_H
+
+#include <stdint.h>
+
+/* snapsim table ... (cmd_table.c) */
+int cmd_table(int argc, char **argv);
+/* snapsim cow ... (cmd_cow.c) */
+int cmd_cow(int argc, char **argv);
+/* snapsim cow export ... (cow_export.c) */
+int cmd_cow_export(int argc, char **argv);
+
+/*
+ * Resolve an --origin argument: a size (see cli_parse_size) or a path to
+ * an image whose size is taken. Returns 0, or a negative errno with a
+ * message printed to stderr naming the argument.
+ */
+int cli_origin_size(const char *arg, uint64_t *bytes);
+
+#endif

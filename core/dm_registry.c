@@ -11,6 +11,7 @@
  * new table live and the device suspended.
  */
 #include "dm_internal.h"
+#include "dm_snap.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -45,8 +46,11 @@ struct dm_registry *dm_registry_create(struct executor *ex)
 			return NULL;
 		}
 	}
-	/* Snapshot targets (snapshot-origin, snapshot, snapshot-merge) go here:
-	 * dm_snap_register_targets(reg); */
+	/* Snapshot targets (snapshot-origin, snapshot, snapshot-merge). */
+	if (dm_snap_register_targets(reg)) {
+		dm_registry_destroy(reg);
+		return NULL;
+	}
 	return reg;
 }
 

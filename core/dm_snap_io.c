@@ -1,0 +1,955 @@
+/*
+ * dm_snap_io.c - the snapshot I/O paths (spec 4.3-4.12): pending
+ * exceptions, the origin-write procedure, snapshot reads and writes, read
+ * tracking, discards, the background merge, and the handover of exception
+ * state between two tables.
+ *
+ * The invariant this file exists for (spec 2.8, 4.3, 4.4):
+ *   an origin write to chunk c is issued to the origin only when every
+ *   active, valid, non-merging snapshot of that origin has a *complete*
+ *   exception for c, i.e. the old data was copied to its COW and the
+ *   record pointing at it is durable (the store's commit callback ran),
+ *   and no snapshot read of c sent to the origin is still in flight.
+ *
+ * A pending exception goes through these states:
+ *
+ *   created  --copy/whole-chunk write ends-->  copy_done
+ *   copy_done --all earlier ones committed-->  committing (store commit)
+ *   committing --callback ok-->  in complete table; if a tracked read of
+ *                                the chunk is in flight: read_wait
+ *   read_wait --last tracked read ends-->  finished (released)
+ *   committing --callback failed / snapshot invalid-->  failed (released)
+ *
+ * "Released" means: held snapshot writes go to the COW (or fail), the
+ * whole-chunk write is ended, held origin writes re-run the procedure.
+ * Commits are handed to the store strictly in sequence (allocation) order
+ * (asserted with next_commit_seq).
+ *
+ * Everything runs in executor context; nothing blocks. Where Linux polls
+ * (read tracking, every 1 ms), the release is re-checked when the tracked
+ * I/O completes.
+ */
+#include "dm_snap.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm_copier.h"
+
+struct pending_exception {
+	struct pending_exception *hnext;  /* pending hash chain */
+	struct pending_exception *onext;  /* allocation-order list */
+	struct pending_exception *wnext;  /* read_waiters list */
+	struct dm_snapshot *snap;
+	chunk_t old_chunk;
+	chunk_t new_chunk;
+	uint64_t seq;                     /* per-snapshot allocation order */
+	bool started;                     /* copy (or whole-chunk write) started */
+	bool copy_done;
+	int copy_status;
+	struct origin_waiter *origin_waiters; /* held origin writes */
+	struct snap_io *snap_ios;         /* held snapshot writes (remapped) */
+	struct snap_io **snap_ios_tail;
+	struct snap_io *full_io;          /* whole-chunk write replacing the copy */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static void defer_or_run(struct executor *ex, executor_fn *fn, void *ctx)
+{
+	/* A failed defer cannot be reported anywhere better: run it now. */
+	if (executor_defer(ex, fn, ctx) != 0)
+		fn(ctx);
+}
+
+static void snap_io_end_deferred(void *ctx)
+{
+	struct snap_io *io = ctx;
+
+	bio_endio(io->clone, io->status);
+}
+
+/* End a clone later, from the executor (never inside map). */
+static void snap_io_end_later(struct snap_io *io, int status)
+{
+	io->status = status;
+	defer_or_run(io->snap->ex, snap_io_end_deferred, io);
+}
+
+static struct snap_io *snap_io_init(struct dm_snapshot *s, struct bio *clone)
+{
+	struct snap_io *io = dm_per_bio_data(clone);
+
+	memset(io, 0, sizeof(*io));
+	io->clone = clone;
+	io->snap = s;
+	return io;
+}
+
+static bool chunk_whole(const struct dm_snapshot *s, const struct bio *bio)
+{
+	uint32_t cs = snap_chunk_sectors(s);
+
+	return bio->nr_sectors == cs && !(bio->sector & (cs - 1));
+}
+
+static sector_t cow_sector(const struct dm_snapshot *s, chunk_t new_chunk,
+			   sector_t sector)
+{
+	return snap_chunk_to_sector(s, new_chunk) +
+	       (sector & (snap_chunk_sectors(s) - 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* Tracking of reads (and merge COW writes) per chunk (spec 4.7)       */
+/* ------------------------------------------------------------------ */
+
+static void track_chunk(struct dm_snapshot *s, struct snap_io *io, chunk_t c)
+{
+	struct snap_io **b = &s->tracked[c % SNAP_TRACK_BUCKETS];
+
+	io->chunk = c;
+	io->tracked = true;
+	io->tnext = *b;
+	*b = io;
+}
+
+static void untrack_chunk(struct dm_snapshot *s, struct snap_io *io)
+{
+	struct snap_io **pp = &s->tracked[io->chunk % SNAP_TRACK_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->tnext) {
+		if (*pp == io) {
+			*pp = io->tnext;
+			break;
+		}
+	}
+	io->tracked = false;
+}
+
+static bool chunk_is_tracked(const struct dm_snapshot *s, chunk_t c)
+{
+	for (const struct snap_io *io = s->tracked[c % SNAP_TRACK_BUCKETS]; io;
+	     io = io->tnext)
+		if (io->chunk == c)
+			return true;
+	return false;
+}
+
+static void pending_finish(struct pending_exception *pe);
+static void merge_check_writes(struct dm_snapshot *s);
+
+/* A tracked I/O ended: release what waited for it. */
+static void tracked_io_ended(struct dm_snapshot *s)
+{
+	struct pending_exception **pp = &s->read_waiters;
+
+	while (*pp) {
+		struct pending_exception *pe = *pp;
+
+		if (chunk_is_tracked(s, pe->old_chunk)) {
+			pp = &pe->wnext;
+			continue;
+		}
+		*pp = pe->wnext;
+		pending_finish(pe);
+		pp = &s->read_waiters; /* the list may have changed */
+	}
+	if (s->merge_wait_writes)
+		merge_check_writes(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Inner bios                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Completion of an inner bio of a clone (executor context). */
+static void snap_io_inner_done(struct bio *bio, int status)
+{
+	struct snap_io *io = bio->private;
+	struct dm_snapshot *s = io->snap;
+
+	if (status && !io->status)
+		io->status = status;
+	if (--io->inner_left)
+		return;
+	free(io->zero_buf);
+	io->zero_buf = NULL;
+	s->inflight--;
+	if (io->tracked) {
+		untrack_chunk(s, io);
+		tracked_io_ended(s);
+	}
+	bio_endio(io->clone, io->status);
+	dm_snap_reap(s);
+}
+
+static void snap_io_inner(struct snap_io *io, unsigned i, struct bdev *bd,
+			  enum bio_op op, sector_t sector, uint8_t *data)
+{
+	bio_init(&io->inner[i], bd, op, io->clone->flags, sector,
+		 op == BIO_FLUSH ? 0 : io->clone->nr_sectors, data,
+		 snap_io_inner_done, io);
+}
+
+/* Submit the inner bios prepared (inner_left of them, from index 0). */
+static void snap_io_submit_inner(struct snap_io *io)
+{
+	unsigned n = io->inner_left;
+
+	io->snap->inflight++;
+	for (unsigned i = 0; i < n; i++)
+		bdev_submit(&io->inner[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pending exceptions (spec 4.4)                                       */
+/* ------------------------------------------------------------------ */
+
+int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets)
+{
+	uint32_t n = 64;
+
+	while ((uint64_t)n * 2 <= nr_buckets && n < (1u << 15))
+		n *= 2;
+	s->pending = calloc(n, sizeof(*s->pending));
+	if (!s->pending)
+		return -ENOMEM;
+	s->pending_mask = n - 1;
+	s->order_head = NULL;
+	s->order_tail = &s->order_head;
+	return 0;
+}
+
+static struct pending_exception *pending_lookup(const struct dm_snapshot *s,
+						chunk_t c)
+{
+	for (struct pending_exception *pe = s->pending[c & s->pending_mask]; pe;
+	     pe = pe->hnext)
+		if (pe->old_chunk == c)
+			return pe;
+	return NULL;
+}
+
+static void pending_unhash(struct pending_exception *pe)
+{
+	struct dm_snapshot *s = pe->snap;
+	struct pending_exception **pp = &s->pending[pe->old_chunk & s->pending_mask];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == pe) {
+			*pp = pe->hnext;
+			break;
+		}
+	}
+	assert(s->pending_count > 0);
+	s->pending_count--;
+}
+
+/*
+ * Create a pending exception for chunk c and allocate its COW chunk.
+ * Returns 0, -ENOSPC (COW full) or -ENOMEM; nothing changes on failure.
+ */
+static int pending_create(struct dm_snapshot *s, chunk_t c,
+			  struct pending_exception **out)
+{
+	struct pending_exception *pe = calloc(1, sizeof(*pe));
+	int r;
+
+	if (!pe)
+		return -ENOMEM;
+	r = s->store->type->prepare_exception(s->store, c, &pe->new_chunk);
+	if (r) {
+		free(pe);
+		return r;
+	}
+	pe->snap = s;
+	pe->old_chunk = c;
+	pe->seq = s->next_seq++;
+	pe->snap_ios_tail = &pe->snap_ios;
+	pe->hnext = s->pending[c & s->pending_mask];
+	s->pending[c & s->pending_mask] = pe;
+	*s->order_tail = pe;
+	s->order_tail = &pe->onext;
+	s->pending_count++;
+	*out = pe;
+	return 0;
+}
+
+static void commit_done(void *ctx, bool success);
+
+/* Hand every copied exception at the head of the order to the store. */
+static void commit_in_order(struct dm_snapshot *s)
+{
+	struct pending_exception *pe;
+
+	while ((pe = s->order_head) && pe->copy_done) {
+		s->order_head = pe->onext;
+		if (!s->order_head)
+			s->order_tail = &s->order_head;
+		pe->onext = NULL;
+		assert(pe->seq == s->next_commit_seq);
+		s->next_commit_seq++;
+		s->store->type->commit_exception(s->store, pe->old_chunk,
+						 pe->new_chunk,
+						 pe->copy_status == 0,
+						 commit_done, pe);
+	}
+}
+
+static void copy_complete(struct pending_exception *pe, int status)
+{
+	pe->copy_done = true;
+	pe->copy_status = status;
+	commit_in_order(pe->snap);
+}
+
+/* Copier callback (executor context). */
+static void copy_done(void *ctx, int status)
+{
+	copy_complete(ctx, status);
+}
+
+static void copy_failed_deferred(void *ctx)
+{
+	copy_complete(ctx, -ENOMEM);
+}
+
+/* Copy the origin chunk to the COW chunk (spec 4.4 step 2). */
+static void start_copy(struct pending_exception *pe)
+{
+	struct dm_snapshot *s = pe->snap;
+	sector_t src = snap_chunk_to_sector(s, pe->old_chunk);
+	sector_t size = s->origin->size_sectors;
+	sector_t n = snap_chunk_sectors(s);
+
+	pe->started = true;
+	if (src >= size)
+		n = 0;
+	else if (size - src < n)
+		n = size - src;
+	if (dm_copier_copy(s->ex, s->origin, src, s->cow,
+			   snap_chunk_to_sector(s, pe->new_chunk), n, copy_done,
+			   pe) != 0)
+		defer_or_run(s->ex, copy_failed_deferred, pe);
+}
+
+static void merge_exception_finished(struct dm_snapshot *s);
+
+/*
+ * Release everything a pending exception held, after success (ok) or
+ * failure. Frees pe.
+ */
+static void pending_release(struct pending_exception *pe, bool ok)
+{
+	struct dm_snapshot *s = pe->snap;
+	struct snap_io *full = pe->full_io;
+	struct snap_io *ios = pe->snap_ios;
+	struct origin_waiter *w = pe->origin_waiters;
+
+	pending_unhash(pe);
+	free(pe);
+	if (full)
+		bio_endio(full->clone, ok ? full->status : -EIO);
+	while (ios) {
+		struct snap_io *next = ios->next;
+
+		ios->next = NULL;
+		if (ok)
+			bdev_submit(ios->clone);
+		else
+			bio_endio(ios->clone, -EIO);
+		ios = next;
+	}
+	while (w) {
+		struct origin_waiter *next = w->next;
+
+		w->next = NULL;
+		w->rerun(w);
+		w = next;
+	}
+	merge_exception_finished(s);
+	dm_snap_reap(s);
+}
+
+static void pending_finish(struct pending_exception *pe)
+{
+	pending_release(pe, true);
+}
+
+/* The store's commit callback (executor context). */
+static void commit_done(void *ctx, bool success)
+{
+	struct pending_exception *pe = ctx;
+	struct dm_snapshot *s = pe->snap;
+
+	if (!success || !s->valid) {
+		dm_snap_invalidate(s);
+		pending_release(pe, false);
+		return;
+	}
+	if (extable_insert(&s->complete, pe->old_chunk, pe->new_chunk) != 0) {
+		dm_snap_invalidate(s);
+		pending_release(pe, false);
+		return;
+	}
+	if (chunk_is_tracked(s, pe->old_chunk)) {
+		pe->wnext = s->read_waiters;
+		s->read_waiters = pe;
+		return;
+	}
+	pending_finish(pe);
+}
+
+/* ------------------------------------------------------------------ */
+/* Invalidation (spec 4.10)                                            */
+/* ------------------------------------------------------------------ */
+
+void dm_snap_invalidate(struct dm_snapshot *s)
+{
+	if (!s->valid)
+		return;
+	s->valid = false;
+	if (s->store && s->store->type->drop_snapshot)
+		s->store->type->drop_snapshot(s->store);
+	if (s->ti)
+		dm_target_event(s->ti);
+}
+
+/* ------------------------------------------------------------------ */
+/* The origin-write procedure (spec 4.3)                               */
+/* ------------------------------------------------------------------ */
+
+bool dm_snap_origin_write(struct snap_origin *o, sector_t sector,
+			  struct origin_waiter *w)
+{
+	struct pending_exception *start_last = NULL;
+	bool attached = false;
+
+	if (!o)
+		return true;
+	for (struct snap_reg_node *n = o->snaps; n; n = n->next) {
+		struct dm_snapshot *s = n->snap;
+		struct pending_exception *pe;
+		chunk_t c, ignored;
+
+		if (s->is_merge || sector >= s->len_sectors)
+			continue;
+		if (!s->valid || !s->active || !s->store ||
+		    !snap_chunk_sectors(s))
+			continue;
+		c = snap_sector_to_chunk(s, sector);
+		pe = pending_lookup(s, c);
+		if (!pe) {
+			if (extable_lookup(&s->complete, c, &ignored))
+				continue;
+			if (pending_create(s, c, &pe) != 0) {
+				/* No space (or memory) for an origin write. */
+				dm_snap_invalidate(s);
+				continue;
+			}
+		}
+		if (!attached) {
+			w->next = pe->origin_waiters;
+			pe->origin_waiters = w;
+			attached = true;
+			if (!pe->started) {
+				pe->started = true;
+				start_last = pe;
+			}
+		} else if (!pe->started) {
+			start_copy(pe);
+		}
+	}
+	if (start_last)
+		start_copy(start_last);
+	return !attached;
+}
+
+/* ------------------------------------------------------------------ */
+/* snapshot target I/O (spec 4.5, 4.6, 4.8, 4.9)                       */
+/* ------------------------------------------------------------------ */
+
+/* Whole-chunk write to the COW that replaces the copy ended. */
+static void full_write_done(struct bio *bio, int status)
+{
+	struct snap_io *io = bio->private;
+	struct dm_snapshot *s = io->snap;
+
+	s->inflight--;
+	io->status = status;
+	copy_complete(io->pe, status);
+}
+
+static int snap_discard(struct dm_snapshot *s, struct snap_io *io)
+{
+	struct bio *bio = io->clone;
+	chunk_t c, new_chunk;
+	unsigned n = 0;
+
+	if (!s->discard_zeroes_cow)
+		return -EOPNOTSUPP;
+	if (!s->valid)
+		return -EIO;
+	c = snap_sector_to_chunk(s, bio->sector);
+	if (extable_lookup(&s->complete, c, &new_chunk)) {
+		sector_t to = cow_sector(s, new_chunk, bio->sector);
+
+		if (chunk_whole(s, bio)) {
+			io->zero_buf = calloc(bio->nr_sectors, SECTOR_SIZE);
+			if (!io->zero_buf)
+				return -ENOMEM;
+			snap_io_inner(io, n++, s->cow, BIO_WRITE, to, io->zero_buf);
+		} else {
+			snap_io_inner(io, n++, s->cow, BIO_DISCARD, to, NULL);
+		}
+	}
+	if (s->discard_passdown_origin) {
+		snap_io_inner(io, n++, s->origin, BIO_DISCARD, bio->sector, NULL);
+		track_chunk(s, io, c);
+	}
+	if (!n) {
+		snap_io_end_later(io, 0);
+		return DM_MAPIO_SUBMITTED;
+	}
+	io->inner_left = n;
+	snap_io_submit_inner(io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int snap_write(struct dm_snapshot *s, struct snap_io *io, chunk_t c)
+{
+	struct bio *bio = io->clone;
+	struct pending_exception *pe = pending_lookup(s, c);
+	int r;
+
+	if (pe) {
+		bio->bdev = s->cow;
+		bio->sector = cow_sector(s, pe->new_chunk, bio->sector);
+		*pe->snap_ios_tail = io;
+		pe->snap_ios_tail = &io->next;
+		return DM_MAPIO_SUBMITTED;
+	}
+	r = pending_create(s, c, &pe);
+	if (r) {
+		if (r == -ENOSPC && s->store->overflow_mode)
+			s->overflow = true;
+		else
+			dm_snap_invalidate(s);
+		return -EIO;
+	}
+	pe->started = true;
+	if (chunk_whole(s, bio)) {
+		/* The write replaces the copy (spec 4.6 step 6). */
+		pe->full_io = io;
+		io->pe = pe;
+		bio_init(&io->inner[0], s->cow, BIO_WRITE, bio->flags,
+			 snap_chunk_to_sector(s, pe->new_chunk), bio->nr_sectors,
+			 bio->data, full_write_done, io);
+		s->inflight++;
+		bdev_submit(&io->inner[0]);
+		return DM_MAPIO_SUBMITTED;
+	}
+	bio->bdev = s->cow;
+	bio->sector = cow_sector(s, pe->new_chunk, bio->sector);
+	*pe->snap_ios_tail = io;
+	pe->snap_ios_tail = &io->next;
+	start_copy(pe);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int dm_snap_map(struct dm_snapshot *s, struct bio *bio)
+{
+	struct snap_io *io = snap_io_init(s, bio);
+	chunk_t c, new_chunk;
+
+	if (bio->op == BIO_FLUSH) {
+		bio->bdev = s->cow;
+		return DM_MAPIO_REMAPPED;
+	}
+	if (bio->op == BIO_DISCARD)
+		return snap_discard(s, io);
+	if (!s->valid || !s->store || !snap_chunk_sectors(s))
+		return -EIO;
+	if (bio->op == BIO_WRITE && s->overflow)
+		return -EIO;
+	c = snap_sector_to_chunk(s, bio->sector);
+	if (extable_lookup(&s->complete, c, &new_chunk)) {
+		bio->bdev = s->cow;
+		bio->sector = cow_sector(s, new_chunk, bio->sector);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (bio->op == BIO_WRITE)
+		return snap_write(s, io, c);
+	/* Read of an uncopied chunk: from the origin, tracked. */
+	snap_io_inner(io, 0, s->origin, BIO_READ, bio->sector, bio->data);
+	io->inner_left = 1;
+	track_chunk(s, io, c);
+	snap_io_submit_inner(io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* ------------------------------------------------------------------ */
+/* snapshot-merge target I/O (spec 4.12, "Requests to ...")            */
+/* ------------------------------------------------------------------ */
+
+/* A merge-device write waiting on another snapshot's exception. */
+static void merge_io_rerun(struct origin_waiter *w)
+{
+	struct snap_io *io = (struct snap_io *)((char *)w -
+						offsetof(struct snap_io, w));
+	struct dm_snapshot *s = io->snap;
+
+	if (dm_snap_origin_write(s->node.origin, io->clone->sector, &io->w)) {
+		io->clone->bdev = s->origin;
+		bdev_submit(io->clone);
+	}
+}
+
+static int merge_origin_write(struct dm_snapshot *s, struct snap_io *io)
+{
+	io->clone->bdev = s->origin;
+	io->w.rerun = merge_io_rerun;
+	if (dm_snap_origin_write(s->node.origin, io->clone->sector, &io->w))
+		return DM_MAPIO_REMAPPED;
+	return DM_MAPIO_SUBMITTED;
+}
+
+int dm_snap_merge_map(struct dm_snapshot *s, struct bio *bio)
+{
+	struct snap_io *io = snap_io_init(s, bio);
+	chunk_t c, new_chunk;
+
+	if (bio->op == BIO_FLUSH) {
+		snap_io_inner(io, 0, s->origin, BIO_FLUSH, 0, NULL);
+		snap_io_inner(io, 1, s->cow, BIO_FLUSH, 0, NULL);
+		io->inner_left = 2;
+		snap_io_submit_inner(io);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio->op == BIO_DISCARD) {
+		snap_io_end_later(io, 0);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (!s->valid || !s->store || !snap_chunk_sectors(s)) {
+		if (bio->op == BIO_WRITE)
+			return merge_origin_write(s, io);
+		bio->bdev = s->origin;
+		return DM_MAPIO_REMAPPED;
+	}
+	c = snap_sector_to_chunk(s, bio->sector);
+	if (extable_lookup(&s->complete, c, &new_chunk)) {
+		if (bio->op == BIO_WRITE && s->merging_nr &&
+		    c >= s->merge_old && c < s->merge_old + s->merging_nr) {
+			bio->bdev = s->origin;
+			*s->merge_held_tail = io;
+			s->merge_held_tail = &io->next;
+			return DM_MAPIO_SUBMITTED;
+		}
+		if (bio->op != BIO_WRITE) {
+			bio->bdev = s->cow;
+			bio->sector = cow_sector(s, new_chunk, bio->sector);
+			return DM_MAPIO_REMAPPED;
+		}
+		snap_io_inner(io, 0, s->cow, BIO_WRITE,
+			      cow_sector(s, new_chunk, bio->sector), bio->data);
+		io->inner_left = 1;
+		track_chunk(s, io, c);
+		snap_io_submit_inner(io);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio->op == BIO_WRITE)
+		return merge_origin_write(s, io);
+	bio->bdev = s->origin;
+	return DM_MAPIO_REMAPPED;
+}
+
+/* ------------------------------------------------------------------ */
+/* The background merge (spec 4.12)                                    */
+/* ------------------------------------------------------------------ */
+
+static void merge_step(void *ctx);
+
+static void merge_end(struct dm_snapshot *s)
+{
+	s->merge_running = false;
+	s->merging_nr = 0;
+	s->merge_wait_writes = false;
+	s->inflight--;
+	if (s->ti)
+		dm_target_busy_put(s->ti);
+	dm_snap_reap(s);
+}
+
+/* Submit (ok) or fail the writes held for the run being merged. */
+static void merge_release_held(struct dm_snapshot *s, bool ok)
+{
+	struct snap_io *io = s->merge_held;
+
+	s->merge_held = NULL;
+	s->merge_held_tail = &s->merge_held;
+	s->merging_nr = 0;
+	while (io) {
+		struct snap_io *next = io->next;
+
+		io->next = NULL;
+		if (ok)
+			bdev_submit(io->clone);
+		else
+			bio_endio(io->clone, -EIO);
+		io = next;
+	}
+}
+
+static void merge_fail(struct dm_snapshot *s)
+{
+	s->merge_failed = true;
+	merge_release_held(s, false);
+	merge_end(s);
+}
+
+static void merge_committed(void *ctx, int status)
+{
+	struct dm_snapshot *s = ctx;
+
+	if (status) {
+		merge_fail(s);
+		return;
+	}
+	for (uint64_t i = s->merge_nr; i-- > 0;) {
+		if (extable_remove(&s->complete, s->merge_old + i) != 0) {
+			merge_fail(s);
+			return;
+		}
+	}
+	merge_release_held(s, true);
+	defer_or_run(s->ex, merge_step, s);
+}
+
+static void merge_flushed(struct bio *bio, int status)
+{
+	struct dm_snapshot *s = bio->private;
+
+	if (status) {
+		merge_fail(s);
+		return;
+	}
+	s->store->type->commit_merge(s->store, (int)s->merge_nr,
+				     merge_committed, s);
+}
+
+static void merge_copied(void *ctx, int status)
+{
+	struct dm_snapshot *s = ctx;
+
+	if (status) {
+		merge_fail(s);
+		return;
+	}
+	bio_init(&s->merge_flush, s->origin, BIO_FLUSH, 0, 0, 0, NULL,
+		 merge_flushed, s);
+	bdev_submit(&s->merge_flush);
+}
+
+/* Step 7: copy the run from the COW back to the origin. */
+static void merge_copy(struct dm_snapshot *s)
+{
+	sector_t from = snap_chunk_to_sector(s, s->merge_new);
+	sector_t to = snap_chunk_to_sector(s, s->merge_old);
+	sector_t n = snap_chunk_to_sector(s, s->merge_nr);
+	sector_t size = s->origin->size_sectors;
+
+	if (to >= size)
+		n = 0;
+	else if (size - to < n)
+		n = size - to;
+	if (dm_copier_copy(s->ex, s->cow, from, s->origin, to, n, merge_copied,
+			   s) != 0)
+		merge_fail(s);
+}
+
+/* Step 6: wait until no tracked COW write to the run is in flight. */
+static void merge_check_writes(struct dm_snapshot *s)
+{
+	for (uint64_t i = 0; i < s->merge_nr; i++) {
+		if (chunk_is_tracked(s, s->merge_old + i)) {
+			s->merge_wait_writes = true;
+			return;
+		}
+	}
+	s->merge_wait_writes = false;
+	merge_copy(s);
+}
+
+/*
+ * Step 4: make every other snapshot of the origin preserve the run. When
+ * one has to wait, merge_waiter re-runs this once that exception is done.
+ */
+static void merge_preserve(struct dm_snapshot *s)
+{
+	struct snap_origin *o = s->node.origin;
+	uint32_t step = snap_origin_min_chunk(o);
+	sector_t start = snap_chunk_to_sector(s, s->merge_old);
+	sector_t end = snap_chunk_to_sector(s, s->merge_old + s->merge_nr);
+
+	if (!step)
+		step = snap_chunk_sectors(s);
+	if (end > s->origin->size_sectors)
+		end = s->origin->size_sectors;
+	for (sector_t sector = start; sector < end; sector += step)
+		if (!dm_snap_origin_write(o, sector, &s->merge_waiter))
+			return;
+	s->merging_nr = s->merge_nr; /* step 5 */
+	merge_check_writes(s);
+}
+
+static void merge_waiter_rerun(struct origin_waiter *w)
+{
+	struct dm_snapshot *s = (struct dm_snapshot *)((char *)w -
+				offsetof(struct dm_snapshot, merge_waiter));
+
+	merge_preserve(s);
+}
+
+static void merge_prepared(void *ctx, int nr, chunk_t last_old,
+			   chunk_t last_new)
+{
+	struct dm_snapshot *s = ctx;
+
+	if (nr == 0) {
+		merge_end(s); /* merge complete */
+		return;
+	}
+	if (nr < 0) {
+		merge_fail(s);
+		return;
+	}
+	s->merge_nr = (uint64_t)nr;
+	s->merge_old = last_old - (chunk_t)nr + 1;
+	s->merge_new = last_new - (chunk_t)nr + 1;
+	merge_preserve(s);
+}
+
+static void merge_step(void *ctx)
+{
+	struct dm_snapshot *s = ctx;
+
+	if (s->merge_stop || s->dying || !s->valid || !s->store) {
+		merge_end(s);
+		return;
+	}
+	s->store->type->prepare_merge(s->store, merge_prepared, s);
+}
+
+void dm_snap_merge_start(struct dm_snapshot *s)
+{
+	if (!s->is_merge || s->merge_running || !s->valid || !s->store ||
+	    !s->store->type->prepare_merge)
+		return;
+	s->merge_running = true;
+	s->merge_stop = false;
+	s->merge_failed = false;
+	s->merge_waiter.rerun = merge_waiter_rerun;
+	s->merge_held_tail = &s->merge_held;
+	s->inflight++;
+	if (s->ti)
+		dm_target_busy_get(s->ti);
+	defer_or_run(s->ex, merge_step, s);
+}
+
+/* An exception of s finished: nothing to do; the merge waits per exception. */
+static void merge_exception_finished(struct dm_snapshot *s)
+{
+	(void)s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handover (spec 4.13)                                                */
+/* ------------------------------------------------------------------ */
+
+void dm_snap_handover(struct dm_snapshot *src, struct dm_snapshot *dest)
+{
+	struct exstore *store = src->store;
+	struct extable table = src->complete;
+	struct pending_exception **pending = src->pending;
+	uint32_t mask = src->pending_mask;
+
+	/* Exchange store, complete table and pending table. */
+	src->store = dest->store;
+	dest->store = store;
+	if (dest->store)
+		dest->store->overflow_mode = dest->store_overflow_mode;
+	if (src->store)
+		src->store->overflow_mode = src->store_overflow_mode;
+	src->complete = dest->complete;
+	dest->complete = table;
+	src->pending = dest->pending;
+	src->pending_mask = dest->pending_mask;
+	dest->pending = pending;
+	dest->pending_mask = mask;
+
+	/* Pending exceptions (copies or commits in flight) move along. */
+	dest->order_head = src->order_head;
+	dest->order_tail = src->order_head ? src->order_tail : &dest->order_head;
+	src->order_head = NULL;
+	src->order_tail = &src->order_head;
+	dest->next_seq = src->next_seq;
+	dest->next_commit_seq = src->next_commit_seq;
+	dest->pending_count = src->pending_count;
+	src->pending_count = 0;
+	dest->read_waiters = src->read_waiters;
+	src->read_waiters = NULL;
+	for (uint32_t b = 0; b <= dest->pending_mask; b++)
+		for (struct pending_exception *pe = dest->pending[b]; pe;
+		     pe = pe->hnext)
+			pe->snap = dest;
+
+	dest->valid = src->valid;
+	dest->overflow = src->overflow;
+	src->valid = false; /* no header write: the store lives on in dest */
+	src->handover_dest = NULL;
+	dest->handover_src = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+/* ------------------------------------------------------------------ */
+
+void dm_snap_free(struct dm_snapshot *s)
+{
+	if (s->store)
+		exstore_destroy(s->store);
+	extable_destroy(&s->complete);
+	free(s->pending);
+	free(s);
+}
+
+static void snap_reap_deferred(void *ctx)
+{
+	struct dm_snapshot *s = ctx;
+
+	s->reap_queued = false;
+	dm_snap_reap(s);
+}
+
+void dm_snap_reap(struct dm_snapshot *s)
+{
+	if (!s->dying || s->pending_count || s->inflight || s->merge_running ||
+	    s->reap_queued)
+		return;
+	if (s->store && s->store->type->busy && s->store->type->busy(s->store)) {
+		/*
+		 * Store I/O (a header rewrite) is still in flight; check again
+		 * after the queued work ahead of us, which includes its end.
+		 */
+		s->reap_queued = true;
+		if (executor_defer(s->ex, snap_reap_deferred, s) != 0)
+			s->reap_queued = false;
+		return;
+	}
+	dm_snap_free(s);
+}

@@ -462,13 +462,12 @@ static void check_json(const struct cow_scan *s, const struct cow_check_report *
 static void print_repair(const struct cow_scan *s, const struct cow_check_report *r,
 			 bool done)
 {
-	printf("%s: area %llu slot %llu (byte offset %llu): %s: zero%s slots %llu..%llu "
+	printf("%s: area %llu slot %llu (byte offset %llu): %s slots %llu..%llu "
 	       "(%llu bytes)",
 	       s->path, (unsigned long long)r->repair_area,
 	       (unsigned long long)r->repair_slot,
 	       (unsigned long long)cow_scan_slot_offset(s, r->repair_area, r->repair_slot),
-	       done ? "repaired" : "repair (with --repair) would",
-	       done ? "ed" : "",
+	       done ? "repaired: zeroed" : "repair needed: --repair would zero",
 	       (unsigned long long)r->repair_slot, (unsigned long long)(s->epa - 1),
 	       (unsigned long long)((s->epa - r->repair_slot) * COW_RECORD_BYTES));
 	if (r->repair_truncates)

@@ -249,3 +249,48 @@ Test(cli_table, usage_errors)
 	assert_has(r.err, "--create 'noequals': expected NAME=TABLEFILE");
 	run_free(&r);
 }
+
+Test(cli_table, snapshot_table_never_writes_the_cow)
+{
+	const char *org = tpath("org.table"), *t = tpath("snap.table");
+	const char *cow = tpath("cow.img");
+	char *zeros = calloc(2048, 512), *after;
+	char dev[300], create[300];
+	size_t n;
+	struct run_result r;
+
+	write_file(cow, zeros, 2048 * 512);
+	write_text(org, "0 2048 linear hdd 0\n");
+	write_text(t, "0 2048 snapshot /dev/mapper/X_org cow p 8\n");
+	snprintf(dev, sizeof(dev), "cow=%s", cow);
+	snprintf(create, sizeof(create), "X_org=%s", org);
+	/* Constructing on a zeroed COW creates a new store: in memory only. */
+	run(&r, "table", "check", "--dev", "hdd=1MiB", "--dev", dev, "--create", create,
+	    t, NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "0 2048 snapshot 254:0 cow P 8\n");
+	run_free(&r);
+	after = slurp(cow, &n);
+	cr_assert_eq(n, 2048 * 512);
+	cr_assert(memcmp(after, zeros, n) == 0, "table check wrote to the COW image");
+	free(after);
+
+	/* An existing store's chunk size wins over the table's (spec 1.3.1). */
+	memcpy(zeros, "SnAp\1\0\0\0\1\0\0\0\x10\0\0\0", 16);
+	write_file(cow, zeros, 2048 * 512);
+	run(&r, "table", "check", "--dev", "hdd=1MiB", "--dev", dev, "--create", create,
+	    t, NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "0 2048 snapshot 254:0 cow P 16\n");
+	run_free(&r);
+	free(zeros);
+
+	/* A bad chunk size is reported at its column. */
+	write_text(t, "0 2048 snapshot /dev/mapper/X_org cow P 12\n");
+	run(&r, "table", "check", "--dev", "hdd=1MiB", "--dev", dev, "--create", create,
+	    t, NULL);
+	cr_assert_eq(r.status, 1);
+	assert_has(r.err, "snap.table: line 1, column ");
+	assert_has(r.err, "power of 2");
+	run_free(&r);
+}

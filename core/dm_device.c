@@ -187,7 +187,7 @@ static void dm_io_dispatch(struct dm_io *io)
 		sector_t s = orig->sector, end = orig->sector + orig->nr_sectors;
 		unsigned flags = orig->flags & ~BIO_PREFLUSH;
 
-		while (s < end && !io->status) {
+		while (s < end) {
 			struct dm_target *ti = dm_table_find_target(t, s);
 			sector_t n = ti->begin + ti->len - s;
 

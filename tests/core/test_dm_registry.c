@@ -643,6 +643,16 @@ Test(dm_reg, event_number)
 		    "\n");
 }
 
+Test(dm_reg, deps_most_recently_acquired_first)
+{
+	create_ok("X", "0 10 linear disk2 0\n10 10 linear /dev/sd1a 0\n20 10 linear disk2 5");
+	expect_text(&E, "X", TEXT_DEPS, false, "2 dependencies\t: (7, 0) (7, 1)\n");
+	create_ok("Y", "0 10 linear /dev/mapper/X 0\n10 10 zero\n20 5 linear 7:1 9");
+	expect_text(&E, "Y", TEXT_DEPS, false, "2 dependencies\t: (7, 1) (254, 0)\n");
+	cr_expect_eq(E.disks[1]->base.open_count, 2);
+	cr_expect_eq(E.disks[0]->base.open_count, 1);
+}
+
 /* ---- remove ---- */
 
 Test(dm_reg, remove_busy_and_not_busy)
@@ -767,76 +777,4 @@ Test(dm_reg, snap_slot_and_two_registries)
 	dm_registry_destroy(E.reg);
 	cr_expect_eq(slot_freed, 1);
 	E.reg = dm_registry_create(&E.fx.base); /* for teardown */
-}
-
-/* ---- the seed's recipe (spec 6.8), with linear standing in ---- */
-
-Test(dm_reg, eight_step_recipe_with_linear_stand_ins)
-{
-	struct io_result r = { 0, 0 };
-	struct ss_error err;
-	uint8_t w[512], rd[512];
-	struct bio bio;
-	char *table;
-
-	create_ok("X", "0 1024 linear /dev/sd1a 384");
-	memset(w, 0x11, sizeof(w));
-	cr_expect_eq(env_io(&E, env_dm(&E, "X"), BIO_WRITE, 0, 3, 1, w), 0);
-	cr_expect_eq(E.disks[0]->data[(387 << 9)], 0x11);
-
-	/* 1 */ env_suspend(&E, "X", 0);
-	/* 2 */ create_ok("X_org", NULL);
-	/* 3 */ table = env_text(&E, "X", TEXT_TABLE, false);
-	cr_expect_str_eq(table, "0 1024 linear /dev/sd1a 384\n");
-	load_ok("X_org", table);
-	free(table);
-	/* 4 */ resume_ok("X_org");
-	/* 5 */ create_ok("X_snap", NULL);
-	/* 6 */ load_ok("X_snap", "0 1024 linear /dev/mapper/X_org 0");
-	/* 7 */ load_ok("X", "0 1024 linear /dev/mapper/X_org 0");
-
-	/* A write through X while suspended waits for step 8. */
-	memset(w, 0x22, sizeof(w));
-	bio_init(&bio, env_dm(&E, "X"), BIO_WRITE, BIO_FUA, 3, 1, w, io_result_done, &r);
-	bdev_submit(&bio);
-	fifo_executor_run(&E.fx, 0);
-	cr_expect_eq(r.done, 0);
-
-	/* 8 */ resume_ok("X_snap");
-	resume_ok("X");
-	fifo_executor_run(&E.fx, 0);
-	cr_expect_eq(r.done, 1);
-	cr_expect_eq(r.status, 0);
-
-	expect_text(&E, "X", TEXT_TABLE, false, "0 1024 linear 254:1 0\n");
-	expect_text(&E, "X_snap", TEXT_TABLE, false, "0 1024 linear 254:1 0\n");
-	expect_text(&E, "X_org", TEXT_TABLE, false, "0 1024 linear /dev/sd1a 384\n");
-	expect_text(&E, "X", TEXT_DEPS, false, "1 dependencies\t: (254, 1)\n");
-	expect_text(&E, "X_org", TEXT_INFO, false,
-		    "Name:              X_org\n"
-		    "State:             ACTIVE\n"
-		    "Read Ahead:        256\n"
-		    "Tables present:    LIVE\n"
-		    "Open count:        2\n"
-		    "Event number:      0\n"
-		    "Major, minor:      254, 1\n"
-		    "Number of targets: 1\n"
-		    "\n");
-	/* The same data through X, X_org and X_snap. */
-	cr_expect_eq(E.disks[0]->data[(387 << 9)], 0x22);
-	cr_expect_eq(env_io(&E, env_dm(&E, "X_snap"), BIO_READ, 0, 3, 1, rd), 0);
-	cr_expect_eq(rd[0], 0x22);
-	cr_expect_eq(env_io(&E, env_dm(&E, "X_org"), BIO_READ, 0, 3, 1, rd), 0);
-	cr_expect_eq(rd[100], 0x22);
-	ss_error_clear(&err);
-	cr_expect_eq(dm_remove(E.reg, "X_org", &err), -EBUSY);
-	/* Unwind: X back to the original mapping, then X_org can go. */
-	cr_expect_eq(dm_remove(E.reg, "X_snap", &err), 0);
-	env_suspend(&E, "X", 0);
-	table = env_text(&E, "X_org", TEXT_TABLE, false);
-	load_ok("X", table);
-	free(table);
-	resume_ok("X");
-	cr_expect_eq(dm_remove(E.reg, "X_org", &err), 0);
-	expect_text(&E, "X", TEXT_TABLE, false, "0 1024 linear /dev/sd1a 384\n");
 }

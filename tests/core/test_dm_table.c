@@ -415,3 +415,88 @@ Test(dm_table, property_print_parse_round_trip)
 		free(want.s);
 	}
 }
+
+/* ---- property: mutated tables never crash and never leak a hold ---- */
+
+Test(dm_table, property_mutated_tables_fail_cleanly)
+{
+	static const char *const seeds[] = {
+		"0 100 linear /dev/sd1a 10\n100 50 zero\n150 8 error\n",
+		"# c\n0 10 linear disk2 0 # x\n10 5 linear 7:0 3\n",
+		"0 1 zero\n1 1 error\n2 1 linear a\\ b 0\n",
+	};
+	static const char alphabet[] = "0123456789 \t\n#\\:/abelinrz-";
+	const char *env_seed = getenv("SNAPSIM_SEED");
+	const char *env_cases = getenv("SNAPSIM_CASES");
+	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0x5eed0002ull;
+	unsigned cases = env_cases ? (unsigned)strtoul(env_cases, NULL, 0) : 500;
+	uint64_t st = seed;
+	unsigned ok = 0;
+
+	fprintf(stderr, "property_mutated_tables_fail_cleanly: SNAPSIM_SEED=%" PRIu64
+		" SNAPSIM_CASES=%u\n", seed, cases);
+	env_disk(&E, "a b", 64, 5);
+	for (unsigned c = 0; c < cases; c++) {
+		const char *base = seeds[rnd(&st, 3)];
+		char text[256];
+		size_t len = strlen(base);
+		unsigned edits = 1 + (unsigned)rnd(&st, 4);
+		struct dm_table *t = NULL;
+		struct ss_error err;
+		int r;
+
+		memcpy(text, base, len + 1);
+		for (unsigned k = 0; k < edits; k++) {
+			size_t at = (size_t)rnd(&st, len + 1);
+			char ch = alphabet[rnd(&st, sizeof(alphabet) - 1)];
+
+			switch (rnd(&st, 3)) {
+			case 0: /* replace */
+				if (at < len)
+					text[at] = ch;
+				break;
+			case 1: /* insert */
+				if (len + 2 < sizeof(text)) {
+					memmove(text + at + 1, text + at, len - at + 1);
+					text[at] = ch;
+					len++;
+				}
+				break;
+			default: /* delete */
+				if (at < len) {
+					memmove(text + at, text + at + 1, len - at);
+					len--;
+				}
+				break;
+			}
+		}
+		ss_error_clear(&err);
+		r = dm_table_create(E.reg, text, 0, &t, &err);
+		if (r == 0) {
+			char *p = dm_table_print(t);
+			struct dm_table *t2 = NULL;
+
+			ok++;
+			cr_assert_eq(dm_table_create(E.reg, p, 0, &t2, &err), 0,
+				     "seed %" PRIu64 " case %u: reprint of\n%s\nfails: %s",
+				     seed, c, text, err.msg);
+			char *p2 = dm_table_print(t2);
+			cr_assert_str_eq(p2, p, "seed %" PRIu64 " case %u", seed, c);
+			free(p);
+			free(p2);
+			dm_table_destroy(t2);
+			dm_table_destroy(t);
+		} else {
+			cr_assert_lt(r, 0);
+			cr_assert_eq(err.code, r, "seed %" PRIu64 " case %u", seed, c);
+			cr_assert(err.msg[0], "seed %" PRIu64 " case %u: empty message", seed, c);
+			cr_assert(err.line > 0 || !strcmp(err.msg, "no targets specified"),
+				  "seed %" PRIu64 " case %u: no position for '%s'", seed, c,
+				  err.msg);
+		}
+		for (unsigned d = 0; d < E.ndisks; d++)
+			cr_assert_eq(E.disks[d]->base.open_count, 0);
+	}
+	fprintf(stderr, "property_mutated_tables_fail_cleanly: %u of %u mutants loaded\n",
+		ok, cases);
+}

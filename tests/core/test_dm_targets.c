@@ -5,6 +5,7 @@
  * stacking dm on dm; control-path sync_rw.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,4 +431,120 @@ Test(dm_io, many_requests_in_flight_complete_once_each)
 	}
 	cr_expect_eq(disk_byte(1, 2), 2);
 	cr_expect_eq(bufs[17][0], 0);
+}
+
+/* ---- property: random tables and I/O against a flat model of the disk ---- */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd(uint64_t *s, uint64_t n)
+{
+	return splitmix64(s) % n;
+}
+
+struct seg {
+	sector_t begin, len, off;
+	int kind; /* 0 linear onto disk 0, 1 zero, 2 error */
+};
+
+Test(dm_io, property_random_tables_match_model)
+{
+	const char *env_seed = getenv("SNAPSIM_SEED");
+	const char *env_cases = getenv("SNAPSIM_CASES");
+	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0x5eed0003ull;
+	unsigned cases = env_cases ? (unsigned)strtoul(env_cases, NULL, 0) : 500;
+	unsigned tables = cases / 10 ? cases / 10 : 1;
+	const sector_t disk_sectors = E.disks[0]->base.size_sectors;
+	uint8_t *model = malloc(disk_sectors << SECTOR_SHIFT);
+	uint8_t *buf = malloc(64 << SECTOR_SHIFT);
+	uint64_t st = seed;
+
+	fprintf(stderr, "property_random_tables_match_model: SNAPSIM_SEED=%" PRIu64
+		" SNAPSIM_CASES=%u\n", seed, cases);
+	cr_assert(model && buf);
+	memcpy(model, E.disks[0]->data, disk_sectors << SECTOR_SHIFT);
+	for (unsigned tno = 0; tno < tables; tno++) {
+		struct seg segs[8];
+		unsigned n = 1 + (unsigned)rnd(&st, 8);
+		char text[1024];
+		size_t tl = 0;
+		sector_t size = 0;
+		struct ss_error err;
+
+		for (unsigned i = 0; i < n; i++) {
+			struct seg *g = &segs[i];
+
+			g->begin = size;
+			g->len = 1 + rnd(&st, 100);
+			g->kind = rnd(&st, 4) == 0 ? 1 + (int)rnd(&st, 2) : 0;
+			g->off = rnd(&st, disk_sectors - g->len + 1);
+			if (g->kind == 0)
+				tl += (size_t)snprintf(text + tl, sizeof(text) - tl,
+					"%llu %llu linear /dev/sd1a %llu\n",
+					(unsigned long long)g->begin,
+					(unsigned long long)g->len,
+					(unsigned long long)g->off);
+			else
+				tl += (size_t)snprintf(text + tl, sizeof(text) - tl,
+					"%llu %llu %s\n", (unsigned long long)g->begin,
+					(unsigned long long)g->len,
+					g->kind == 1 ? "zero" : "error");
+			size += g->len;
+		}
+		ss_error_clear(&err);
+		env_ok(dm_create(E.reg, "P", NULL, text, 0, &err), &err);
+		for (unsigned op = 0; op < 10; op++) {
+			sector_t s = rnd(&st, size);
+			uint32_t cnt = 1 + (uint32_t)rnd(&st, size - s < 64 ? size - s : 64);
+			bool write = rnd(&st, 2);
+			int want = 0, got;
+
+			if (write)
+				for (uint32_t i = 0; i < cnt << SECTOR_SHIFT; i++)
+					buf[i] = (uint8_t)splitmix64(&st);
+			got = env_io(&E, env_dm(&E, "P"), write ? BIO_WRITE : BIO_READ, 0,
+				     s, cnt, buf);
+			for (uint32_t i = 0; i < cnt; i++) {
+				sector_t x = s + i;
+				const struct seg *g = segs;
+				uint8_t *bp = buf + ((size_t)i << SECTOR_SHIFT);
+
+				while (x >= g->begin + g->len)
+					g++;
+				if (g->kind == 2) {
+					want = -EIO;
+					continue;
+				}
+				if (g->kind == 1) {
+					if (!write)
+						for (unsigned b = 0; b < SECTOR_SIZE; b++)
+							cr_assert_eq(bp[b], 0,
+								     "seed %" PRIu64 " table %u: zero read", seed, tno);
+					continue;
+				}
+				uint8_t *mp = model + ((g->off + x - g->begin) << SECTOR_SHIFT);
+
+				if (write)
+					memcpy(mp, bp, SECTOR_SIZE);
+				else
+					cr_assert(!memcmp(mp, bp, SECTOR_SIZE),
+						  "seed %" PRIu64 " table %u: sector %llu differs\n%s",
+						  seed, tno, (unsigned long long)x, text);
+			}
+			cr_assert_eq(got, want, "seed %" PRIu64 " table %u op %u", seed, tno, op);
+			cr_assert(!memcmp(model, E.disks[0]->data, disk_sectors << SECTOR_SHIFT),
+				  "seed %" PRIu64 " table %u op %u: disk differs from model\n%s",
+				  seed, tno, op, text);
+		}
+		env_ok(dm_remove(E.reg, "P", &err), &err);
+	}
+	free(model);
+	free(buf);
 }

@@ -226,4 +226,86 @@ static inline bool has_pattern(const uint8_t *buf, sector_t sector, uint32_t n,
 	return true;
 }
 
+/* ---- a wrapper device that can hold requests until released ---- */
+
+struct hold_event {
+	const struct bdev *dev;
+	enum bio_op op;
+	unsigned flags;
+	sector_t sector;
+	uint32_t nr_sectors;
+};
+
+/* A shared log of submitted requests, in submission order. */
+struct hold_log {
+	struct hold_event ev[256];
+	unsigned n;
+};
+
+struct hold_bdev {
+	struct bdev base;      /* must be first */
+	struct bdev *inner;
+	struct hold_log *log;  /* may be NULL */
+	unsigned hold_reads;   /* hold the next n reads */
+	unsigned hold_writes;  /* hold the next n writes */
+	struct bio *held[64];
+	unsigned nheld;
+};
+
+static inline void hold_submit(struct bdev *bd, struct bio *bio)
+{
+	struct hold_bdev *h = (struct hold_bdev *)bd;
+
+	if (h->log && h->log->n < 256) {
+		struct hold_event *e = &h->log->ev[h->log->n++];
+
+		e->dev = bd;
+		e->op = bio->op;
+		e->flags = bio->flags;
+		e->sector = bio->sector;
+		e->nr_sectors = bio->nr_sectors;
+	}
+	bio->bdev = h->inner;
+	if (bio->op == BIO_READ && h->hold_reads) {
+		h->hold_reads--;
+		h->held[h->nheld++] = bio;
+		return;
+	}
+	if (bio->op == BIO_WRITE && h->hold_writes) {
+		h->hold_writes--;
+		h->held[h->nheld++] = bio;
+		return;
+	}
+	bdev_submit(bio);
+}
+
+static inline int hold_sync_rw(struct bdev *bd, enum bio_op op, sector_t s,
+			uint32_t n, uint8_t *data)
+{
+	return bdev_sync_rw(((struct hold_bdev *)bd)->inner, op, s, n, data);
+}
+
+static const struct bdev_ops hold_ops __attribute__((unused)) = {
+	.submit = hold_submit,
+	.sync_rw = hold_sync_rw,
+};
+
+static inline void hold_init(struct hold_bdev *h, const char *name, struct bdev *inner)
+{
+	memset(h, 0, sizeof(*h));
+	h->base.ops = &hold_ops;
+	h->base.size_sectors = inner->size_sectors;
+	h->base.logical_block_bytes = inner->logical_block_bytes;
+	h->base.caps = inner->caps;
+	snprintf(h->base.name, sizeof(h->base.name), "%s", name);
+	h->inner = inner;
+}
+
+static inline void hold_release(struct hold_bdev *h)
+{
+	for (unsigned i = 0; i < h->nheld; i++)
+		bdev_submit(h->held[i]);
+	h->nheld = 0;
+}
+
 #endif

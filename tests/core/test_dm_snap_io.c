@@ -16,64 +16,6 @@
 #define X_SECTORS 1024
 #define CS 64
 
-/* ---- a wrapper device that can hold requests until released ---- */
-
-struct hold_bdev {
-	struct bdev base;      /* must be first */
-	struct bdev *inner;
-	unsigned hold_reads;   /* hold the next n reads */
-	unsigned hold_writes;  /* hold the next n writes */
-	struct bio *held[64];
-	unsigned nheld;
-};
-
-static void hold_submit(struct bdev *bd, struct bio *bio)
-{
-	struct hold_bdev *h = (struct hold_bdev *)bd;
-
-	bio->bdev = h->inner;
-	if (bio->op == BIO_READ && h->hold_reads) {
-		h->hold_reads--;
-		h->held[h->nheld++] = bio;
-		return;
-	}
-	if (bio->op == BIO_WRITE && h->hold_writes) {
-		h->hold_writes--;
-		h->held[h->nheld++] = bio;
-		return;
-	}
-	bdev_submit(bio);
-}
-
-static int hold_sync_rw(struct bdev *bd, enum bio_op op, sector_t s,
-			uint32_t n, uint8_t *data)
-{
-	return bdev_sync_rw(((struct hold_bdev *)bd)->inner, op, s, n, data);
-}
-
-static const struct bdev_ops hold_ops = {
-	.submit = hold_submit,
-	.sync_rw = hold_sync_rw,
-};
-
-static void hold_init(struct hold_bdev *h, const char *name, struct bdev *inner)
-{
-	memset(h, 0, sizeof(*h));
-	h->base.ops = &hold_ops;
-	h->base.size_sectors = inner->size_sectors;
-	h->base.logical_block_bytes = inner->logical_block_bytes;
-	h->base.caps = inner->caps;
-	snprintf(h->base.name, sizeof(h->base.name), "%s", name);
-	h->inner = inner;
-}
-
-static void hold_release(struct hold_bdev *h)
-{
-	for (unsigned i = 0; i < h->nheld; i++)
-		bdev_submit(h->held[i]);
-	h->nheld = 0;
-}
-
 /* ---- fixture ---- */
 
 static struct senv E;

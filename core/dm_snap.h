@@ -209,8 +209,13 @@ int dm_snap_merge_map(struct dm_snapshot *s, struct bio *clone);
 int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets);
 /* Invalidate (spec 4.10): once; header drop, device event. */
 void dm_snap_invalidate(struct dm_snapshot *s);
-/* Start / stop the background merge (spec 4.12). */
+/* Whether a tracked I/O (snapshot read, merge COW write) of chunk c runs. */
+bool dm_snap_chunk_is_tracked(const struct dm_snapshot *s, chunk_t c);
+
+/* dm_snap_merge.c: start the background merge (spec 4.12) at resume. */
 void dm_snap_merge_start(struct dm_snapshot *s);
+/* A tracked I/O ended while the merge waits for writes to its run. */
+void dm_snap_merge_check_writes(struct dm_snapshot *s);
 /* Move the exception state of src to dest (spec 4.13). */
 void dm_snap_handover(struct dm_snapshot *src, struct dm_snapshot *dest);
 /* Free s if it is dying and nothing refers to it any more. */

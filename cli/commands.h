@@ -15,6 +15,9 @@ int cmd_cow(int argc, char **argv);
 /* snapsim cow export ... (cow_export.c) */
 int cmd_cow_export(int argc, char **argv);
 
+/* snapsim recipe ... (cmd_recipe.c) */
+int cmd_recipe(int argc, char **argv);
+
 /*
  * Resolve an --origin argument: a size (see cli_parse_size) or a path to
  * an image whose size is taken. Returns 0, or a negative errno with a

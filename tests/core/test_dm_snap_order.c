@@ -353,3 +353,107 @@ Test(snap_order, flush_through_merge_reaches_both)
 	cr_expect_eq(C->flushes, cf + 1);
 	senv_remove(&E, "X_snap");
 }
+
+/* ---- handover rules (spec 4.13) ---- */
+
+Test(snap_order, handover_needs_suspended_source)
+{
+	struct ss_error err;
+	struct dm_device *md;
+
+	setup_snapshot("P");
+	write_tag(senv_dm(&E, "X"), 0, 8, 2);
+	/* A second device on the same COW: a handover destination. */
+	senv_create(&E, "Y", NULL);
+	senv_load(&E, "Y", "0 1024 snapshot /dev/mapper/X_org cow P 64");
+	ss_error_clear(&err);
+	cr_expect_eq(dm_resume(E.reg, "Y", 0, &err), -EINVAL,
+		     "the source is not suspended");
+	/* Resuming the source while a destination waits fails too. */
+	senv_suspend(&E, "X_snap");
+	ss_error_clear(&err);
+	cr_expect_eq(dm_resume(E.reg, "X_snap", 0, &err), -EINVAL);
+	/* With the source suspended the handover happens. */
+	ss_error_clear(&err);
+	senv_ok(dm_resume(E.reg, "Y", 0, &err), &err);
+	expect_status(&E, "X_snap", "0 1024 snapshot Invalid\n");
+	expect_status(&E, "Y", "0 1024 snapshot 192/2048 128\n");
+	expect_table(&E, "Y", "0 1024 snapshot 254:1 cow P 64\n");
+	expect_tag(senv_dm(&E, "Y"), 0, 64, 1);
+	md = dm_find_device(E.reg, "Y");
+	cr_expect_not_null(md);
+	/* Y now receives the exceptions. */
+	write_tag(senv_dm(&E, "X"), CS, 8, 3);
+	expect_tag(senv_dm(&E, "Y"), CS, 8, 1);
+	expect_status(&E, "Y", "0 1024 snapshot 256/2048 128\n");
+	senv_remove(&E, "X_snap");
+	expect_tag(senv_dm(&E, "Y"), 0, 128, 1);
+}
+
+Test(snap_order, handover_cancelled_when_source_goes)
+{
+	setup_snapshot("P");
+	senv_create(&E, "Y", NULL);
+	senv_load(&E, "Y", "0 1024 snapshot /dev/mapper/X_org cow P 64");
+	senv_suspend(&E, "X");
+	senv_remove(&E, "X_snap");
+	senv_resume(&E, "X");
+	{
+		char *t = NULL;
+		struct ss_error err;
+
+		ss_error_clear(&err);
+		senv_ok(dm_status_text(E.reg, "Y", true, &t, &err), &err);
+		cr_expect_str_eq(t, "0 1024 snapshot Invalid\n");
+		free(t);
+	}
+}
+
+/* ---- flags on held writes (spec 4.8), discard pass-down (4.9) ---- */
+
+Test(snap_order, fua_kept_on_held_snapshot_write)
+{
+	uint8_t *b = buf_alloc(8);
+	int i;
+
+	setup_snapshot("P");
+	fill_pattern(b, 8, 8, 2);
+	cr_assert_eq(senv_io(&E, senv_dm(&E, "X_snap"), BIO_WRITE, BIO_FUA, 8, 8, b),
+		     0);
+	/* Copy to COW chunk 2, commit, then the held write at 2*CS + 8. */
+	i = find_event(&HC, BIO_WRITE, 2 * CS + 8);
+	cr_assert_geq(i, 0);
+	cr_expect(LOG.ev[i].flags & BIO_FUA);
+	cr_expect_lt(find_event(&HC, BIO_WRITE, 1 * CS), i,
+		     "the held write went out before its commit");
+	expect_tag(senv_dm(&E, "X_snap"), 8, 8, 2);
+	expect_tag(senv_dm(&E, "X_snap"), 0, 8, 1);
+	free(b);
+}
+
+Test(snap_order, discard_passdown_origin)
+{
+	senv_create(&E, "X", "0 1024 linear sd1a 384");
+	write_tag(senv_dm(&E, "X"), 0, X_SECTORS, 1);
+	senv_suspend(&E, "X");
+	senv_create(&E, "X_org", "0 1024 linear sd1a 384");
+	senv_create(&E, "X_snap", "0 1024 snapshot /dev/mapper/X_org cow P 64 "
+		    "2 discard_zeroes_cow discard_passdown_origin");
+	senv_load(&E, "X", "0 1024 snapshot-origin /dev/mapper/X_org");
+	senv_resume(&E, "X");
+	LOG.n = 0;
+	cr_expect_eq(senv_io(&E, senv_dm(&E, "X_snap"), BIO_DISCARD, 0, 64, 64, NULL),
+		     0);
+	/* No exception: nothing on the COW, the origin range is discarded. */
+	cr_expect_geq(find_event(&HD, BIO_DISCARD, 384 + 64), 0);
+	cr_expect_eq(find_event(&HC, BIO_WRITE, 2 * CS), -1, "no copy-out");
+	expect_status(&E, "X_snap", "0 1024 snapshot 128/2048 128\n");
+	{
+		uint8_t *b = buf_alloc(64), *z = buf_alloc(64);
+
+		cr_assert_eq(senv_io(&E, senv_dm(&E, "X"), BIO_READ, 0, 64, 64, b), 0);
+		cr_expect_eq(memcmp(b, z, 64 * SECTOR_SIZE), 0);
+		free(b);
+		free(z);
+	}
+}

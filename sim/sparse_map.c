@@ -35,6 +35,9 @@ struct sim_node {
 	uint32_t ref;
 	bool hash_valid;
 	uint64_t hash;                 /* subtree hash; 0 = all initial content */
+	uint64_t dirty;                /* bit i: ch[i] must be recomputed */
+	uint64_t ch[FANOUT];           /* cached child hashes, so hashing a
+					* node does not touch clean children */
 	void *slot[FANOUT];            /* struct sim_node * or struct sim_page * */
 };
 
@@ -88,6 +91,17 @@ void sim_store_initial(const struct sim_store *st, sector_t sector,
 				b[w * 8 + k] = (uint8_t)(v >> (8 * k));
 		}
 	}
+}
+
+/* The first 8 bytes of a garbage sector (see sim_store_initial()). */
+static void sim_store_initial_word0(const struct sim_store *st, sector_t sector,
+				    uint8_t *b)
+{
+	uint64_t v = sim_mix64(sim_hash_combine(st->seed, sector) +
+			       0x9e3779b97f4a7c15ull);
+
+	for (unsigned k = 0; k < 8; k++)
+		b[k] = (uint8_t)(v >> (8 * k));
 }
 
 /* -- allocation and release ------------------------------------------- */
@@ -235,6 +249,8 @@ static struct sim_node *node_unique(struct sim_store *st, struct sim_node **slot
 	if (!c)
 		return NULL;
 	memcpy(c->slot, n->slot, sizeof(c->slot));
+	memcpy(c->ch, n->ch, sizeof(c->ch));
+	c->dirty = n->dirty;
 	for (unsigned i = 0; i < FANOUT; i++) {
 		if (!c->slot[i])
 			continue;
@@ -249,7 +265,7 @@ static struct sim_node *node_unique(struct sim_store *st, struct sim_node **slot
 
 /* Make the page in *slot private to this map (allocating or copying). */
 static struct sim_page *page_unique(struct sim_store *st, struct sim_page **slot,
-				    uint64_t page)
+				    uint64_t page, bool whole)
 {
 	struct sim_page *pg = *slot, *c;
 
@@ -261,10 +277,11 @@ static struct sim_page *page_unique(struct sim_store *st, struct sim_page **slot
 	if (!c)
 		return NULL;
 	if (pg) {
-		memcpy(c->data, pg->data, SIM_PAGE_BYTES);
+		if (!whole)
+			memcpy(c->data, pg->data, SIM_PAGE_BYTES);
 		pg->ref--;
 		st->stats.page_copies++;
-	} else {
+	} else if (!whole) {
 		sim_store_initial(st, page * SIM_PAGE_SECTORS, SIM_PAGE_SECTORS, c->data);
 	}
 	return *slot = c;
@@ -288,10 +305,12 @@ int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 			node = node_unique(st, slot, h);
 			if (!node)
 				return -ENOMEM;
+			node->dirty |= 1ull << slot_of(page, h);
 			if (h > 1)
 				slot = (struct sim_node **)&node->slot[slot_of(page, h)];
 		}
-		pg = page_unique(st, (struct sim_page **)&node->slot[slot_of(page, 1)], page);
+		pg = page_unique(st, (struct sim_page **)&node->slot[slot_of(page, 1)],
+				 page, n == SIM_PAGE_SECTORS);
 		if (!pg)
 			return -ENOMEM;
 		memcpy(pg->data + ((size_t)in << SECTOR_SHIFT), buf,
@@ -315,6 +334,12 @@ static bool page_is_initial(const struct sim_store *st, const struct sim_page *p
 			if (pg->data[i])
 				return false;
 		return true;
+	}
+	/* Cheap rejection first: the first 8 bytes of each sector. */
+	for (unsigned i = 0; i < SIM_PAGE_SECTORS; i++) {
+		sim_store_initial_word0(st, page * SIM_PAGE_SECTORS + i, init);
+		if (memcmp(init, pg->data + ((size_t)i << SECTOR_SHIFT), 8))
+			return false;
 	}
 	sim_store_initial(st, page * SIM_PAGE_SECTORS, SIM_PAGE_SECTORS, init);
 	return memcmp(init, pg->data, SIM_PAGE_BYTES) == 0;
@@ -342,20 +367,23 @@ static uint64_t node_hash(const struct sim_store *st, struct sim_node *n,
 
 	if (!n)
 		return 0;
-	if (n->hash_valid)
+	if (n->hash_valid && !n->dirty)
 		return n->hash;
-	for (unsigned i = 0; i < FANOUT; i++) {
-		uint64_t c;
+	while (n->dirty) {
+		unsigned i = (unsigned)__builtin_ctzll(n->dirty);
 
+		n->dirty &= n->dirty - 1;
 		if (!n->slot[i])
-			continue;
-		if (height == 1)
-			c = page_contrib(st, n->slot[i], first_page + i);
+			n->ch[i] = 0;
+		else if (height == 1)
+			n->ch[i] = page_contrib(st, n->slot[i], first_page + i);
 		else
-			c = node_hash(st, n->slot[i], height - 1, first_page + i * span);
-		if (c)
-			h = sim_hash_combine(h, c);
+			n->ch[i] = node_hash(st, n->slot[i], height - 1,
+					     first_page + i * span);
 	}
+	for (unsigned i = 0; i < FANOUT; i++)
+		if (n->ch[i])
+			h = sim_hash_combine(h, n->ch[i]);
 	n->hash = h;
 	n->hash_valid = true;
 	return h;

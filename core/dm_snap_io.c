@@ -180,12 +180,13 @@ static void snap_io_inner_done(struct bio *bio, int status)
 		return;
 	free(io->zero_buf);
 	io->zero_buf = NULL;
-	s->inflight--;
 	if (io->tracked) {
 		untrack_chunk(s, io);
 		tracked_io_ended(s);
 	}
-	bio_endio(io->clone, io->status);
+	bio_endio(io->clone, io->status); /* frees io (the clone's data) */
+	/* Dropped last: s stays alive through the releases above. */
+	s->inflight--;
 	dm_snap_reap(s);
 }
 

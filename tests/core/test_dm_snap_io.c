@@ -717,3 +717,21 @@ Test(snap_io, merge_preserves_other_snapshots)
 	expect_tag(senv_dm(&E, "S2"), 400, 8, 1);
 	senv_remove(&E, "X_snap");
 }
+
+/* The seed's own spelling: /dev/sd1a and a lower-case `p 64`. */
+Test(snap_io, recipe_with_seed_names)
+{
+	senv_disk(&E, "/dev/sd1a", 2048);
+	senv_disk(&E, "C", 2048);
+	senv_create(&E, "X", "0 1024 linear /dev/sd1a 384");
+	write_tag(senv_dm(&E, "X"), 0, X_SECTORS, 1);
+	recipe("/dev/sd1a", "C", "p", 64);
+	expect_table(&E, "X_org", "0 1024 linear /dev/sd1a 384\n");
+	expect_table(&E, "X_snap", "0 1024 snapshot 254:1 C P 64\n");
+	expect_table(&E, "X", "0 1024 snapshot-origin 254:1\n");
+	write_tag(senv_dm(&E, "X"), 500, 30, 2);
+	expect_tag(senv_dm(&E, "X_snap"), 0, X_SECTORS, 1);
+	expect_tag(senv_dm(&E, "X"), 500, 30, 2);
+	/* 500..529 spans chunks 7 and 8. */
+	expect_status(&E, "X_snap", "0 1024 snapshot 256/2048 128\n");
+}

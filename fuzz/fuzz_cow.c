@@ -74,6 +74,8 @@ static int cmp_chunk(const void *a, const void *b)
 
 static void check_unique(chunk_t *v, size_t n, const char *what)
 {
+	if (n < 2)
+		return;
 	qsort(v, n, sizeof(*v), cmp_chunk);
 	for (size_t i = 1; i < n; i++)
 		if (v[i] == v[i - 1])

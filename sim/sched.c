@@ -83,6 +83,8 @@ static uint64_t push(struct sim_sched *s, uint64_t time_ns, uint64_t order_key,
 	struct sim_event *e;
 	uint64_t id;
 
+	if (!fn)
+		return 0;
 	if (s->len == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct sim_event *h = realloc(s->heap, cap * sizeof(*h));

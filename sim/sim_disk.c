@@ -608,6 +608,8 @@ int sim_disk_fork(struct sim_disk *d, const struct sim_crash_write *survivors,
 	size_t matched = 0;
 	int r = 0;
 
+	if (nr && !survivors)
+		return -EINVAL;
 	/* Validate first: every id pending, none twice. */
 	for (size_t i = 0; i < nr; i++) {
 		bool found = false;
@@ -683,11 +685,15 @@ int sim_disk_create(const struct sim_disk_config *cfg, struct sim_sched *s,
 {
 	struct sim_disk *d;
 	struct sim_store *st;
-	unsigned lbb = cfg->logical_block_bytes ? cfg->logical_block_bytes : SECTOR_SIZE;
-	uint32_t lbs = lbb >> SECTOR_SHIFT;
-	uint32_t atomic = cfg->atomic_sectors ? cfg->atomic_sectors : lbs;
+	unsigned lbb;
+	uint32_t lbs, atomic;
 
-	if (!s || cfg->size_sectors == 0 ||
+	if (!cfg || !s || !out)
+		return -EINVAL;
+	lbb = cfg->logical_block_bytes ? cfg->logical_block_bytes : SECTOR_SIZE;
+	lbs = lbb >> SECTOR_SHIFT;
+	atomic = cfg->atomic_sectors ? cfg->atomic_sectors : lbs;
+	if (cfg->size_sectors == 0 ||
 	    (lbb != 512 && lbb != 1024 && lbb != 2048 && lbb != 4096) ||
 	    atomic % lbs || cfg->size_sectors % lbs)
 		return -EINVAL;

@@ -153,6 +153,7 @@ Test(sched, cancel_removes_only_that_event)
 	cr_assert(sim_sched_cancel(&s, id[2]));
 	cr_assert(!sim_sched_cancel(&s, id[2]));
 	cr_assert(!sim_sched_cancel(&s, 12345));
+	cr_assert_eq(sim_sched_at(&s, 1, NULL, NULL), 0); /* rejected, not queued */
 	sim_sched_run(&s, 0);
 	cr_assert_eq(r.n, 4);
 	const int want[4] = { 4, 3, 1, 0 };

@@ -27,6 +27,7 @@ Test(sim_disk, rejects_bad_configs)
 	cr_assert_null(d);
 	c = h_config(64);
 	cr_assert_eq(sim_disk_create(&c, NULL, &d), -EINVAL);
+	cr_assert_eq(sim_disk_create(NULL, &s, &d), -EINVAL);
 	sim_sched_destroy(&s);
 }
 

@@ -190,6 +190,7 @@ Test(sim_disk_crash, fork_rejects_bad_survivor_lists)
 	cr_assert_eq(sim_disk_fork(h.d, bad, 1, NULL, &out), -EINVAL);
 	struct sim_crash_write dup[2] = { { .id = p[0].id }, { .id = p[0].id } };
 	cr_assert_eq(sim_disk_fork(h.d, dup, 2, NULL, &out), -EINVAL);
+	cr_assert_eq(sim_disk_fork(h.d, NULL, 1, NULL, &out), -EINVAL);
 	cr_assert_null(out);
 	cr_assert_eq(sim_disk_store_stats(h.d).pages_live, 1); /* nothing made */
 	h_fini(&h);

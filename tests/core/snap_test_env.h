@@ -21,12 +21,80 @@
 
 #define SENV_MAX_DISKS 8
 
+/*
+ * A seeded executor that runs a random queued item next (not FIFO), to
+ * exercise completion orders a simulator may produce. Deterministic.
+ */
+struct shuffle_executor {
+	struct executor base;  /* must be first */
+	struct shuffle_item { executor_fn *fn; void *ctx; } *items;
+	size_t n, cap;
+	uint64_t state;
+};
+
+static inline int shuffle_defer(struct executor *ex, executor_fn *fn, void *ctx)
+{
+	struct shuffle_executor *sx = (struct shuffle_executor *)ex;
+
+	if (sx->n == sx->cap) {
+		size_t cap = sx->cap ? sx->cap * 2 : 64;
+		struct shuffle_item *p = realloc(sx->items, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		sx->items = p;
+		sx->cap = cap;
+	}
+	sx->items[sx->n].fn = fn;
+	sx->items[sx->n].ctx = ctx;
+	sx->n++;
+	return 0;
+}
+
+static const struct executor_ops shuffle_ops __attribute__((unused)) = {
+	.defer = shuffle_defer,
+};
+
+static inline size_t shuffle_run(struct shuffle_executor *sx)
+{
+	size_t count = 0;
+
+	while (sx->n) {
+		size_t i;
+		struct shuffle_item it;
+
+		sx->state = sx->state * 6364136223846793005ull + 1442695040888963407ull;
+		i = (size_t)((sx->state >> 33) % sx->n);
+		it = sx->items[i];
+		sx->items[i] = sx->items[--sx->n];
+		it.fn(it.ctx);
+		count++;
+	}
+	return count;
+}
+
 struct senv {
 	struct fifo_executor fx;
+	struct shuffle_executor sx;
+	bool shuffled;             /* sx instead of fx */
 	struct dm_registry *reg;
 	struct mem_bdev *disks[SENV_MAX_DISKS];
 	unsigned ndisks;
 };
+
+static inline struct executor *senv_ex(struct senv *e)
+{
+	return e->shuffled ? &e->sx.base : &e->fx.base;
+}
+
+/* Run queued work until idle. */
+static inline void senv_run(struct senv *e)
+{
+	if (e->shuffled)
+		shuffle_run(&e->sx);
+	else
+		fifo_executor_run(&e->fx, 0);
+}
 
 static inline void senv_init(struct senv *e)
 {
@@ -36,11 +104,23 @@ static inline void senv_init(struct senv *e)
 	cr_assert_not_null(e->reg);
 }
 
+/* Like senv_init, with the seeded random-order executor. */
+static inline void senv_init_shuffled(struct senv *e, uint64_t seed)
+{
+	memset(e, 0, sizeof(*e));
+	fifo_executor_init(&e->fx);
+	e->shuffled = true;
+	e->sx.base.ops = &shuffle_ops;
+	e->sx.state = seed;
+	e->reg = dm_registry_create(&e->sx.base);
+	cr_assert_not_null(e->reg);
+}
+
 /* A zero-filled memory disk, known to the registry under name. */
 static inline struct mem_bdev *senv_disk(struct senv *e, const char *name,
 					 sector_t sectors)
 {
-	struct mem_bdev *md = mem_bdev_create(name, sectors, &e->fx.base);
+	struct mem_bdev *md = mem_bdev_create(name, sectors, senv_ex(e));
 	struct ss_error err;
 
 	cr_assert_not_null(md);
@@ -54,12 +134,13 @@ static inline struct mem_bdev *senv_disk(struct senv *e, const char *name,
 
 static inline void senv_fini(struct senv *e)
 {
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 	dm_registry_destroy(e->reg);
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 	for (unsigned i = 0; i < e->ndisks; i++)
 		bdev_destroy(&e->disks[i]->base);
 	fifo_executor_destroy(&e->fx);
+	free(e->sx.items);
 }
 
 static inline void senv_ok(int r, const struct ss_error *err)
@@ -104,7 +185,7 @@ static inline int senv_io(struct senv *e, struct bdev *bd, enum bio_op op,
 	struct sio r;
 
 	sio_start(&r, bd, op, flags, sector, n, data);
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 	cr_assert_eq(r.done, 1, "completed %d times", r.done);
 	return r.status;
 }
@@ -141,7 +222,7 @@ static inline void senv_resume(struct senv *e, const char *name)
 
 	ss_error_clear(&err);
 	senv_ok(dm_resume(e->reg, name, 0, &err), &err);
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 }
 
 static inline void senv_remove(struct senv *e, const char *name)
@@ -150,7 +231,7 @@ static inline void senv_remove(struct senv *e, const char *name)
 
 	ss_error_clear(&err);
 	senv_ok(dm_remove(e->reg, name, &err), &err);
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 }
 
 static inline void senv_suspend_cb(void *ctx, int status)
@@ -169,7 +250,7 @@ static inline void senv_suspend(struct senv *e, const char *name)
 
 	ss_error_clear(&err);
 	senv_ok(dm_suspend(e->reg, name, 0, senv_suspend_cb, &done, &err), &err);
-	fifo_executor_run(&e->fx, 0);
+	senv_run(e);
 	cr_assert_eq(done, 1);
 	cr_assert(dm_is_suspended(e->reg, name));
 }

@@ -79,7 +79,7 @@ static void run_batch(void)
 		sio_start(&o->io, dev_of(o->dev), o->write ? BIO_WRITE : BIO_READ,
 			  0, o->sector, o->n, o->buf);
 	}
-	fifo_executor_run(&E.fx, 0);
+	senv_run(&E);
 	for (unsigned i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 		size_t off = (size_t)o->sector << SECTOR_SHIFT;
@@ -125,7 +125,7 @@ static void take_snapshot(int i, const char *store, unsigned cs, const char *cow
 	memcpy(model_snap[i], model_origin, (size_t)X_SECTORS << SECTOR_SHIFT);
 }
 
-static void one_run(uint64_t seed)
+static void one_run(uint64_t seed, bool shuffled)
 {
 	size_t bytes = (size_t)X_SECTORS << SECTOR_SHIFT;
 	const char *const spec[NSNAP][3] = {
@@ -133,7 +133,10 @@ static void one_run(uint64_t seed)
 	};
 
 	rng_state = seed;
-	senv_init(&E);
+	if (shuffled)
+		senv_init_shuffled(&E, seed ^ 0x5eed);
+	else
+		senv_init(&E);
 	senv_disk(&E, "sd1a", 2048);
 	senv_disk(&E, "cow0", 2048);
 	senv_disk(&E, "cow1", 2048);
@@ -184,7 +187,7 @@ static void one_run(uint64_t seed)
 	senv_remove(&E, "S1");
 	memcpy(model_origin, model_snap[1], bytes);
 	memcpy(model_snap[1], model_origin, bytes); /* S1 gone: reads X */
-	fifo_executor_run(&E.fx, 0);
+	senv_run(&E);
 	{
 		uint8_t *b = calloc(X_SECTORS, SECTOR_SIZE);
 
@@ -230,6 +233,21 @@ Test(snap_prop, random_batches_match_model)
 	for (uint64_t k = 0; k < nruns; k++) {
 		fprintf(stderr, "snap_prop seed %llu\n",
 			(unsigned long long)(base + k));
-		one_run(base + k);
+		one_run(base + k, false);
+	}
+}
+
+/* The same with completions and deferred work in a seeded random order. */
+Test(snap_prop, random_batches_match_model_shuffled)
+{
+	const char *env = getenv("SNAPSIM_SEED");
+	const char *runs = getenv("SNAPSIM_RUNS");
+	uint64_t base = env ? strtoull(env, NULL, 0) : 77ull;
+	uint64_t nruns = runs ? strtoull(runs, NULL, 0) : 20;
+
+	for (uint64_t k = 0; k < nruns; k++) {
+		fprintf(stderr, "snap_prop shuffled seed %llu\n",
+			(unsigned long long)(base + k));
+		one_run(base + k, true);
 	}
 }

@@ -560,6 +560,44 @@ static void snapshot_merge_presuspend(struct dm_target *ti)
 	s->merge_stop = true;
 }
 
+/*
+ * Control-path reads through the snapshot (tools reading a snapshot device
+ * synchronously): each chunk from the COW when it has a complete
+ * exception, else from the origin. Writes are refused: they would need
+ * exceptions, which only the asynchronous path creates.
+ */
+static int snapshot_sync_rw(struct dm_target *ti, enum bio_op op,
+			    sector_t sector, uint32_t nr_sectors, uint8_t *data)
+{
+	struct dm_snapshot *s = ti->private;
+	uint32_t cs = snap_chunk_sectors(s);
+
+	if (op != BIO_READ)
+		return -EOPNOTSUPP;
+	if (!s->valid || !cs || s->handover_src)
+		return s->is_merge && !s->valid ?
+			bdev_sync_rw(s->origin, op, sector, nr_sectors, data) : -EIO;
+	while (nr_sectors) {
+		chunk_t c = snap_sector_to_chunk(s, sector), new_chunk;
+		uint32_t n = cs - (uint32_t)(sector & (cs - 1));
+		int r;
+
+		if (n > nr_sectors)
+			n = nr_sectors;
+		if (extable_lookup(&s->complete, c, &new_chunk))
+			r = bdev_sync_rw(s->cow, op, snap_chunk_to_sector(s, new_chunk) +
+					 (sector & (cs - 1)), n, data);
+		else
+			r = bdev_sync_rw(s->origin, op, sector, n, data);
+		if (r)
+			return r;
+		sector += n;
+		nr_sectors -= n;
+		data += (size_t)n << SECTOR_SHIFT;
+	}
+	return 0;
+}
+
 static int snapshot_iterate_devices(struct dm_target *ti,
 				    iterate_devices_callout_fn *fn, void *data)
 {
@@ -580,6 +618,7 @@ const struct target_type dm_snapshot_target = {
 	.status = snapshot_status,
 	.preresume = snapshot_preresume,
 	.resume = snapshot_resume,
+	.sync_rw = snapshot_sync_rw,
 	.iterate_devices = snapshot_iterate_devices,
 };
 
@@ -593,6 +632,7 @@ const struct target_type dm_snapshot_merge_target = {
 	.presuspend = snapshot_merge_presuspend,
 	.preresume = snapshot_preresume,
 	.resume = snapshot_resume,
+	.sync_rw = snapshot_sync_rw,
 	.iterate_devices = snapshot_iterate_devices,
 };
 

@@ -312,6 +312,19 @@ Test(snap_ctr, status_fresh_persistent)
 	expect_table(&E, "X_snap", "0 1024 snapshot 254:0 cow P 8\n");
 	expect_status(&E, "X", "0 1024 snapshot-origin \n");
 	expect_table(&E, "X", "0 1024 snapshot-origin 254:0\n");
+	{
+		struct ss_error err;
+		char *d = NULL;
+
+		/* deps: the COW before the origin (most recently acquired first). */
+		ss_error_clear(&err);
+		senv_ok(dm_deps_text(E.reg, "X_snap", false, &d, &err), &err);
+		cr_expect_str_eq(d, "2 dependencies\t: (7, 1) (254, 0)\n");
+		free(d);
+		senv_ok(dm_deps_text(E.reg, "X", false, &d, &err), &err);
+		cr_expect_str_eq(d, "1 dependencies\t: (254, 0)\n");
+		free(d);
+	}
 }
 
 Test(snap_ctr, status_fresh_transient)

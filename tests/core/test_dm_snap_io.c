@@ -121,6 +121,15 @@ static void exercise_recipe(const char *store)
 	write_tag(X, 0, 8, 5);          /* chunk 0 again: no second copy */
 	expect_tag(X, 0, 8, 5);
 	expect_tag(X, 8, 92, 1);
+	{
+		/* Control-path reads through the snapshot see the same view. */
+		uint8_t *b = buf_alloc(X_SECTORS);
+
+		cr_expect_eq(bdev_sync_rw(S, BIO_READ, 0, X_SECTORS, b), 0);
+		cr_expect(has_pattern(b, 0, X_SECTORS, 1));
+		cr_expect_eq(bdev_sync_rw(S, BIO_WRITE, 0, 8, b), -EOPNOTSUPP);
+		free(b);
+	}
 	expect_tag(X, 100, 200, 3);
 	expect_tag(X, 960, 64, 4);
 	expect_tag(S, 0, X_SECTORS, 1);

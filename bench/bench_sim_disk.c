@@ -14,7 +14,7 @@
 
 #include "crash_subset.h"
 #include "prng.h"
-#include "sched.h"
+#include "sim_sched.h"
 #include "sim_disk.h"
 
 static double now_s(void)

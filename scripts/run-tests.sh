@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # run-tests.sh - install what is missing, build, and run the whole test
 # suite twice: a release build, then an ASan+UBSan build. Any failure fails.
+# CRITERION_NO_EARLY_EXIT=1 lets LeakSanitizer run at the end of each
+# Criterion worker; ctest fails a test on any sanitizer report.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -10,5 +12,5 @@ ctest --test-dir "$SNAPSIM_BUILD_DIR" --output-on-failure -j"$jobs"
 
 echo "== tests: ASan+UBSan build ($SNAPSIM_ASAN_DIR)"
 snapsim_build "$SNAPSIM_ASAN_DIR" -DCMAKE_BUILD_TYPE=Debug -DSNAPSIM_SANITIZE=ON
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+CRITERION_NO_EARLY_EXIT=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir "$SNAPSIM_ASAN_DIR" --output-on-failure -j"$jobs"

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "bdev.h"
-#include "sched.h"
+#include "sim_sched.h"
 
 /* Operation mask bits. */
 #define SIM_FAULT_READ    (1u << 0)

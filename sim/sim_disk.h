@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #include "bdev.h"
-#include "sched.h"
+#include "sim_sched.h"
 #include "sparse_map.h"
 
 struct sim_latency {

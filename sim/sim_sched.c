@@ -2,7 +2,7 @@
  * sched.c - binary-heap event queue, virtual clock, deferral and event log;
  * see sched.h for the invariants.
  */
-#include "sched.h"
+#include "sim_sched.h"
 
 #include <errno.h>
 #include <stdarg.h>

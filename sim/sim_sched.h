@@ -1,5 +1,5 @@
 /*
- * sched.h - the simulator's discrete-event scheduler and virtual clock.
+ * sim_sched.h - the simulator's discrete-event scheduler and virtual clock.
  *
  * Invariants:
  *  (1) Time only moves forward, and only when an event runs (or when

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched.h"
+#include "sim_sched.h"
 #include "sim_disk.h"
 
 #define H_MAX_IO 1024

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "prng.h"
-#include "sched.h"
+#include "sim_sched.h"
 
 struct rec {
 	struct sim_sched *s;

@@ -21,12 +21,12 @@ out=$root/fuzz/out/$harness
 mkdir -p "$out"
 dict=()
 [ -f "$root/fuzz/dict/$harness.dict" ] && dict=(-x "$root/fuzz/dict/$harness.dict")
-export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-	AFL_NO_AFFINITY=${AFL_NO_AFFINITY:-0} AFL_SKIP_BIN_CHECK=0
+export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 bound=()
 [ "$seconds" -gt 0 ] && bound=(-V "$seconds")
-bin=$build/plain/fuzz_${harness}_afl
-cmplog=$build/cmplog/fuzz_${harness}_afl
+bin=$build/plain/fuzz/fuzz_${harness}_afl
+cmplog=$build/cmplog/fuzz/fuzz_${harness}_afl
+[ -x "$bin" ] || { echo "campaign: no harness '$harness' ($bin)" >&2; exit 2; }
 pids=()
 for i in $(seq 0 $((cores - 1))); do
 	if [ "$i" -eq 0 ]; then

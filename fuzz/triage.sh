@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 harness=${1:?usage: triage.sh HARNESS}
 build=$("$root/fuzz/build-afl.sh")
-bin=$build/plain/fuzz_${harness}_afl
+bin=$build/plain/fuzz/fuzz_${harness}_afl
 out=$root/fuzz/out/$harness
 reg=$root/fuzz/regressions/$harness
 mkdir -p "$reg"
@@ -18,7 +18,7 @@ for f in "$out"/*/crashes/id:* "$out"/*/hangs/id:*; do
 	tmp=$(mktemp)
 	AFL_SKIP_CPUFREQ=1 afl-tmin -i "$f" -o "$tmp" -- "$bin" >/dev/null 2>&1 || cp "$f" "$tmp"
 	sum=$(sha1sum "$tmp" | cut -c1-16)
-	msg=$("$build/plain/fuzz_${harness}_afl" < "$tmp" 2>&1 | grep -m1 'property failed\|ERROR' || true)
+	msg=$("$bin" < "$tmp" 2>&1 | grep -m1 'property failed\|ERROR' || true)
 	if [ -e "$reg/$sum" ] || { [ -n "$msg" ] && [ -n "${seen_msg[$msg]:-}" ]; }; then
 		rm -f "$tmp"
 		continue

@@ -16,11 +16,18 @@
 
 #include "bio.h"
 
-struct extable_entry;
+struct extable_block;
 
+/*
+ * Bucket heads live in pages of 512 pointers (fewer when the table has
+ * fewer buckets), each allocated on the first insert into one of its
+ * buckets: a large, sparsely used table costs one NULL page pointer per
+ * 512 buckets. The representation is private to exception_table.c.
+ */
 struct extable {
-	struct extable_entry **buckets;
+	struct extable_block ***pages; /* (mask >> 9) + 1 pointers, each NULL or a page */
 	uint32_t mask;        /* nr_buckets - 1 */
+	uint8_t bucket_bits;  /* log2(nr_buckets) */
 	uint64_t nr_chunks;   /* chunks mapped */
 	uint64_t nr_entries;  /* entries allocated */
 };
@@ -51,7 +58,8 @@ int extable_remove(struct extable *t, chunk_t c);
 typedef int extable_visit_fn(void *ctx, chunk_t old_chunk, chunk_t new_chunk);
 int extable_foreach(const struct extable *t, extable_visit_fn *fn, void *ctx);
 
-/* Bytes used by entries and bucket heads (for the benchmark). */
+/* Bytes requested from malloc for entries, blocks and bucket heads (for
+ * the benchmark; malloc's own per-block overhead is not included). */
 size_t extable_memory_bytes(const struct extable *t);
 
 #endif

@@ -198,8 +198,11 @@ Test(extable, memory_is_compact)
 	for (chunk_t c = 0; c < 256 * 64; c++)
 		cr_assert_eq(extable_insert(&u, c, c + 2), 0);
 	cr_expect_eq(u.nr_entries, 64);
-	/* one 16-byte entry (+8-byte block header) per 256 chunks */
-	cr_expect_eq(extable_memory_bytes(&u) - heads, 64 * 24);
+	/*
+	 * One page of 64 heads, then per 256 chunks one 8-byte block header
+	 * and one 4-byte entry (1-byte key, 2-byte new chunk, run).
+	 */
+	cr_expect_eq(extable_memory_bytes(&u) - heads, 64 * 8 + 64 * (8 + 4));
 	extable_destroy(&u);
 }
 
@@ -264,5 +267,104 @@ Test(extable, randomized_against_array_model)
 		cr_assert_eq(extable_lookup(&t, c, &got), model[c] != 0);
 		if (model[c])
 			cr_assert_eq(got + 1, model[c]);
+	}
+}
+
+/* Entries are packed at per-bucket widths that grow as values need. */
+Test(extable, wide_values_round_trip)
+{
+	static const chunk_t olds[] = {
+		0, 255, 256, UINT64_C(1) << 32, (UINT64_C(1) << 40) + 7,
+		UINT64_MAX - 300, UINT64_MAX,
+	};
+	static const chunk_t news[] = {
+		1, UINT64_C(1) << 55, 70000, (UINT64_C(1) << 56) - 1, 3,
+		UINT64_C(1) << 24, 2,
+	};
+
+	for (size_t i = 0; i < sizeof(olds) / sizeof(olds[0]); i++)
+		cr_assert_eq(extable_insert(&t, olds[i], news[i]), 0, "i=%zu", i);
+	for (size_t i = 0; i < sizeof(olds) / sizeof(olds[0]); i++)
+		cr_expect_eq(must_lookup(olds[i]), news[i], "i=%zu", i);
+	cr_expect_not(extable_lookup(&t, (UINT64_C(1) << 32) + 1, NULL));
+	cr_expect_not(extable_lookup(&t, UINT64_MAX - 1, NULL));
+	/* Far chunks that alias one bucket keep their order. */
+	cr_assert_eq(extable_insert(&t, 3 + (UINT64_C(64) << 8) * 5, 9), 0);
+	cr_expect_eq(must_lookup(3 + (UINT64_C(64) << 8) * 5), 9);
+	cr_expect_eq(must_lookup(0), 1);
+}
+
+Test(extable, run_crossing_a_width_boundary)
+{
+	/* new 254..257 crosses from 1 to 2 bytes while the run grows. */
+	for (chunk_t c = 0; c < 4; c++)
+		cr_assert_eq(extable_insert(&t, 10 + c, 254 + c), 0);
+	cr_expect_eq(t.nr_entries, 1);
+	for (chunk_t c = 0; c < 4; c++)
+		cr_expect_eq(must_lookup(10 + c), 254 + c);
+	/* Removing from the front stores new + 1 (256: two bytes). */
+	cr_expect_eq(extable_remove(&t, 10), 0);
+	cr_expect_eq(extable_remove(&t, 11), 0);
+	cr_expect_eq(must_lookup(12), 256);
+	cr_expect_eq(must_lookup(13), 257);
+	/* A wider key in the same bucket re-encodes the block. */
+	cr_assert_eq(extable_insert(&t, 12 + (UINT64_C(64) << 8) * 1000, 5), 0);
+	cr_expect_eq(must_lookup(12), 256);
+	cr_expect_eq(must_lookup(12 + (UINT64_C(64) << 8) * 1000), 5);
+}
+
+Test(extable, heads_are_allocated_lazily)
+{
+	struct extable u;
+	size_t empty;
+
+	cr_assert_eq(extable_init(&u, 262144), 0);
+	empty = extable_memory_bytes(&u);
+	cr_expect_leq(empty, 4096, "empty table costs %zu bytes", empty);
+	/* One insert allocates one page of 512 heads and one block. */
+	cr_assert_eq(extable_insert(&u, 1000000, 2), 0);
+	cr_expect_leq(extable_memory_bytes(&u) - empty, 512 * sizeof(void *) + 16);
+	/* The foreach order is still bucket order over all pages. */
+	cr_assert_eq(extable_insert(&u, 5, 3), 0);
+	struct visit_log v = { .stop_at = -1 };
+	cr_assert_eq(extable_foreach(&u, visit, &v), 0);
+	cr_assert_eq(v.n, 2);
+	cr_expect_eq(v.old_chunk[0], 5);
+	cr_expect_eq(v.old_chunk[1], 1000000);
+	extable_destroy(&u);
+}
+
+/* Property: wide, sparse chunk numbers against a list model. */
+Test(extable, randomized_wide_values_against_model)
+{
+	enum { N = 3000 };
+	static chunk_t olds[N], news[N];
+	static bool live[N];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Distinct: the low 12 bits are i; high bits random of random width. */
+		olds[i] = ((x >> (x & 31)) << 12) | (chunk_t)i;
+		news[i] = (x >> 8) >> ((x >> 3) & 63) & ((UINT64_C(1) << 56) - 1);
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < N; i++) {
+			if ((i + pass) % 3 == 0 && live[i]) {
+				cr_assert_eq(extable_remove(&t, olds[i]), 0, "i=%d", i);
+				live[i] = false;
+			} else if (!live[i]) {
+				cr_assert_eq(extable_insert(&t, olds[i], news[i]), 0, "i=%d", i);
+				live[i] = true;
+			}
+		}
+	for (int i = 0; i < N; i++) {
+		chunk_t got = 0;
+
+		cr_assert_eq(extable_lookup(&t, olds[i], &got), live[i], "i=%d", i);
+		if (live[i])
+			cr_assert_eq(got, news[i], "i=%d", i);
 	}
 }

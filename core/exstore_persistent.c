@@ -563,12 +563,31 @@ static int pstore_create_new(struct exstore *s, struct pstore *ps, uint32_t cs,
 	return 0;
 }
 
+/*
+ * Activation validates every record before any reaches the caller. by_old
+ * finds duplicate origin chunks. Duplicate COW chunks need no table while
+ * the COW chunks read so far are strictly increasing (the store allocates
+ * them in increasing order, so every healthy store is read that way):
+ * by_new is filled only from the first record that breaks the order on,
+ * with every COW chunk seen before it. This halves the work of activating
+ * a healthy store and reports exactly what a table from the start would.
+ */
 struct pstore_scan {
 	struct extable by_old;  /* old -> new: duplicate origin chunks */
-	struct extable by_new;  /* new -> new: duplicate COW chunks */
+	struct extable by_new;  /* new -> new: duplicate COW chunks, once used */
+	bool by_new_used;       /* COW chunks stopped increasing: by_new is filled */
+	chunk_t last_new;       /* the previous record's COW chunk (0: none yet) */
 	exstore_add_fn *add;
 	void *add_ctx;
 };
+
+static int pstore_scan_fill_new(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
+{
+	struct extable *by_new = ctx;
+
+	(void)old_chunk;
+	return extable_insert(by_new, new_chunk, new_chunk);
+}
 
 static int pstore_scan_emit(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
 {
@@ -597,7 +616,15 @@ static int pstore_scan_record(struct pstore *ps, struct pstore_scan *sc,
 		return ss_error_set(err, -EINVAL, 0, 0,
 				    "Corrupt snapshot metadata: area %llu slot %llu: origin chunk %llu is beyond any device",
 				    an, sl, oc);
-	r = extable_insert(&sc->by_new, rec->new_chunk, rec->new_chunk);
+	if (!sc->by_new_used && rec->new_chunk <= sc->last_new) {
+		/* Out of order: from here on, check against every chunk seen. */
+		r = extable_foreach(&sc->by_old, pstore_scan_fill_new, &sc->by_new);
+		if (r)
+			return ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
+		sc->by_new_used = true;
+	}
+	sc->last_new = rec->new_chunk;
+	r = sc->by_new_used ? extable_insert(&sc->by_new, rec->new_chunk, rec->new_chunk) : 0;
 	if (r == -EEXIST)
 		return ss_error_set(err, -EINVAL, 0, 0,
 				    "Corrupt snapshot metadata: area %llu slot %llu: COW chunk %llu is used twice",
@@ -722,6 +749,8 @@ static int persistent_read_metadata(struct exstore *s, exstore_add_fn *add,
 	ps->valid = true;
 	sc.add = add;
 	sc.add_ctx = ctx;
+	sc.by_new_used = false;
+	sc.last_new = 0;
 	r = extable_init(&sc.by_old, ps->cow->size_sectors / cs);
 	if (r) {
 		ss_error_set(err, r, 0, 0, "Cannot allocate exception table");

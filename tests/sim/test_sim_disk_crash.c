@@ -6,7 +6,7 @@
 
 static struct sim_disk *fork_with(struct sim_disk *d, const uint64_t *ids, size_t n)
 {
-	struct sim_crash_write sv[16];
+	struct sim_crash_write sv[16] = { 0 };
 	struct sim_disk *c = NULL;
 
 	for (size_t i = 0; i < n; i++)

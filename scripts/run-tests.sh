@@ -10,6 +10,9 @@ jobs=$(nproc)
 echo "== tests: release build ($SNAPSIM_BUILD_DIR)"
 ctest --test-dir "$SNAPSIM_BUILD_DIR" --output-on-failure -j"$jobs"
 
+echo "== fuzz: AFL++ smoke campaign per harness (the corpora replay under ASan below)"
+bash "$SNAPSIM_ROOT/fuzz/smoke.sh" "${SNAPSIM_FUZZ_SMOKE_SECONDS:-10}"
+
 echo "== tests: ASan+UBSan build ($SNAPSIM_ASAN_DIR)"
 snapsim_build "$SNAPSIM_ASAN_DIR" -DCMAKE_BUILD_TYPE=Debug -DSNAPSIM_SANITIZE=ON
 CRITERION_NO_EARLY_EXIT=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,0 +1,263 @@
+/*
+ * replay.h - the trace replayer: runs a YAML trace (traces/README.md)
+ * deterministically through the dm core on simulated disks, and checks
+ * every read against the reference model (models/model.h).
+ *
+ * A run builds a *world* from the trace header:
+ *   - one struct sim_sched seeded from the run seed; every purpose draws
+ *     from its own stream (prng.h), so the same seed + trace + binary give
+ *     the same event log, byte for byte (its FNV-1a hash is in the result);
+ *   - one struct sim_disk per trace disk (disk_id = its index), wrapped by a
+ *     fault_bdev when the trace gives faults, registered in a dm_registry
+ *     under the disk's path (/dev/NAME or `path:`), and a small tap in
+ *     between that reports completions to the replayer (crash points);
+ *   - one struct model with the same disks; model_dev_set() follows every
+ *     table that becomes live.
+ * Steps run in file order. Every read is checked against the model (and
+ * against `expect:` when given); status/table/deps/info compare exactly.
+ * The first failure stops the run with a message that names the trace
+ * position (FILE:LINE), the device, the sector, expected vs found and the
+ * seed.
+ *
+ * Validation comes first: trace_check() over the whole file, with a step
+ * hook that builds every create/load table through dm_table_create() on a
+ * scratch registry that mirrors the trace's devices, so a bad trace is
+ * rejected with FILE:LINE:COLUMN and nothing runs.
+ *
+ * ---- The contract with the crash explorer (sim/explore*) ----
+ *
+ * Crash points. With opts.crash_modes set, the replayer offers crash
+ * points to opts.crash_hook while the world is *paused*: between two
+ * scheduler events, never inside one (the replayer runs the scheduler one
+ * event at a time while anything is in flight). The hook may inspect the
+ * world, fork its disks (sim_disk_fork), build restarted worlds from them
+ * (replay_world_restart*) and destroy those; it must not submit I/O to,
+ * run the scheduler of, or otherwise change the paused world. It returns
+ * 0 to continue the replay, nonzero to stop it (replay_run then returns
+ * REPLAY_STOPPED and res->hook_status holds the value).
+ *
+ * Restart. replay_world_restart*() build a NEW independent world (own
+ * scheduler, registry, disks forked copy-on-write, model clone put through
+ * model_crash()) and rebuild the dm stack from the tables that were live
+ * at the crash point, in device creation order. It never touches the
+ * source world, so one paused world can be restarted many times.
+ *
+ * Ownership: replay_run() owns its world; the world pointer a hook receives
+ * is valid only during that call. Worlds returned by replay_world_restart*
+ * belong to the caller: free them with replay_world_destroy().
+ *
+ * No wall clock, no rand(): sim/ library code takes time and randomness
+ * from the scheduler and the seeded streams only.
+ */
+#ifndef SNAPSIM_SIM_REPLAY_H
+#define SNAPSIM_SIM_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bio.h"
+#include "sim_disk.h"
+#include "sim_sched.h"
+#include "trace.h"
+
+struct model;
+struct dm_registry;
+struct replay_world;
+
+/* ---- crash points ---- */
+
+/* Crash-point modes (bit set, opts.crash_modes) and the kind of one point. */
+#define REPLAY_CRASH_MARKER   (1u << 0) /* at every `crash:` step of the trace */
+#define REPLAY_CRASH_DISK_IO  (1u << 1) /* after every write/discard/flush completion at a disk */
+#define REPLAY_CRASH_FLUSH    (1u << 2) /* after every FLUSH, FUA or PREFLUSH completion at a disk */
+#define REPLAY_CRASH_TRACE_IO (1u << 3) /* after every trace I/O (write/flush/discard) completion */
+#define REPLAY_CRASH_END      (1u << 4) /* once, after the last step (everything completed) */
+
+struct replay_crash_point {
+	unsigned kind;           /* exactly one REPLAY_CRASH_* bit */
+	uint64_t seq;            /* 0, 1, 2, ... over the crash points offered in this run */
+	unsigned step_line;      /* the trace step running (its line, column) */
+	unsigned step_column;
+	uint64_t step_seq;       /* trace_item.seq of that step */
+	const char *marker;      /* REPLAY_CRASH_MARKER: the crash step's name; else NULL */
+	int disk;                /* DISK_IO/FLUSH: the disk index that completed; else -1 */
+	enum bio_op op;          /* DISK_IO/FLUSH/TRACE_IO: the completed request */
+	unsigned bio_flags;      /*   its BIO_* flags */
+	sector_t sector;         /*   its first sector and length */
+	uint32_t nr_sectors;
+	int status;              /*   its completion status */
+	uint64_t now_ns;         /* virtual time */
+};
+
+/*
+ * Called at each crash point, world paused (see the contract above).
+ * Return 0 to continue, nonzero to stop the replay.
+ */
+typedef int replay_crash_hook_fn(void *ctx, struct replay_world *w,
+				 const struct replay_crash_point *cp);
+
+/* ---- options and results ---- */
+
+struct replay_opts {
+	bool has_seed;           /* false: the trace's `seed:`, else 1 */
+	uint64_t seed;
+	FILE *log;               /* event log, one line per event ("<ns> <text>"); may be NULL */
+	uint64_t event_budget;   /* max scheduler events for one wait/settle/step; 0: 50,000,000.
+				  * Exceeding it is a hang (REPLAY_HANG). */
+	bool defer_shuffle;      /* interleave same-time deferred work in a seeded order */
+	unsigned crash_modes;    /* REPLAY_CRASH_* bits; 0: no crash points */
+	replay_crash_hook_fn *crash_hook; /* NULL: crash points are only counted */
+	void *crash_ctx;
+	bool quiet;              /* (cli) */
+};
+
+/* Outcome of replay_run(). The values are stable (CLI exit codes use them). */
+enum replay_status {
+	REPLAY_PASS = 0,         /* every check held */
+	REPLAY_MISMATCH = 1,     /* a read, expect or dm step did not do what the trace/model says */
+	REPLAY_HANG = 2,         /* the event budget ran out waiting for I/O or a suspend */
+	REPLAY_STOPPED = 3,      /* the crash hook asked to stop */
+	REPLAY_INVALID = 4,      /* the trace was rejected by validation; nothing ran */
+	REPLAY_ERROR = 5,        /* out of memory, unreadable file, world build failure */
+};
+
+#define REPLAY_MSG_MAX 1024
+
+struct replay_result {
+	enum replay_status status;
+	uint64_t seed;           /* the seed used */
+	uint64_t steps;          /* steps run (repeats expanded, group members not counted) */
+	uint64_t ios;            /* trace I/O requests completed (read/write/flush/discard) */
+	uint64_t bytes_read, bytes_written;
+	uint64_t reads_checked;  /* reads compared with the model */
+	uint64_t sectors_checked;
+	uint64_t expects_checked;/* explicit expectations held (read expect, query expect, error:) */
+	uint64_t mismatches;     /* 0 or 1: the run stops at the first */
+	uint64_t crash_points;   /* crash points offered */
+	int hook_status;         /* the hook's nonzero return, REPLAY_STOPPED */
+	uint64_t events;         /* scheduler events run */
+	uint64_t event_hash;     /* FNV-1a of the event log (sim_sched_log_hash) */
+	uint64_t now_ns;         /* virtual time at the end */
+	unsigned fail_line;      /* the failing step's line (0: none) */
+	char failure[REPLAY_MSG_MAX]; /* first failure, "FILE:LINE: ..." ("" on pass) */
+};
+
+/*
+ * Validate and run one trace. Returns the status (also in res->status);
+ * on any status but REPLAY_PASS/REPLAY_STOPPED, err holds the position and
+ * res->failure the full message. opts may be NULL (defaults). res and err
+ * may not be NULL.
+ */
+enum replay_status replay_run(const char *path, const struct replay_opts *opts,
+			      struct replay_result *res, struct trace_error *err);
+
+/*
+ * Validation only (what replay_run does first): trace_check() with the dm
+ * table hook. Returns 0 or a negative errno with err filled.
+ */
+int replay_validate(const char *path, struct trace_error *err);
+
+/* The same as replay_run() on a trace held in memory (tests, explorer minimizer). */
+enum replay_status replay_run_mem(const char *name, const char *buf, size_t len,
+				  const struct replay_opts *opts,
+				  struct replay_result *res, struct trace_error *err);
+
+/* ---- the world ---- */
+
+unsigned replay_world_nr_disks(const struct replay_world *w);
+/* Trace name (I/O steps) and table path (/dev/NAME) of disk i. */
+const char *replay_world_disk_name(const struct replay_world *w, unsigned i);
+const char *replay_world_disk_path(const struct replay_world *w, unsigned i);
+struct sim_disk *replay_world_disk(const struct replay_world *w, unsigned i);
+struct model *replay_world_model(struct replay_world *w);
+struct dm_registry *replay_world_registry(struct replay_world *w);
+struct sim_sched *replay_world_sched(struct replay_world *w);
+uint64_t replay_world_seed(const struct replay_world *w);
+/* The trace file's path (or name for replay_run_mem). */
+const char *replay_world_trace(const struct replay_world *w);
+
+/*
+ * dm devices in creation order (removed ones dropped), with the table
+ * each has live now ("" when none; multi-line tables joined with '\n'),
+ * as dmsetup table prints it. This is what a restart rebuilds.
+ */
+unsigned replay_world_nr_devs(const struct replay_world *w);
+const char *replay_world_dev_name(const struct replay_world *w, unsigned i);
+const char *replay_world_dev_table(const struct replay_world *w, unsigned i);
+bool replay_world_dev_suspended(const struct replay_world *w, unsigned i);
+
+/* One disk's surviving writes for a restart (sim_disk_fork's list). */
+struct replay_survivors {
+	const struct sim_crash_write *writes;
+	size_t nr;               /* 0: only the durable image survives */
+};
+
+/*
+ * Restart on crashed disks: crashed[i] (one per disk, same order and
+ * sizes, e.g. from sim_disk_fork(replay_world_disk(w, i), ...)) gives disk
+ * i's content; it is forked again (no survivors, copy-on-write) onto the
+ * new world's scheduler, so the caller keeps ownership of crashed[] and
+ * may destroy it right after the call. The new world: new scheduler
+ * (same seed), new registry, no fault wrappers (the power cut is the
+ * fault; faults are not carried over), a clone of w's model put through
+ * model_crash(), and every device of replay_world_dev_*() created again in
+ * creation order with its live table (snapshot and snapshot-merge tables
+ * included; suspended devices come back resumed; devices without a live
+ * table come back with none). A table that fails to activate is reported
+ * in errbuf (all of them, "; "-separated) and its device is left without a
+ * table: that is not fatal. Returns 0 (errbuf may still hold activation
+ * errors: check errbuf[0]), or a negative errno (nothing created).
+ */
+int replay_world_restart(struct replay_world *w, struct sim_disk **crashed,
+			 struct replay_world **out, char *errbuf, size_t len);
+
+/*
+ * The same, forking w's disks itself with the given survivors per disk
+ * (surv may be NULL: nothing but the durable images survives).
+ */
+int replay_world_restart_from(struct replay_world *w,
+			      const struct replay_survivors *surv,
+			      struct replay_world **out, char *errbuf, size_t len);
+
+/*
+ * Read every sector of every device the model knows (each dm device with
+ * a live table, then each disk), in large requests through the
+ * scheduler, and check them against the model (after a restart: the
+ * allowed sets of model_crash()). Returns 0, 1 with the first mismatch in
+ * errbuf ("DEV sector S: expected E, found F"), REPLAY_HANG-style -ETIME
+ * when the reads do not complete within the budget, or a negative errno.
+ */
+int replay_world_check_all(struct replay_world *w, char *errbuf, size_t len);
+
+/* Check nr sectors of one device (dm name or disk name) from sector. Returns as check_all. */
+int replay_world_read_check(struct replay_world *w, const char *dev, sector_t sector,
+			    sector_t nr, char *errbuf, size_t len);
+
+/*
+ * Write nr sectors of pattern seed to dev at sector (through the
+ * scheduler, waiting for completion), recording it in the model.
+ * flags: BIO_FUA / BIO_PREFLUSH. Returns 0, 1 when the completion status
+ * differs from the model's prediction (errbuf says how), or a negative
+ * errno.
+ */
+int replay_world_write(struct replay_world *w, const char *dev, sector_t sector,
+		       uint32_t nr, uint64_t seed, unsigned flags, char *errbuf, size_t len);
+
+/*
+ * More I/O in a recovered world: for every dm device whose live table is
+ * snapshot-origin or snapshot-merge (or, with none, every disk), write one
+ * sector at the start of every chunk-sized stride (stride_sectors; 0: 8)
+ * with pattern seed, then run check_all. Returns as check_all.
+ */
+int replay_world_write_read_check(struct replay_world *w, uint64_t seed,
+				  sector_t stride_sectors, char *errbuf, size_t len);
+
+/* Run the scheduler until nothing is pending (copies, commits, merges). 0 or -ETIME. */
+int replay_world_settle(struct replay_world *w);
+
+/* Free a world from replay_world_restart*() (every device, disk, the model). */
+void replay_world_destroy(struct replay_world *w);
+
+#endif

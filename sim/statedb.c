@@ -1,0 +1,479 @@
+/*
+ * statedb.c - the crash explorer's SQLite state database (statedb.h).
+ *
+ * Organisation: schema text, open/close with the prepared statements,
+ * one insert function per table, then merge (ATTACH + INSERT ... SELECT
+ * with every id shifted past the output's largest id, so rows of several
+ * inputs never collide and references stay consistent).
+ */
+#include "statedb.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+static const char statedb_schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS runs(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  trace TEXT NOT NULL,\n"
+	"  trace_name TEXT,\n"
+	"  seed INTEGER NOT NULL,\n"
+	"  options TEXT NOT NULL,\n"
+	"  version TEXT NOT NULL,\n"
+	"  started TEXT NOT NULL,\n"
+	"  verdict TEXT,\n"
+	"  points INTEGER,\n"
+	"  states_checked INTEGER,\n"
+	"  repro TEXT,\n"
+	"  minimized TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS crash_points(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  run INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  seq INTEGER NOT NULL,\n"
+	"  kind TEXT NOT NULL,\n"
+	"  trace_line INTEGER,\n"
+	"  label TEXT,\n"
+	"  time_ns INTEGER,\n"
+	"  states_total INTEGER NOT NULL,\n"
+	"  states_checked INTEGER NOT NULL DEFAULT 0,\n"
+	"  verdict TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS states(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  point INTEGER NOT NULL REFERENCES crash_points(id),\n"
+	"  hash TEXT NOT NULL,\n"
+	"  survivors TEXT NOT NULL,\n"
+	"  verdict TEXT NOT NULL,\n"
+	"  cow_used INTEGER,\n"
+	"  message TEXT,\n"
+	"  repro TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS exceptions(\n"
+	"  state INTEGER NOT NULL REFERENCES states(id),\n"
+	"  device TEXT NOT NULL,\n"
+	"  old_chunk INTEGER NOT NULL,\n"
+	"  new_chunk INTEGER NOT NULL,\n"
+	"  note TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS evidence(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  state INTEGER NOT NULL REFERENCES states(id),\n"
+	"  device TEXT,\n"
+	"  sector INTEGER,\n"
+	"  nsectors INTEGER,\n"
+	"  expected TEXT,\n"
+	"  found TEXT,\n"
+	"  message TEXT);\n"
+	"CREATE TABLE IF NOT EXISTS coverage(\n"
+	"  run INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  goal TEXT NOT NULL,\n"
+	"  reached INTEGER NOT NULL,\n"
+	"  point_seq INTEGER,\n"
+	"  detail TEXT,\n"
+	"  PRIMARY KEY(run, goal));\n"
+	"CREATE INDEX IF NOT EXISTS points_by_run ON crash_points(run, seq);\n"
+	"CREATE INDEX IF NOT EXISTS states_by_point ON states(point);\n"
+	"CREATE INDEX IF NOT EXISTS exceptions_by_state ON exceptions(state);\n"
+	"CREATE INDEX IF NOT EXISTS evidence_by_state ON evidence(state);\n"
+	"INSERT OR IGNORE INTO meta VALUES('schema_version', '1');\n";
+
+enum statedb_stmt {
+	ST_RUN_ADD = 0,
+	ST_RUN_FINISH,
+	ST_POINT_ADD,
+	ST_POINT_FINISH,
+	ST_STATE_ADD,
+	ST_EXC_ADD,
+	ST_EVID_ADD,
+	ST_COV_SET,
+	ST_COUNT,
+};
+
+static const char *const statedb_sql[ST_COUNT] = {
+	[ST_RUN_ADD] = "INSERT INTO runs(trace, trace_name, seed, options, version, started) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_RUN_FINISH] = "UPDATE runs SET verdict = ?2, points = ?3, states_checked = ?4, "
+			  "repro = ?5, minimized = ?6 WHERE id = ?1",
+	[ST_POINT_ADD] = "INSERT INTO crash_points(run, seq, kind, trace_line, label, time_ns, "
+			 "states_total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_POINT_FINISH] = "UPDATE crash_points SET states_checked = ?2, verdict = ?3 WHERE id = ?1",
+	[ST_STATE_ADD] = "INSERT INTO states(point, hash, survivors, verdict, cow_used, message, repro) "
+			 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_EXC_ADD] = "INSERT INTO exceptions(state, device, old_chunk, new_chunk, note) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_EVID_ADD] = "INSERT INTO evidence(state, device, sector, nsectors, expected, found, message) "
+			"VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_COV_SET] = "INSERT INTO coverage(run, goal, reached, point_seq, detail) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(run, goal) DO UPDATE SET "
+		       "reached = MAX(reached, excluded.reached), "
+		       "point_seq = COALESCE(point_seq, excluded.point_seq), "
+		       "detail = COALESCE(detail, excluded.detail)",
+};
+
+struct statedb {
+	sqlite3 *h;
+	sqlite3_stmt *st[ST_COUNT];
+	bool in_tx;
+};
+
+static int statedb_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static void statedb_set_err(char *err, size_t err_len, const char *what, sqlite3 *h)
+{
+	if (err && err_len)
+		snprintf(err, err_len, "%s: %s", what, h ? sqlite3_errmsg(h) : "out of memory");
+}
+
+/* Clamp a u64 to SQLite's signed integers (counts saturate). */
+static sqlite3_int64 statedb_i64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Step a bound insert/update; reset it. Returns 0 or a negative errno. */
+static int statedb_step(struct statedb *db, enum statedb_stmt which)
+{
+	sqlite3_stmt *st = db->st[which];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : statedb_errno(rc);
+}
+
+static int64_t statedb_insert(struct statedb *db, enum statedb_stmt which)
+{
+	int r = statedb_step(db, which);
+
+	return r ? r : (int64_t)sqlite3_last_insert_rowid(db->h);
+}
+
+int statedb_open(const char *path, struct statedb **out, char *err, size_t err_len)
+{
+	struct statedb *db;
+	int rc;
+
+	*out = NULL;
+	db = calloc(1, sizeof(*db));
+	if (!db) {
+		statedb_set_err(err, err_len, path, NULL);
+		return -ENOMEM;
+	}
+	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		statedb_set_err(err, err_len, path, db->h);
+		goto err_close;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db->h, statedb_schema, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		statedb_set_err(err, err_len, path, db->h);
+		goto err_close;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(db->h, statedb_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&db->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			statedb_set_err(err, err_len, path, db->h);
+			goto err_close;
+		}
+	}
+	*out = db;
+	return 0;
+
+err_close:
+	statedb_close(db);
+	return statedb_errno(rc);
+}
+
+void statedb_close(struct statedb *db)
+{
+	if (!db)
+		return;
+	if (db->in_tx)
+		statedb_commit(db);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(db->st[i]);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+int statedb_begin(struct statedb *db)
+{
+	int rc;
+
+	if (db->in_tx)
+		return 0;
+	rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return statedb_errno(rc);
+	db->in_tx = true;
+	return 0;
+}
+
+int statedb_commit(struct statedb *db)
+{
+	int rc;
+
+	if (!db->in_tx)
+		return 0;
+	rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+	db->in_tx = false;
+	return rc == SQLITE_OK ? 0 : statedb_errno(rc);
+}
+
+int64_t statedb_run_add(struct statedb *db, const struct statedb_run *r)
+{
+	sqlite3_stmt *st = db->st[ST_RUN_ADD];
+
+	bind_text(st, 1, r->trace ? r->trace : "");
+	bind_text(st, 2, r->trace_name);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)r->seed);
+	bind_text(st, 4, r->options ? r->options : "");
+	bind_text(st, 5, r->version ? r->version : "");
+	bind_text(st, 6, r->started ? r->started : "");
+	return statedb_insert(db, ST_RUN_ADD);
+}
+
+int statedb_run_finish(struct statedb *db, int64_t run, const char *verdict,
+		       uint64_t points, uint64_t states_checked,
+		       const char *repro, const char *minimized)
+{
+	sqlite3_stmt *st = db->st[ST_RUN_FINISH];
+
+	sqlite3_bind_int64(st, 1, run);
+	bind_text(st, 2, verdict);
+	sqlite3_bind_int64(st, 3, statedb_i64(points));
+	sqlite3_bind_int64(st, 4, statedb_i64(states_checked));
+	bind_text(st, 5, repro);
+	bind_text(st, 6, minimized);
+	return statedb_step(db, ST_RUN_FINISH);
+}
+
+int64_t statedb_point_add(struct statedb *db, const struct statedb_point *p)
+{
+	sqlite3_stmt *st = db->st[ST_POINT_ADD];
+
+	sqlite3_bind_int64(st, 1, p->run);
+	sqlite3_bind_int64(st, 2, statedb_i64(p->seq));
+	bind_text(st, 3, p->kind ? p->kind : "");
+	sqlite3_bind_int64(st, 4, p->trace_line);
+	bind_text(st, 5, p->label);
+	sqlite3_bind_int64(st, 6, statedb_i64(p->time_ns));
+	sqlite3_bind_int64(st, 7, statedb_i64(p->states_total));
+	return statedb_insert(db, ST_POINT_ADD);
+}
+
+int statedb_point_finish(struct statedb *db, int64_t point, uint64_t states_checked,
+			 const char *verdict)
+{
+	sqlite3_stmt *st = db->st[ST_POINT_FINISH];
+
+	sqlite3_bind_int64(st, 1, point);
+	sqlite3_bind_int64(st, 2, statedb_i64(states_checked));
+	bind_text(st, 3, verdict);
+	return statedb_step(db, ST_POINT_FINISH);
+}
+
+int64_t statedb_state_add(struct statedb *db, const struct statedb_state *s)
+{
+	sqlite3_stmt *st = db->st[ST_STATE_ADD];
+	char hash[17];
+
+	snprintf(hash, sizeof(hash), "%016" PRIx64, s->hash);
+	sqlite3_bind_int64(st, 1, s->point);
+	bind_text(st, 2, hash);
+	bind_text(st, 3, s->survivors ? s->survivors : "");
+	bind_text(st, 4, s->verdict ? s->verdict : "ok");
+	if (s->cow_used >= 0)
+		sqlite3_bind_int64(st, 5, s->cow_used);
+	else
+		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, s->message);
+	bind_text(st, 7, s->repro);
+	return statedb_insert(db, ST_STATE_ADD);
+}
+
+int statedb_exception_add(struct statedb *db, int64_t state, const char *device,
+			  uint64_t old_chunk, uint64_t new_chunk, const char *note)
+{
+	sqlite3_stmt *st = db->st[ST_EXC_ADD];
+
+	sqlite3_bind_int64(st, 1, state);
+	bind_text(st, 2, device ? device : "");
+	sqlite3_bind_int64(st, 3, statedb_i64(old_chunk));
+	sqlite3_bind_int64(st, 4, statedb_i64(new_chunk));
+	bind_text(st, 5, note);
+	return statedb_step(db, ST_EXC_ADD);
+}
+
+int64_t statedb_evidence_add(struct statedb *db, const struct statedb_evidence *e)
+{
+	sqlite3_stmt *st = db->st[ST_EVID_ADD];
+
+	sqlite3_bind_int64(st, 1, e->state);
+	bind_text(st, 2, e->device);
+	sqlite3_bind_int64(st, 3, statedb_i64(e->sector));
+	sqlite3_bind_int64(st, 4, e->nsectors);
+	bind_text(st, 5, e->expected);
+	bind_text(st, 6, e->found);
+	bind_text(st, 7, e->message);
+	return statedb_insert(db, ST_EVID_ADD);
+}
+
+int statedb_coverage_set(struct statedb *db, int64_t run, const char *goal, bool reached,
+			 int64_t point_seq, const char *detail)
+{
+	sqlite3_stmt *st = db->st[ST_COV_SET];
+
+	sqlite3_bind_int64(st, 1, run);
+	bind_text(st, 2, goal);
+	sqlite3_bind_int(st, 3, reached ? 1 : 0);
+	if (reached && point_seq >= 0)
+		sqlite3_bind_int64(st, 4, point_seq);
+	else
+		sqlite3_bind_null(st, 4);
+	bind_text(st, 5, reached ? detail : NULL);
+	return statedb_step(db, ST_COV_SET);
+}
+
+const char *statedb_errmsg(const struct statedb *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+struct sqlite3 *statedb_handle(struct statedb *db)
+{
+	return db->h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Merge                                                                */
+
+/*
+ * Copy src.* into main.*, shifting ids: runs by R, points by P, states
+ * by S, evidence by E (each the output's largest id before the copy).
+ */
+static const char statedb_merge_sql[] =
+	"CREATE TEMP TABLE IF NOT EXISTS shift(r INTEGER, p INTEGER, s INTEGER, e INTEGER);\n"
+	"DELETE FROM temp.shift;\n"
+	"INSERT INTO temp.shift SELECT\n"
+	"  (SELECT COALESCE(MAX(id), 0) FROM main.runs),\n"
+	"  (SELECT COALESCE(MAX(id), 0) FROM main.crash_points),\n"
+	"  (SELECT COALESCE(MAX(id), 0) FROM main.states),\n"
+	"  (SELECT COALESCE(MAX(id), 0) FROM main.evidence);\n"
+	"INSERT INTO main.runs SELECT id + (SELECT r FROM temp.shift), trace, trace_name, seed,\n"
+	"  options, version, started, verdict, points, states_checked, repro, minimized\n"
+	"  FROM src.runs;\n"
+	"INSERT INTO main.crash_points SELECT id + (SELECT p FROM temp.shift),\n"
+	"  run + (SELECT r FROM temp.shift), seq, kind, trace_line, label, time_ns,\n"
+	"  states_total, states_checked, verdict FROM src.crash_points;\n"
+	"INSERT INTO main.states SELECT id + (SELECT s FROM temp.shift),\n"
+	"  point + (SELECT p FROM temp.shift), hash, survivors, verdict, cow_used, message, repro\n"
+	"  FROM src.states;\n"
+	"INSERT INTO main.exceptions SELECT state + (SELECT s FROM temp.shift), device,\n"
+	"  old_chunk, new_chunk, note FROM src.exceptions;\n"
+	"INSERT INTO main.evidence SELECT id + (SELECT e FROM temp.shift),\n"
+	"  state + (SELECT s FROM temp.shift), device, sector, nsectors, expected, found, message\n"
+	"  FROM src.evidence;\n"
+	"INSERT INTO main.coverage SELECT run + (SELECT r FROM temp.shift), goal, reached,\n"
+	"  point_seq, detail FROM src.coverage;\n";
+
+int statedb_merge(const char *out, const char *const *in, size_t n, char *err,
+		  size_t err_len)
+{
+	struct statedb *db;
+	int r, rc;
+
+	r = statedb_open(out, &db, err, err_len);
+	if (r)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st;
+		char *msg = NULL;
+
+		sqlite3 *probe;
+
+		/* The input must exist and carry our schema: open it alone first. */
+
+		rc = sqlite3_open_v2(in[i], &probe, SQLITE_OPEN_READONLY, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(probe, "SELECT id FROM runs LIMIT 0; "
+					  "SELECT state FROM exceptions LIMIT 0; "
+					  "SELECT run FROM coverage LIMIT 0", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			statedb_set_err(err, err_len, in[i], probe);
+			sqlite3_close(probe);
+			r = statedb_errno(rc);
+			goto out_close;
+		}
+		sqlite3_close(probe);
+
+		rc = sqlite3_prepare_v2(db->h, "ATTACH DATABASE ?1 AS src", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, in[i], -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK) {
+			statedb_set_err(err, err_len, in[i], db->h);
+			r = statedb_errno(rc);
+			goto out_close;
+		}
+		rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db->h, statedb_merge_sql, NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			if (err && err_len)
+				snprintf(err, err_len, "%s: %s", in[i],
+					 msg ? msg : sqlite3_errmsg(db->h));
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		}
+		sqlite3_free(msg);
+		sqlite3_exec(db->h, "DETACH DATABASE src", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			r = statedb_errno(rc);
+			goto out_close;
+		}
+	}
+	r = 0;
+out_close:
+	statedb_close(db);
+	return r;
+}

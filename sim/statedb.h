@@ -1,0 +1,113 @@
+/*
+ * statedb.h - the crash explorer's state database (SQLite).
+ *
+ * One file holds runs, the crash points of each run, the durable states
+ * checked at each point, the exception table recovered from each state's
+ * COW images, the evidence of every failure, and the coverage goals each
+ * run reached. The schema is documented in reports/README.md; reports are
+ * generated from it alone.
+ *
+ * Writes are batched: statedb_begin() / statedb_commit() bracket a
+ * transaction (the explorer commits once per crash point), statements are
+ * prepared once per handle, and the journal is WAL. Ids are SQLite rowids,
+ * returned as int64_t (> 0); a negative return is a negative errno.
+ *
+ * Nothing here reads a clock: the caller supplies the run's start time
+ * as text.
+ */
+#ifndef SNAPSIM_STATEDB_H
+#define SNAPSIM_STATEDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATEDB_SCHEMA_VERSION 1
+
+struct statedb;
+
+struct statedb_run {
+	const char *trace;      /* path as given */
+	const char *trace_name; /* the trace's name: */
+	uint64_t seed;
+	const char *options;    /* the effective options, as a command line */
+	const char *version;    /* snapsim version */
+	const char *started;    /* ISO 8601, from the caller */
+};
+
+struct statedb_point {
+	int64_t run;
+	uint64_t seq;           /* crash point number within the run (0, 1, ...) */
+	const char *kind;       /* completion | flush | fua | marked | end */
+	unsigned trace_line;    /* the step being run; 0 when unknown */
+	const char *label;      /* marker name or event text; may be NULL */
+	uint64_t time_ns;       /* virtual time */
+	uint64_t states_total;  /* states existing (saturating; stored clamped to INT64_MAX) */
+};
+
+struct statedb_state {
+	int64_t point;
+	uint64_t hash;          /* combined durable-state hash */
+	const char *survivors;  /* "disk:id,id~mask;disk:..." */
+	const char *verdict;    /* ok | violation | crash | hang */
+	int64_t cow_used;       /* recovered exceptions, all snapshots; -1 unknown */
+	const char *message;    /* first problem; may be NULL */
+	const char *repro;      /* one-line command; may be NULL */
+};
+
+struct statedb_evidence {
+	int64_t state;
+	const char *device;
+	uint64_t sector;
+	uint32_t nsectors;
+	const char *expected;
+	const char *found;
+	const char *message;
+};
+
+/*
+ * Open (creating if needed) the database at path, with the schema, WAL
+ * and prepared statements. Returns 0 and *out, or a negative errno with
+ * err (may be NULL) holding SQLite's message.
+ */
+int statedb_open(const char *path, struct statedb **out, char *err, size_t err_len);
+/* Finalize statements and close. A transaction still open is committed. */
+void statedb_close(struct statedb *db);
+
+int statedb_begin(struct statedb *db);
+int statedb_commit(struct statedb *db);
+
+int64_t statedb_run_add(struct statedb *db, const struct statedb_run *r);
+/* Final figures of a run. */
+int statedb_run_finish(struct statedb *db, int64_t run, const char *verdict,
+		       uint64_t points, uint64_t states_checked,
+		       const char *repro, const char *minimized);
+
+int64_t statedb_point_add(struct statedb *db, const struct statedb_point *p);
+/* After the point's states ran: how many were checked, and the verdict. */
+int statedb_point_finish(struct statedb *db, int64_t point,
+			 uint64_t states_checked, const char *verdict);
+
+int64_t statedb_state_add(struct statedb *db, const struct statedb_state *s);
+/* note: NULL when the record is as expected, else why it is not. */
+int statedb_exception_add(struct statedb *db, int64_t state, const char *device,
+			  uint64_t old_chunk, uint64_t new_chunk, const char *note);
+int64_t statedb_evidence_add(struct statedb *db, const struct statedb_evidence *e);
+int statedb_coverage_set(struct statedb *db, int64_t run, const char *goal,
+			 bool reached, int64_t point_seq, const char *detail);
+
+/* The last SQLite error message of the handle. */
+const char *statedb_errmsg(const struct statedb *db);
+/* The underlying handle (reports read with plain SQL). */
+struct sqlite3 *statedb_handle(struct statedb *db);
+
+/*
+ * Merge the databases in[0..n-1] into out (created if needed): every
+ * row is copied with its ids remapped past out's, so shards of a sweep
+ * and runs from many machines combine. One transaction per input.
+ * Returns 0 or a negative errno with err filled.
+ */
+int statedb_merge(const char *out, const char *const *in, size_t n,
+		  char *err, size_t err_len);
+
+#endif

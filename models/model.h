@@ -186,6 +186,22 @@ const char *model_content_name(const struct model_content *c, char *buf, size_t 
 /* Data chunks a COW of cow_sectors holds (spec 2.3, 2.7; transient: size / cs). */
 uint64_t model_cow_data_chunks(uint64_t cow_sectors, uint32_t chunk_sectors, bool persistent);
 
+/*
+ * Initial content of a garbage disk computed by the caller (e.g. the
+ * simulated disk's own garbage), instead of pattern_garbage(seed, sector):
+ * fn(key, sector, out[512]). Makes the disk a garbage disk. Returns 0 or
+ * -ENOENT.
+ */
+typedef void model_initial_fn(uint64_t key, model_sector_t sector, uint8_t *out);
+int model_set_disk_initial(struct model *m, const char *name, model_initial_fn *fn,
+			   uint64_t key);
+
+/*
+ * An independent deep copy of m (disks, devices, stores, writes in
+ * flight). NULL when out of memory. Free it with model_destroy().
+ */
+struct model *model_clone(const struct model *m);
+
 struct model_stats {
 	uint64_t states;          /* sector states held (disks and snapshots) */
 	uint64_t entries;         /* versions held in them */

@@ -1,0 +1,156 @@
+/*
+ * replay_impl.h - private parts of the replayer shared by replay.c (steps),
+ * replay_world.c (world build, restart, tables) and replay_io.c (requests,
+ * the run loop, crash points, whole-device checks). Not for other modules.
+ */
+#ifndef SNAPSIM_SIM_REPLAY_IMPL_H
+#define SNAPSIM_SIM_REPLAY_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bdev.h"
+#include "dm.h"
+#include "fault_bdev.h"
+#include "model.h"
+#include "replay.h"
+#include "sim_disk.h"
+#include "sim_sched.h"
+#include "trace.h"
+
+struct replay_world;
+
+/* A pass-through bdev over each disk that reports completions (crash points). */
+struct rp_tap {
+	struct bdev base;        /* must be first; name = the disk's table path */
+	struct bdev *lower;      /* the fault wrapper or the sim disk */
+	struct replay_world *w;
+	unsigned idx;            /* disk index */
+};
+
+struct rp_disk {
+	char name[TRACE_NAME_MAX];
+	char path[TRACE_NAME_MAX + 8];
+	struct sim_disk *disk;
+	struct sim_fault_bdev *fault;   /* NULL without faults */
+	struct rp_tap tap;
+};
+
+struct rp_dev {
+	char name[TRACE_NAME_MAX];
+	char *live;              /* live table, names for device numbers; NULL: none */
+	bool staged;             /* an inactive table is loaded */
+	bool merge_done;         /* snapshot-merge: the model was told the merge completed */
+};
+
+/* One trace I/O in flight (or a check_all/write request). */
+struct rp_req {
+	struct rp_req *next, *prev;     /* w->reqs */
+	struct replay_world *w;
+	struct bio bio;
+	uint8_t *buf;
+	uint8_t *expect_buf;            /* explicit expect (read); NULL: none */
+	struct model_expect *pre;       /* per-sector expectations at submission (parallel reads) */
+	char dev[TRACE_NAME_MAX];       /* model name of the device */
+	bool is_dm;
+	unsigned line, column;
+	int expect_error;               /* the step's error: (0 = success) */
+	bool check_error;               /* compare the status with expect_error */
+	uint64_t model_id;
+	int predicted;
+	uint64_t flush_token;
+	bool done;
+	int status;
+	bool trace_io;                  /* counts in w->inflight */
+};
+
+struct rp_pending_suspend {
+	struct rp_pending_suspend *next;
+	struct replay_world *w;
+	char dev[TRACE_NAME_MAX];
+	unsigned line, column;
+	int expect_error;
+	bool done;
+	int status;
+};
+
+struct replay_world {
+	struct sim_sched sched;
+	struct dm_registry *reg;
+	struct model *model;
+	struct rp_disk *disks;
+	unsigned nr_disks;
+	struct rp_dev *devs;
+	unsigned nr_devs, cap_devs;
+	uint64_t seed;
+	char trace[256];
+	bool faults;                    /* some disk has a fault wrapper */
+	uint64_t budget;
+	FILE *log;
+
+	/* run state */
+	const struct replay_opts *opts;
+	struct replay_result *res;
+	unsigned crash_modes;
+	struct rp_req *reqs;            /* every request not yet freed */
+	uint64_t inflight;              /* trace I/O not completed */
+	struct rp_pending_suspend *suspends;
+	struct replay_crash_point *cpq; /* crash points waiting for the loop */
+	size_t nr_cpq, cap_cpq;
+	uint64_t cp_seq;
+	unsigned step_line, step_column;
+	uint64_t step_seq;
+	bool failed;
+	bool stopped;
+	char fail[REPLAY_MSG_MAX];
+	uint64_t events;
+};
+
+/* Outcome of rp_run(). */
+enum rp_run {
+	RP_COND = 0,   /* the condition holds */
+	RP_IDLE,       /* nothing left to run, the condition does not hold */
+	RP_FAIL,       /* a check failed (w->fail) */
+	RP_HANGED,     /* the budget ran out */
+	RP_STOP,       /* the crash hook asked to stop */
+};
+
+typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
+
+/* replay_world.c */
+int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
+		    const struct replay_opts *opts, struct replay_world **out,
+		    char *errbuf, size_t len);
+int rp_disk_index(const struct replay_world *w, const char *name);
+struct rp_dev *rp_dev_find(struct replay_world *w, const char *name);
+struct rp_dev *rp_dev_add(struct replay_world *w, const char *name);
+void rp_dev_forget(struct replay_world *w, const char *name);
+/* Re-read dev's live table; tell the model when it changed (or force). 0 or fail message. */
+int rp_dev_refresh(struct replay_world *w, struct rp_dev *d, bool force);
+/* Table text with M:m of dm devices replaced by /dev/mapper/NAME (malloc'd). */
+char *rp_table_names(struct replay_world *w, const char *text);
+/* Resolve a trace device name: bdev and model name. NULL when unknown. */
+struct bdev *rp_resolve(struct replay_world *w, const char *name, char *model_name,
+			size_t len, bool *is_dm);
+/* After a step: merges that finished, snapshots a fault invalidated. */
+int rp_poll_devices(struct replay_world *w);
+/* Whether dev is a snapshot the core reports Invalid (tells the model). */
+bool rp_snapshot_went_invalid(struct replay_world *w, const char *dev);
+
+/* replay_io.c */
+void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);
+void rp_drain(struct replay_world *w);
+void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp);
+/* Submit a request built by the caller (bio fields, dev, buffers set). */
+void rp_req_submit(struct rp_req *q);
+struct rp_req *rp_req_new(struct replay_world *w);
+void rp_req_free(struct rp_req *q);
+void rp_free_all(struct replay_world *w);
+int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
+			sector_t nr, char *errbuf, size_t len);
+const char *rp_errname(int e, char *buf, size_t len);
+void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out);
+
+#endif

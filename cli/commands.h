@@ -15,6 +15,9 @@ int cmd_cow(int argc, char **argv);
 /* snapsim cow export ... (cow_export.c) */
 int cmd_cow_export(int argc, char **argv);
 
+/* snapsim replay ... (cmd_replay.c) */
+int cmd_replay(int argc, char **argv);
+
 /* snapsim recipe ... (cmd_recipe.c) */
 int cmd_recipe(int argc, char **argv);
 

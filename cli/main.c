@@ -18,6 +18,7 @@ static const struct {
 	{ "cow", cmd_cow, "cow inspect    show a persistent COW store's header, areas and exceptions\n"
 			  "  cow check      fsck for a persistent COW store (--repair)\n"
 			  "  cow export     rebuild a snapshot's image from its origin and COW" },
+	{ "replay", cmd_replay, "replay         run YAML traces through the simulator, every read checked against the model" },
 	{ "recipe", cmd_recipe, "recipe         the eight-step snapshot recipe on image files, checked across a restart" },
 };
 

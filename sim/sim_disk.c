@@ -578,6 +578,8 @@ size_t sim_disk_pending_list(const struct sim_disk *d,
 				.nr_units = units_of(d, rq->bio->sector,
 						     rq->bio->nr_sectors),
 				.completed = false, .done_seq = 0,
+				.preflush = (rq->bio->flags & BIO_PREFLUSH) != 0,
+				.flush_mark = rq->flush_mark,
 			};
 		n++;
 	}

@@ -78,6 +78,13 @@ struct sim_disk_pending {
 	uint32_t nr_units;    /* atomic units it touches (for unit masks) */
 	bool completed;       /* false: still in flight */
 	uint64_t done_seq;    /* completion order (1, 2, ...); 0 when in flight */
+	/*
+	 * An in-flight write with PREFLUSH: its data reaches the medium only
+	 * after its flush, so it can survive only with every completed write
+	 * whose done_seq <= flush_mark (they are durable once it is).
+	 */
+	bool preflush;
+	uint64_t flush_mark;
 };
 
 /* One surviving write of a crash state. */

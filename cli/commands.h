@@ -21,6 +21,13 @@ int cmd_replay(int argc, char **argv);
 /* snapsim recipe ... (cmd_recipe.c) */
 int cmd_recipe(int argc, char **argv);
 
+/* snapsim explore ... (cmd_explore.c) */
+int cmd_explore(int argc, char **argv);
+/* snapsim report ... (cmd_report.c) */
+int cmd_report(int argc, char **argv);
+/* snapsim db merge ... (cmd_db.c) */
+int cmd_db(int argc, char **argv);
+
 /*
  * Resolve an --origin argument: a size (see cli_parse_size) or a path to
  * an image whose size is taken. Returns 0, or a negative errno with a

@@ -20,6 +20,9 @@ static const struct {
 			  "  cow export     rebuild a snapshot's image from its origin and COW" },
 	{ "replay", cmd_replay, "replay         run YAML traces through the simulator, every read checked against the model" },
 	{ "recipe", cmd_recipe, "recipe         the eight-step snapshot recipe on image files, checked across a restart" },
+	{ "explore", cmd_explore, "explore        crash-consistency explorer: power cuts over traces, checked states in a database" },
+	{ "report", cmd_report, "report         HTML and Markdown report from an explorer database" },
+	{ "db", cmd_db, "db merge       merge explorer databases (shards, runs from several machines)" },
 };
 
 static void usage(FILE *out)

@@ -82,6 +82,7 @@ static const char statedb_schema[] =
 enum statedb_stmt {
 	ST_RUN_ADD = 0,
 	ST_RUN_FINISH,
+	ST_RUN_MIN,
 	ST_POINT_ADD,
 	ST_POINT_FINISH,
 	ST_STATE_ADD,
@@ -96,6 +97,7 @@ static const char *const statedb_sql[ST_COUNT] = {
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_RUN_FINISH] = "UPDATE runs SET verdict = ?2, points = ?3, states_checked = ?4, "
 			  "repro = ?5, minimized = ?6 WHERE id = ?1",
+	[ST_RUN_MIN] = "UPDATE runs SET minimized = ?2 WHERE id = ?1",
 	[ST_POINT_ADD] = "INSERT INTO crash_points(run, seq, kind, trace_line, label, time_ns, "
 			 "states_total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_POINT_FINISH] = "UPDATE crash_points SET states_checked = ?2, verdict = ?3 WHERE id = ?1",
@@ -281,6 +283,15 @@ int statedb_run_finish(struct statedb *db, int64_t run, const char *verdict,
 	bind_text(st, 5, repro);
 	bind_text(st, 6, minimized);
 	return statedb_step(db, ST_RUN_FINISH);
+}
+
+int statedb_run_set_minimized(struct statedb *db, int64_t run, const char *path)
+{
+	sqlite3_stmt *st = db->st[ST_RUN_MIN];
+
+	sqlite3_bind_int64(st, 1, run);
+	bind_text(st, 2, path);
+	return statedb_step(db, ST_RUN_MIN);
 }
 
 int64_t statedb_point_add(struct statedb *db, const struct statedb_point *p)

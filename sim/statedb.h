@@ -83,6 +83,9 @@ int statedb_run_finish(struct statedb *db, int64_t run, const char *verdict,
 		       uint64_t points, uint64_t states_checked,
 		       const char *repro, const char *minimized);
 
+/* Where the minimized trace of a failing run was written. */
+int statedb_run_set_minimized(struct statedb *db, int64_t run, const char *path);
+
 int64_t statedb_point_add(struct statedb *db, const struct statedb_point *p);
 /* After the point's states ran: how many were checked, and the verdict. */
 int statedb_point_finish(struct statedb *db, int64_t point,

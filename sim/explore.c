@@ -1,0 +1,988 @@
+/*
+ * explore.c - the crash explorer's driver (explore.h): crash points from
+ * the replayer, durable states per disk, their combination, deduplication,
+ * coverage goals, the state database and repro lines.
+ *
+ * Organisation: names and survivor text; per-disk candidate states;
+ * combination and the per-point loop (the crash hook); coverage; the run.
+ */
+#include "explore.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm.h"
+#include "hash.h"
+#include "prng.h"
+#include "replay.h"
+#include "statedb.h"
+
+#define EXPLORE_DEFAULT_BUDGET 64
+#define EXPLORE_DEFAULT_K 2
+
+/* ------------------------------------------------------------------ */
+/* Names                                                                */
+
+const char *explore_mode_name(enum explore_mode m)
+{
+	switch (m) {
+	case EXPLORE_MODE_COMPLETION: return "completion";
+	case EXPLORE_MODE_FLUSH: return "flush";
+	case EXPLORE_MODE_MARKED: return "marked";
+	}
+	return "?";
+}
+
+const char *explore_subsets_name(enum sim_subset_mode m)
+{
+	switch (m) {
+	case SIM_SUBSET_ALL: return "all";
+	case SIM_SUBSET_RANDOM: return "random";
+	case SIM_SUBSET_PREFIX: return "prefix";
+	case SIM_SUBSET_REORDER: return "reorder";
+	}
+	return "?";
+}
+
+const char *explore_verdict_name(enum explore_verdict v)
+{
+	switch (v) {
+	case EXPLORE_OK: return "ok";
+	case EXPLORE_VIOLATION: return "violation";
+	case EXPLORE_BAD_TRACE: return "bad-trace";
+	case EXPLORE_TOOL_CRASH: return "crash";
+	case EXPLORE_HANG: return "hang";
+	}
+	return "?";
+}
+
+const char *explore_goal_name(enum explore_goal g)
+{
+	switch (g) {
+	case EXPLORE_GOAL_MID_MERGE: return "crash mid-merge";
+	case EXPLORE_GOAL_PARTIAL_AREA: return "crash while an area was being filled";
+	case EXPLORE_GOAL_COW_FULL: return "crash with the COW full";
+	case EXPLORE_GOAL_OUT_OF_ORDER: return "crash with copies completed out of order";
+	case EXPLORE_GOAL_COUNT: break;
+	}
+	return "?";
+}
+
+static const char *point_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case REPLAY_CRASH_MARKER: return "marked";
+	case REPLAY_CRASH_DISK_IO: return "completion";
+	case REPLAY_CRASH_FLUSH: return "flush";
+	case REPLAY_CRASH_TRACE_IO: return "trace-io";
+	case REPLAY_CRASH_END: return "end";
+	}
+	return "?";
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	if (a && b > UINT64_MAX / a)
+		return UINT64_MAX;
+	return a * b;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Survivor sets and their text form                                    */
+
+/* One disk's candidate state: surviving writes (with masks when torn). */
+struct cand {
+	size_t nr;
+	struct sim_crash_write *w;
+	uint64_t *masks;   /* backing storage of w[].unit_mask */
+};
+
+static void cand_free(struct cand *c)
+{
+	free(c->w);
+	free(c->masks);
+	c->w = NULL;
+	c->masks = NULL;
+	c->nr = 0;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 256;
+
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+/* "NAME:ID,ID/MASK;NAME:..." for the disks with survivors ("" when none). */
+static void survivors_text(struct replay_world *w, struct cand *const *per_disk,
+			   unsigned nr_disks, struct sbuf *b)
+{
+	bool first_disk = true;
+
+	sbuf_printf(b, "%s", "");
+	for (unsigned d = 0; d < nr_disks; d++) {
+		const struct cand *c = per_disk[d];
+
+		if (!c->nr)
+			continue;
+		sbuf_printf(b, "%s%s:", first_disk ? "" : ";", replay_world_disk_name(w, d));
+		first_disk = false;
+		for (size_t i = 0; i < c->nr; i++) {
+			sbuf_printf(b, "%s%" PRIu64, i ? "," : "", c->w[i].id);
+			if (c->w[i].unit_mask) {
+				/* Find the write's unit count from the mask storage: the
+				 * caller stores masks of every write with nwords words. */
+				const uint64_t *m = c->w[i].unit_mask;
+				size_t words = (size_t)(m[-1]);
+
+				for (size_t k = 0; k < words; k++)
+					sbuf_printf(b, "%s%" PRIx64, k ? "." : "/", m[k]);
+			}
+		}
+	}
+}
+
+int explore_survivors_parse(const char *text, unsigned nr_disks, const char *const *names,
+			    struct explore_survivors *out)
+{
+	const char *p = text;
+
+	memset(out, 0, sizeof(*out));
+	if (nr_disks > EXPLORE_MAX_DISKS)
+		return -EINVAL;
+	out->nr_disks = nr_disks;
+	while (*p) {
+		const char *colon = strchr(p, ':');
+		unsigned d;
+		size_t cap = 0, nm = 0, mcap = 0;
+
+		if (!colon)
+			goto err;
+		for (d = 0; d < nr_disks; d++)
+			if (strlen(names[d]) == (size_t)(colon - p) &&
+			    !strncmp(names[d], p, (size_t)(colon - p)))
+				break;
+		if (d == nr_disks || out->nr[d])
+			goto err;
+		p = colon + 1;
+		while (*p && *p != ';') {
+			char *end;
+			unsigned long long id = strtoull(p, &end, 10);
+
+			if (end == p)
+				goto err;
+			p = end;
+			if (out->nr[d] == cap) {
+				cap = cap ? 2 * cap : 8;
+				void *n = realloc(out->writes[d], cap * sizeof(*out->writes[d]));
+
+				if (!n)
+					goto err;
+				out->writes[d] = n;
+			}
+			out->writes[d][out->nr[d]].id = id;
+			out->writes[d][out->nr[d]].unit_mask = NULL;
+			if (*p == '/') {
+				/*
+				 * Mask words, after one word holding their count (as
+				 * push_cand stores them); recorded as offsets into
+				 * masks[d] and fixed up below, since masks[d] moves.
+				 */
+				size_t start;
+
+				if (nm == mcap) {
+					mcap = mcap ? 2 * mcap : 16;
+					void *n = realloc(out->masks[d], mcap * sizeof(uint64_t));
+
+					if (!n)
+						goto err;
+					out->masks[d] = n;
+				}
+				out->masks[d][nm++] = 0;
+				start = nm;
+				do {
+					p++;
+					unsigned long long v = strtoull(p, &end, 16);
+
+					if (end == p)
+						goto err;
+					p = end;
+					if (nm == mcap) {
+						mcap = mcap ? 2 * mcap : 16;
+						void *n = realloc(out->masks[d], mcap * sizeof(uint64_t));
+
+						if (!n)
+							goto err;
+						out->masks[d] = n;
+					}
+					out->masks[d][nm++] = v;
+				} while (*p == '.');
+				out->masks[d][start - 1] = nm - start;
+				out->writes[d][out->nr[d]].unit_mask = (const uint64_t *)(uintptr_t)(start + 1);
+			}
+			out->nr[d]++;
+			if (*p == ',')
+				p++;
+			else if (*p && *p != ';')
+				goto err;
+		}
+		for (size_t i = 0; i < out->nr[d]; i++) {
+			uintptr_t off = (uintptr_t)out->writes[d][i].unit_mask;
+
+			if (off)
+				out->writes[d][i].unit_mask = out->masks[d] + (off - 1);
+		}
+		if (*p == ';')
+			p++;
+	}
+	return 0;
+err:
+	explore_survivors_free(out);
+	return -EINVAL;
+}
+
+void explore_survivors_free(struct explore_survivors *s)
+{
+	for (unsigned d = 0; d < EXPLORE_MAX_DISKS; d++) {
+		free(s->writes[d]);
+		free(s->masks[d]);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-disk candidates                                                  */
+
+struct disk_space {
+	struct sim_disk_pending *pending;
+	size_t n;
+	uint64_t total;      /* states existing */
+	struct cand *cands;
+	size_t nr_cands, cap_cands;
+	bool tearable;       /* some pending write spans more than one atomic unit */
+};
+
+/*
+ * A surviving in-flight PREFLUSH write carries every write its flush
+ * covered (sim_disk_pending.flush_mark): mark those as forced survivors,
+ * whole.
+ */
+static void preflush_closure(const struct disk_space *ds, bool *survive, bool *forced)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct sim_disk_pending *w = &ds->pending[i];
+
+		if (!survive[i] || w->completed || !w->preflush)
+			continue;
+		for (size_t j = 0; j < ds->n; j++) {
+			if (ds->pending[j].completed && ds->pending[j].done_seq <= w->flush_mark) {
+				survive[j] = true;
+				forced[j] = true;
+			}
+		}
+	}
+}
+
+static int push_cand(struct disk_space *ds, const bool *survive_in, struct sim_prng *torn)
+{
+	struct cand c = { 0 };
+	size_t words = 0;
+	bool *survive = calloc(2 * (ds->n ? ds->n : 1), sizeof(bool)), *forced;
+	int r = -ENOMEM;
+
+	if (!survive)
+		return -ENOMEM;
+	forced = survive + (ds->n ? ds->n : 1);
+	memcpy(survive, survive_in, ds->n * sizeof(bool));
+	preflush_closure(ds, survive, forced);
+
+	if (ds->nr_cands == ds->cap_cands) {
+		size_t cap = ds->cap_cands ? 2 * ds->cap_cands : 16;
+		struct cand *n = realloc(ds->cands, cap * sizeof(*n));
+
+		if (!n)
+			goto out;
+		ds->cands = n;
+		ds->cap_cands = cap;
+	}
+	c.w = calloc(ds->n ? ds->n : 1, sizeof(*c.w));
+	if (!c.w)
+		goto out;
+	c.nr = sim_subset_survivors(ds->pending, ds->n, survive, c.w);
+	if (torn) {
+		/* Masks: per write one length word (read by survivors_text) then its words. */
+		for (size_t i = 0; i < ds->n; i++)
+			if (survive[i])
+				words += 1 + sim_unit_mask_words(ds->pending[i].nr_units);
+		c.masks = calloc(words ? words : 1, sizeof(uint64_t));
+		if (!c.masks) {
+			cand_free(&c);
+			goto out;
+		}
+		size_t at = 0, k = 0;
+
+		for (size_t i = 0; i < ds->n; i++) {
+			if (!survive[i])
+				continue;
+			size_t nw = sim_unit_mask_words(ds->pending[i].nr_units);
+
+			if (ds->pending[i].nr_units > 1 && !forced[i]) {
+				c.masks[at] = nw;
+				sim_unit_mask_random(torn, ds->pending[i].nr_units, c.masks + at + 1);
+				c.w[k].unit_mask = c.masks + at + 1;
+			}
+			at += 1 + nw;
+			k++;
+		}
+	}
+	ds->cands[ds->nr_cands++] = c;
+	r = 0;
+out:
+	free(survive);
+	return r;
+}
+
+/* Fill ds->cands for one disk within budget (see explore.h (1)). */
+static int build_disk_space(struct disk_space *ds, enum sim_subset_mode mode, unsigned k,
+			    uint64_t budget, struct sim_prng *prng)
+{
+	struct sim_subset_iter it;
+	bool *survive = calloc(ds->n ? ds->n : 1, sizeof(bool));
+	uint64_t whole_budget = budget, units = 0;
+	int r = 0;
+
+	if (!survive)
+		return -ENOMEM;
+	for (size_t i = 0; i < ds->n; i++) {
+		units += ds->pending[i].nr_units;
+		if (ds->pending[i].nr_units > 1)
+			ds->tearable = true;
+	}
+	ds->total = sim_subset_total(mode, ds->n, mode == SIM_SUBSET_REORDER ? k : 0);
+	if (ds->tearable && (mode == SIM_SUBSET_ALL || mode == SIM_SUBSET_RANDOM))
+		ds->total = units >= 64 ? UINT64_MAX : (uint64_t)1 << units;
+	if (ds->tearable && budget > 1)
+		whole_budget = budget - budget / 4;
+
+	if (mode == SIM_SUBSET_ALL || mode == SIM_SUBSET_RANDOM) {
+		uint64_t whole = sim_subset_total(SIM_SUBSET_ALL, ds->n, 0);
+
+		if (mode == SIM_SUBSET_ALL && ds->n <= SIM_SUBSET_ALL_MAX && whole <= whole_budget) {
+			r = sim_subset_init(&it, SIM_SUBSET_ALL, ds->n, 0, NULL);
+		} else {
+			/* The extremes first (nothing survives, everything does), then samples. */
+			r = push_cand(ds, survive, NULL);
+			for (size_t i = 0; i < ds->n; i++)
+				survive[i] = true;
+			if (!r && ds->n)
+				r = push_cand(ds, survive, NULL);
+			if (!r)
+				r = sim_subset_init(&it, SIM_SUBSET_RANDOM, ds->n,
+						    whole_budget > ds->nr_cands ? whole_budget - ds->nr_cands : 0,
+						    prng);
+		}
+	} else {
+		r = sim_subset_init(&it, mode, ds->n, mode == SIM_SUBSET_REORDER ? k : 0, NULL);
+	}
+	while (!r && ds->nr_cands < whole_budget && sim_subset_next(&it, survive))
+		r = push_cand(ds, survive, NULL);
+	/* Torn variants of the candidates so far, while the budget lasts. */
+	for (size_t c = 0, base = ds->nr_cands; !r && ds->tearable && c < base &&
+	     ds->nr_cands < budget; c++) {
+		bool any = false;
+
+		memset(survive, 0, ds->n * sizeof(bool));
+		for (size_t i = 0, j = 0; i < ds->n && j < ds->cands[c].nr; i++) {
+			if (ds->pending[i].id == ds->cands[c].w[j].id) {
+				survive[i] = true;
+				any |= ds->pending[i].nr_units > 1;
+				j++;
+			}
+		}
+		if (any)
+			r = push_cand(ds, survive, prng);
+	}
+	if (!r && ds->nr_cands == 0)
+		r = push_cand(ds, survive, NULL); /* n == 0: the one state */
+	free(survive);
+	return r;
+}
+
+static void disk_space_free(struct disk_space *ds)
+{
+	for (size_t i = 0; i < ds->nr_cands; i++)
+		cand_free(&ds->cands[i]);
+	free(ds->cands);
+	free(ds->pending);
+	memset(ds, 0, sizeof(*ds));
+}
+
+/* ------------------------------------------------------------------ */
+/* The run and the crash hook                                           */
+
+struct exc_row {
+	char dev[128];
+	uint64_t old_chunk, new_chunk;
+	const char *note;    /* static strings from explore_check.c */
+};
+
+struct explore_run {
+	const struct explore_opts *o;
+	const char *path;
+	struct explore_result *res;
+	int64_t run_id;
+	uint64_t budget;
+	bool stop;
+	struct exc_row *exc;
+	size_t nr_exc, cap_exc;
+	uint64_t *seen;      /* hashes checked at the current point */
+	size_t nr_seen, cap_seen;
+};
+
+static void collect_exception(void *ctx, const char *device, uint64_t old_chunk,
+			      uint64_t new_chunk, const char *note)
+{
+	struct explore_run *er = ctx;
+
+	if (er->nr_exc == er->cap_exc) {
+		size_t cap = er->cap_exc ? 2 * er->cap_exc : 256;
+		struct exc_row *n = realloc(er->exc, cap * sizeof(*n));
+
+		if (!n)
+			return; /* the rows are a record, not a check: drop them */
+		er->exc = n;
+		er->cap_exc = cap;
+	}
+	struct exc_row *e = &er->exc[er->nr_exc++];
+
+	snprintf(e->dev, sizeof(e->dev), "%s", device);
+	e->old_chunk = old_chunk;
+	e->new_chunk = new_chunk;
+	e->note = note;
+}
+
+static bool seen_add(struct explore_run *er, uint64_t h)
+{
+	for (size_t i = 0; i < er->nr_seen; i++)
+		if (er->seen[i] == h)
+			return true;
+	if (er->nr_seen == er->cap_seen) {
+		size_t cap = er->cap_seen ? 2 * er->cap_seen : 64;
+		uint64_t *n = realloc(er->seen, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		er->seen = n;
+		er->cap_seen = cap;
+	}
+	er->seen[er->nr_seen++] = h;
+	return false;
+}
+
+static void build_repro(const struct explore_run *er, int64_t point, const char *surv,
+			char *buf, size_t len)
+{
+	const struct explore_opts *o = er->o;
+	int n = snprintf(buf, len, "%s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64,
+			 o->program ? o->program : "snapsim", er->path, er->res->seed,
+			 explore_mode_name(o->mode), explore_subsets_name(o->subsets), er->budget);
+
+	if (point >= 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
+			 point, surv ? surv : "");
+}
+
+/* Coverage goals visible on the paused world at this point. */
+static void note_goals(struct explore_run *er, struct replay_world *w,
+		       const struct replay_crash_point *cp)
+{
+	struct dm_registry *reg = replay_world_registry(w);
+	bool *goal = er->res->goal;
+
+	for (unsigned i = 0; i < replay_world_nr_devs(w); i++) {
+		const char *t = replay_world_dev_table(w, i);
+		struct ss_error err = { 0 };
+		unsigned long long a, tot, m, cs = 0;
+		char *st = NULL;
+		const char *p;
+
+		if (!strstr(t, " snapshot ") && !strstr(t, " snapshot-merge "))
+			continue;
+		if (dm_status_text(reg, replay_world_dev_name(w, i), false, &st, &err))
+			continue;
+		p = strrchr(t, ' ');
+		if (p)
+			cs = strtoull(p + 1, NULL, 10);
+		if (strstr(st, "Overflow")) {
+			goal[EXPLORE_GOAL_COW_FULL] = true;
+		} else if ((p = strstr(st, "snapshot")) && (p = strchr(p, ' ')) &&
+			   sscanf(p, " %llu/%llu %llu", &a, &tot, &m) == 3) {
+			if (cs && a + cs > tot)
+				goal[EXPLORE_GOAL_COW_FULL] = true;
+			if (strstr(t, " snapshot-merge ") && a > m)
+				goal[EXPLORE_GOAL_MID_MERGE] = true;
+		}
+		free(st);
+	}
+	(void)cp;
+}
+
+/* Copies completed out of allocation order on some disk: a completed
+ * write at a lower sector completed after one at a higher sector. */
+static bool out_of_order(const struct disk_space *ds)
+{
+	sector_t highest = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < ds->n && ds->pending[i].completed; i++) {
+		if (any && ds->pending[i].sector < highest)
+			return true;
+		if (!any || ds->pending[i].sector > highest)
+			highest = ds->pending[i].sector;
+		any = true;
+	}
+	return false;
+}
+
+static enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
+{
+	return b > a ? b : a;
+}
+
+/* Record one checked state in the database. */
+static void db_state(struct explore_run *er, int64_t point_id, uint64_t hash,
+		     const char *surv, const struct explore_state_result *sr, const char *repro)
+{
+	struct statedb *db = er->o->db;
+	struct statedb_state s = {
+		.point = point_id, .hash = hash, .survivors = surv,
+		.verdict = explore_verdict_name(sr->verdict), .cow_used = sr->cow_used,
+		.message = sr->verdict ? sr->message : NULL,
+		.repro = sr->verdict ? repro : NULL,
+	};
+	int64_t id;
+
+	if (!db || point_id <= 0)
+		return;
+	id = statedb_state_add(db, &s);
+	if (id <= 0)
+		return;
+	for (size_t i = 0; i < er->nr_exc; i++)
+		statedb_exception_add(db, id, er->exc[i].dev, er->exc[i].old_chunk,
+				      er->exc[i].new_chunk, er->exc[i].note);
+	for (unsigned i = 0; i < sr->nr_evidence; i++) {
+		const struct explore_evidence *e = &sr->evidence[i];
+		struct statedb_evidence ev = {
+			.state = id, .device = e->device, .sector = e->sector,
+			.nsectors = e->nsectors, .expected = e->expected, .found = e->found,
+			.message = e->message,
+		};
+
+		statedb_evidence_add(db, &ev);
+	}
+}
+
+static int explore_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
+{
+	struct explore_run *er = ctx;
+	const struct explore_opts *o = er->o;
+	struct explore_result *res = er->res;
+	unsigned nd = replay_world_nr_disks(w);
+	struct disk_space ds[EXPLORE_MAX_DISKS];
+	struct cand *pick[EXPLORE_MAX_DISKS];
+	struct sim_disk *forks[EXPLORE_MAX_DISKS];
+	struct explore_survivors only = { 0 };
+	struct sim_prng prng = sim_prng_substream(res->seed, SIM_STREAM_CRASH, cp->seq + 1);
+	enum explore_verdict point_verdict = EXPLORE_OK;
+	uint64_t total = 1, combos = 1, checked = 0;
+	int64_t point_id = 0;
+	size_t idx[EXPLORE_MAX_DISKS];
+	int r = 0;
+
+	res->points++;
+	if (nd > EXPLORE_MAX_DISKS)
+		return 0;
+	if (o->shard_n && cp->seq % o->shard_n != o->shard_k)
+		return 0;
+	if (o->only_point >= 0 && (int64_t)cp->seq != o->only_point)
+		return (int64_t)cp->seq > o->only_point; /* past it: stop */
+	res->points_explored++;
+	note_goals(er, w, cp);
+
+	memset(ds, 0, sizeof(ds));
+	if (o->only_point >= 0 && o->only_survivors) {
+		const char *names[EXPLORE_MAX_DISKS];
+
+		for (unsigned d = 0; d < nd; d++)
+			names[d] = replay_world_disk_name(w, d);
+		if (explore_survivors_parse(o->only_survivors, nd, names, &only)) {
+			snprintf(res->replay_failure, sizeof(res->replay_failure),
+				 "--survivors '%s' does not name pending writes of this trace's disks",
+				 o->only_survivors);
+			res->verdict = worse(res->verdict, EXPLORE_BAD_TRACE);
+			return 1;
+		}
+	}
+	for (unsigned d = 0; d < nd; d++) {
+		struct sim_disk *disk = replay_world_disk(w, d);
+		size_t n = sim_disk_pending_count(disk);
+
+		ds[d].pending = calloc(n ? n : 1, sizeof(*ds[d].pending));
+		if (!ds[d].pending) {
+			r = -ENOMEM;
+			goto out;
+		}
+		ds[d].n = sim_disk_pending_list(disk, ds[d].pending, n);
+		if (out_of_order(&ds[d]))
+			res->goal[EXPLORE_GOAL_OUT_OF_ORDER] = true;
+		if (only.nr_disks) {
+			ds[d].total = 1;
+			ds[d].cands = calloc(1, sizeof(*ds[d].cands));
+			if (!ds[d].cands) {
+				r = -ENOMEM;
+				goto out;
+			}
+			ds[d].nr_cands = 1;
+			ds[d].cands[0].nr = only.nr[d];
+			ds[d].cands[0].w = only.writes[d];
+			only.writes[d] = NULL; /* now owned by the candidate */
+			ds[d].cands[0].masks = NULL;
+		} else {
+			struct sim_prng dp = sim_prng_substream(res->seed, SIM_STREAM_CRASH,
+								((cp->seq + 1) << 8) | d);
+
+			r = build_disk_space(&ds[d], o->subsets, o->reorder_k ? o->reorder_k : EXPLORE_DEFAULT_K,
+					     er->budget, &dp);
+			if (r)
+				goto out;
+		}
+		total = sat_mul(total, ds[d].total);
+		combos = sat_mul(combos, ds[d].nr_cands);
+	}
+	res->states_total = sat_add(res->states_total, total);
+
+	if (o->db) {
+		char label[160];
+		struct statedb_point p = {
+			.run = er->run_id, .seq = cp->seq, .kind = point_kind_name(cp->kind),
+			.trace_line = cp->step_line, .label = label, .time_ns = cp->now_ns,
+			.states_total = total,
+		};
+
+		if (cp->marker)
+			snprintf(label, sizeof(label), "crash: %s", cp->marker);
+		else if (cp->disk >= 0)
+			snprintf(label, sizeof(label), "%s %s%s%s %" PRIu64 "+%" PRIu32 " on %s",
+				 cp->op == BIO_FLUSH ? "flush" : cp->op == BIO_DISCARD ? "discard" : "write",
+				 (cp->bio_flags & BIO_PREFLUSH) ? "PREFLUSH " : "",
+				 (cp->bio_flags & BIO_FUA) ? "FUA " : "", "",
+				 (uint64_t)cp->sector, cp->nr_sectors,
+				 replay_world_disk_name(w, (unsigned)cp->disk));
+		else
+			snprintf(label, sizeof(label), "%s", point_kind_name(cp->kind));
+		statedb_begin(o->db);
+		point_id = statedb_point_add(o->db, &p);
+	}
+
+	er->nr_seen = 0;
+	memset(idx, 0, sizeof(idx));
+	for (uint64_t c = 0; c < (combos <= er->budget ? combos : er->budget); c++) {
+		struct explore_state_result sr;
+		struct sbuf surv = { 0 };
+		uint64_t h = 0;
+		unsigned made = 0;
+		char repro[2048];
+
+		/* Which candidate per disk: mixed radix when it all fits, else samples. */
+		for (unsigned d = 0; d < nd; d++) {
+			size_t i;
+
+			if (combos <= er->budget) {
+				i = idx[d];
+			} else {
+				i = c == 0 ? 0 : (size_t)sim_prng_below(&prng, ds[d].nr_cands);
+			}
+			pick[d] = &ds[d].cands[i];
+		}
+		if (combos <= er->budget) {
+			for (unsigned d = 0; d < nd; d++) {
+				if (++idx[d] < ds[d].nr_cands)
+					break;
+				idx[d] = 0;
+			}
+		}
+		for (unsigned d = 0; d < nd; d++) {
+			r = sim_disk_fork(replay_world_disk(w, d), pick[d]->w, pick[d]->nr, NULL,
+					  &forks[d]);
+			if (r)
+				break;
+			made++;
+			h = sim_hash_combine(h, sim_disk_durable_hash(forks[d]));
+		}
+		if (r) {
+			for (unsigned d = 0; d < made; d++)
+				sim_disk_destroy(forks[d]);
+			if (r == -EINVAL && only.nr_disks) {
+				snprintf(res->replay_failure, sizeof(res->replay_failure),
+					 "--survivors '%s': a write is not pending at crash point %" PRIu64,
+					 o->only_survivors, cp->seq);
+				res->verdict = worse(res->verdict, EXPLORE_BAD_TRACE);
+				r = 0;
+				er->stop = true;
+			}
+			goto out_point;
+		}
+		if (seen_add(er, h)) {
+			res->states_duplicate++;
+			for (unsigned d = 0; d < nd; d++)
+				sim_disk_destroy(forks[d]);
+			continue;
+		}
+		er->nr_exc = 0;
+		explore_check_state(w, forks, sim_hash_combine(res->seed, h), collect_exception,
+				    er, &sr);
+		for (unsigned d = 0; d < nd; d++)
+			sim_disk_destroy(forks[d]);
+		checked++;
+		res->states_checked++;
+		survivors_text(w, pick, nd, &surv);
+		build_repro(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
+		if (sr.partial_area) {
+			for (unsigned d = 0; d < nd; d++)
+				if (ds[d].n)
+					res->goal[EXPLORE_GOAL_PARTIAL_AREA] = true;
+		}
+		if (sr.verdict != EXPLORE_OK) {
+			res->failures++;
+			if (res->fail_point < 0) {
+				res->fail_point = (int64_t)cp->seq;
+				snprintf(res->fail_survivors, sizeof(res->fail_survivors), "%s",
+					 surv.p ? surv.p : "");
+				snprintf(res->failure, sizeof(res->failure), "%s", sr.message);
+				snprintf(res->repro, sizeof(res->repro), "%s", repro);
+			}
+			if (o->log && res->failures <= 3) {
+				fprintf(o->log, "%s: crash point %" PRIu64 " (line %u, %s): %s: %s\n"
+					"  seed %" PRIu64 "; replay: %s\n", er->path, cp->seq,
+					cp->step_line, point_kind_name(cp->kind),
+					explore_verdict_name(sr.verdict), sr.message, res->seed, repro);
+			}
+		}
+		point_verdict = worse(point_verdict, sr.verdict);
+		db_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
+		free(surv.p);
+		if (sr.verdict == EXPLORE_HANG || sr.verdict == EXPLORE_TOOL_CRASH)
+			break;
+	}
+out_point:
+	if (o->db && point_id > 0) {
+		statedb_point_finish(o->db, point_id, checked, explore_verdict_name(point_verdict));
+		statedb_commit(o->db);
+	}
+	res->verdict = worse(res->verdict, point_verdict);
+	if (point_verdict != EXPLORE_OK && !o->keep_going)
+		er->stop = true;
+	if (only.nr_disks)
+		er->stop = true;
+out:
+	for (unsigned d = 0; d < nd; d++)
+		disk_space_free(&ds[d]);
+	explore_survivors_free(&only);
+	if (r) {
+		snprintf(res->replay_failure, sizeof(res->replay_failure),
+			 "crash point %" PRIu64 ": %s", cp->seq, strerror(-r));
+		res->verdict = worse(res->verdict, EXPLORE_TOOL_CRASH);
+		return 1;
+	}
+	return er->stop ? 1 : 0;
+}
+
+static unsigned crash_modes(enum explore_mode m)
+{
+	switch (m) {
+	case EXPLORE_MODE_COMPLETION:
+		return REPLAY_CRASH_DISK_IO | REPLAY_CRASH_MARKER | REPLAY_CRASH_END;
+	case EXPLORE_MODE_FLUSH:
+		return REPLAY_CRASH_FLUSH | REPLAY_CRASH_MARKER | REPLAY_CRASH_END;
+	case EXPLORE_MODE_MARKED:
+		break;
+	}
+	return REPLAY_CRASH_MARKER | REPLAY_CRASH_END;
+}
+
+static const char *trace_base(const char *path)
+{
+	const char *p = strrchr(path, '/');
+
+	return p ? p + 1 : path;
+}
+
+static enum explore_verdict explore_common(const char *path, const char *buf, size_t len,
+					   const struct explore_opts *o,
+					   struct explore_result *res)
+{
+	struct explore_run er = { .o = o, .path = path, .res = res };
+	struct replay_opts ro = { 0 };
+	struct replay_result rr;
+	struct trace_error err;
+	enum replay_status st;
+
+	memset(res, 0, sizeof(*res));
+	res->fail_point = -1;
+	er.budget = o->budget ? o->budget : EXPLORE_DEFAULT_BUDGET;
+	ro.has_seed = o->has_seed;
+	ro.seed = o->seed;
+	ro.event_budget = o->event_budget;
+	ro.crash_modes = crash_modes(o->mode);
+	ro.crash_hook = explore_hook;
+	ro.crash_ctx = &er;
+	ro.quiet = true;
+
+	/* The seed is fixed before the first crash point: validate, then learn it. */
+	trace_error_clear(&err);
+	if (o->has_seed) {
+		res->seed = o->seed;
+	} else {
+		/* replay_run reports the seed it used; the hook needs it first,
+		 * so run a validation pass that only reads the header. */
+		struct trace_reader *tr = NULL;
+		int r = buf ? trace_open_mem(path, buf, len, TRACE_EXPAND_ONCE, &tr, &err)
+			    : trace_open(path, TRACE_EXPAND_ONCE, &tr, &err);
+
+		if (r) {
+			snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", err.text);
+			res->verdict = EXPLORE_BAD_TRACE;
+			return res->verdict;
+		}
+		res->seed = trace_header(tr)->has_seed ? trace_header(tr)->seed : 1;
+		trace_close(tr);
+		ro.has_seed = true;
+		ro.seed = res->seed;
+	}
+
+	if (o->db) {
+		struct statedb_run run = {
+			.trace = path, .trace_name = trace_base(path), .seed = res->seed,
+			.options = o->options_text, .version = o->version, .started = o->started,
+		};
+
+		er.run_id = statedb_run_add(o->db, &run);
+		res->run_id = er.run_id > 0 ? er.run_id : 0;
+	}
+	st = buf ? replay_run_mem(path, buf, len, &ro, &rr, &err)
+		 : replay_run(path, &ro, &rr, &err);
+	switch (st) {
+	case REPLAY_PASS:
+	case REPLAY_STOPPED:
+		break;
+	case REPLAY_MISMATCH:
+		/* The live run itself read something the model forbids. */
+		res->verdict = worse(res->verdict, EXPLORE_VIOLATION);
+		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
+		if (res->fail_point < 0) {
+			snprintf(res->failure, sizeof(res->failure), "before any crash: %.990s", rr.failure);
+			build_repro(&er, -1, NULL, res->repro, sizeof(res->repro));
+		}
+		break;
+	case REPLAY_HANG:
+		res->verdict = worse(res->verdict, EXPLORE_HANG);
+		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
+		break;
+	case REPLAY_INVALID:
+		res->verdict = EXPLORE_BAD_TRACE;
+		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s",
+			 err.text[0] ? err.text : rr.failure);
+		break;
+	case REPLAY_ERROR:
+		res->verdict = worse(res->verdict, EXPLORE_TOOL_CRASH);
+		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
+		break;
+	}
+	if (o->db && er.run_id > 0) {
+		statedb_begin(o->db);
+		for (int g = 0; g < EXPLORE_GOAL_COUNT; g++)
+			statedb_coverage_set(o->db, er.run_id, explore_goal_name(g), res->goal[g], -1,
+					     NULL);
+		if (res->replay_failure[0] && res->verdict != EXPLORE_OK && res->fail_point < 0) {
+			/* A failure outside any crash state: record it as a point of its own. */
+			struct statedb_point p = {
+				.run = er.run_id, .seq = res->points, .kind = "replay",
+				.trace_line = rr.fail_line, .label = "the live run", .states_total = 1,
+			};
+			int64_t pid = statedb_point_add(o->db, &p);
+			struct explore_state_result sr = { .verdict = res->verdict, .cow_used = -1 };
+
+			snprintf(sr.message, sizeof(sr.message), "%s", res->replay_failure);
+			sr.nr_evidence = 1;
+			snprintf(sr.evidence[0].message, sizeof(sr.evidence[0].message), "%.500s",
+				 res->replay_failure);
+			er.nr_exc = 0;
+			db_state(&er, pid, 0, "", &sr, res->repro[0] ? res->repro : NULL);
+			statedb_point_finish(o->db, pid, 1, explore_verdict_name(res->verdict));
+		}
+		statedb_run_finish(o->db, er.run_id, explore_verdict_name(res->verdict), res->points,
+				   res->states_checked, res->repro[0] ? res->repro : NULL, NULL);
+		statedb_commit(o->db);
+	}
+	free(er.exc);
+	free(er.seen);
+	return res->verdict;
+}
+
+enum explore_verdict explore_trace(const char *path, const struct explore_opts *o,
+				   struct explore_result *res)
+{
+	return explore_common(path, NULL, 0, o, res);
+}
+
+enum explore_verdict explore_trace_mem(const char *name, const char *buf, size_t len,
+				       const struct explore_opts *o, struct explore_result *res)
+{
+	return explore_common(name, buf, len, o, res);
+}

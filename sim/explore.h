@@ -1,0 +1,184 @@
+/*
+ * explore.h - the crash-consistency explorer.
+ *
+ * It replays a trace (replay.h) and, at each crash point the replayer
+ * offers, enumerates the durable states the disks may be left in after a
+ * power cut, restarts the dm stack on each and checks it:
+ *   (1) per disk, the non-durable writes (sim_disk_pending_list) are
+ *       chosen by a crash_subset.h mode: exhaustive when the space fits
+ *       the budget, else seeded random samples; prefixes; bounded
+ *       reordering. A disk whose atomic unit is smaller than a write also
+ *       gets torn variants (random unit masks on the surviving writes);
+ *   (2) disks combine by cartesian product when it fits the budget, else
+ *       by seeded random sampling;
+ *   (3) each combined state is hashed (sim_disk_durable_hash of every
+ *       fork) and checked once per crash point;
+ *   (4) the check (explore_check_state): decode every persistent COW
+ *       straight from the crashed image (cow_format.h) and check the
+ *       store's invariants (no two records share a COW chunk or an origin
+ *       chunk, every chunk in range and not metadata); restart the world
+ *       (replay_world_restart: tables rebuilt, model put through
+ *       model_crash); every table must activate; the free-chunk pointer
+ *       (status) must lie beyond every recorded chunk; every device must
+ *       read what the model allows; then write every chunk of the origin
+ *       and check again, so a recovered store that corrupts later writes
+ *       is caught.
+ * Nothing here flushes: the restarted world only sees what the fork holds.
+ *
+ * Results go to a struct explore_result and, when given, a state database
+ * (statedb.h). All randomness comes from SIM_STREAM_CRASH streams of the
+ * run seed; nothing reads a clock.
+ */
+#ifndef SNAPSIM_EXPLORE_H
+#define SNAPSIM_EXPLORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crash_subset.h"
+#include "sim_disk.h"
+
+struct replay_world;
+struct statedb;
+
+enum explore_mode {
+	EXPLORE_MODE_COMPLETION = 0, /* after every write/flush completion at a disk */
+	EXPLORE_MODE_FLUSH,          /* after every FLUSH / FUA / PREFLUSH completion */
+	EXPLORE_MODE_MARKED,         /* at the trace's `crash:` steps */
+};
+
+/* Verdicts, worst last; values are the CLI's exit codes. */
+enum explore_verdict {
+	EXPLORE_OK = 0,
+	EXPLORE_VIOLATION = 1,
+	EXPLORE_BAD_TRACE = 2,
+	EXPLORE_TOOL_CRASH = 3,      /* the tool failed (out of memory, a world that cannot be built) */
+	EXPLORE_HANG = 4,            /* the event budget ran out */
+};
+
+/* Coverage goals the report lists (reached or not). */
+enum explore_goal {
+	EXPLORE_GOAL_MID_MERGE = 0,  /* a crash landed while a merge was running */
+	EXPLORE_GOAL_PARTIAL_AREA,   /* while a metadata area was partly full and being written */
+	EXPLORE_GOAL_COW_FULL,       /* with the COW full (overflow or invalidated for space) */
+	EXPLORE_GOAL_OUT_OF_ORDER,   /* with copies completed out of allocation order */
+	EXPLORE_GOAL_COUNT,
+};
+
+struct explore_opts {
+	bool has_seed;               /* false: the trace's seed */
+	uint64_t seed;
+	enum explore_mode mode;
+	enum sim_subset_mode subsets;
+	uint64_t budget;             /* states checked per crash point; 0: 64 */
+	unsigned reorder_k;          /* SIM_SUBSET_REORDER's k; 0: 2 */
+	unsigned shard_k, shard_n;   /* explore crash points with seq % n == k; n 0: all */
+	uint64_t event_budget;       /* per replay wait (replay_opts); 0: the replayer's default */
+	int64_t only_point;          /* >= 0: explore this crash point only */
+	const char *only_survivors;  /* with only_point: check exactly this state (explore_survivors_format) */
+	bool keep_going;             /* continue after a failing crash point */
+	struct statedb *db;          /* may be NULL */
+	const char *options_text;    /* for the db's runs row and repro lines */
+	const char *version;
+	const char *started;
+	const char *program;         /* "snapsim" in repro lines */
+	FILE *log;                   /* progress and failures; may be NULL */
+};
+
+struct explore_evidence {
+	char device[128];
+	uint64_t sector;
+	uint32_t nsectors;
+	char expected[256];
+	char found[256];
+	char message[512];
+};
+
+#define EXPLORE_MAX_EVIDENCE 8
+
+/* The outcome of one state. */
+struct explore_state_result {
+	enum explore_verdict verdict;
+	char message[1024];
+	unsigned nr_evidence;
+	struct explore_evidence evidence[EXPLORE_MAX_EVIDENCE];
+	int64_t cow_used;            /* recovered exceptions over all snapshots; -1 unknown */
+	bool partial_area;           /* some recovered area was partly full */
+};
+
+/* Per recovered exception (explore_check_state's callback). */
+typedef void explore_exception_fn(void *ctx, const char *device, uint64_t old_chunk,
+				  uint64_t new_chunk, const char *note);
+
+/*
+ * Check one crashed state of paused world w: crashed[i] is disk i's
+ * crashed image (the caller keeps it). seed drives the extra I/O. on_exc
+ * (may be NULL) receives every recovered exception. Fills *out; returns
+ * its verdict.
+ */
+enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk **crashed,
+					 uint64_t seed, explore_exception_fn *on_exc,
+					 void *exc_ctx, struct explore_state_result *out);
+
+struct explore_result {
+	enum explore_verdict verdict;
+	uint64_t seed;
+	int64_t run_id;              /* the runs row in opts.db (0: none) */
+	uint64_t points;             /* crash points offered */
+	uint64_t points_explored;    /* in this shard */
+	uint64_t states_total;       /* existing, summed (saturating) */
+	uint64_t states_checked;
+	uint64_t states_duplicate;   /* skipped: same durable state as one checked */
+	uint64_t failures;           /* states with a verdict other than ok */
+	bool goal[EXPLORE_GOAL_COUNT];
+	int64_t fail_point;          /* first failing crash point, -1 none */
+	char fail_survivors[2048];   /* its state */
+	char failure[1024];          /* its message */
+	char repro[2048];            /* one-line command */
+	char replay_failure[1024];   /* the replay itself failed (bad trace, mismatch) */
+};
+
+/* Explore one trace file. Returns res->verdict. */
+enum explore_verdict explore_trace(const char *path, const struct explore_opts *o,
+				   struct explore_result *res);
+/* The same for a trace in memory (the minimizer). */
+enum explore_verdict explore_trace_mem(const char *name, const char *buf, size_t len,
+				       const struct explore_opts *o,
+				       struct explore_result *res);
+
+/*
+ * Minimize a failing trace (delta debugging over its steps, then over the
+ * surviving writes of the failing state) and write the result to
+ * out_path: a YAML trace whose first lines say the seed, the failing
+ * crash point, the state and the command that replays it. max_runs
+ * bounds the explorer runs (0: 200). Returns 0 or a negative errno.
+ */
+int explore_minimize(const char *path, const struct explore_opts *o,
+		     const struct explore_result *failed, const char *out_path,
+		     unsigned max_runs, FILE *log);
+
+const char *explore_mode_name(enum explore_mode m);
+const char *explore_subsets_name(enum sim_subset_mode m);
+const char *explore_verdict_name(enum explore_verdict v);
+const char *explore_goal_name(enum explore_goal g);
+
+/*
+ * Surviving writes, as text: per disk "NAME:ID,ID/MASK,...", disks
+ * separated by ';' (MASK: hex unit-mask words joined by '.').
+ */
+struct explore_survivors {
+	unsigned nr_disks;
+	struct sim_crash_write *writes[64];   /* per disk, malloc'd */
+	uint64_t *masks[64];                  /* mask words backing writes[]; malloc'd */
+	size_t nr[64];
+};
+#define EXPLORE_MAX_DISKS 64
+
+/* Parse text for a world with nr_disks disks named names[]. 0 or -EINVAL. */
+int explore_survivors_parse(const char *text, unsigned nr_disks, const char *const *names,
+			    struct explore_survivors *out);
+void explore_survivors_free(struct explore_survivors *s);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * explore_check.c - check one crashed state (explore.h, step 4).
+ *
+ * Order of the checks, each one stopping the state at its first failure:
+ *   1. the store invariants, decoded from the crashed COW images alone
+ *      (so the verdict does not depend on what activation accepts);
+ *   2. restart: every table must activate again;
+ *   3. the free-chunk pointer of each recovered persistent store (from its
+ *      status line) lies beyond every recorded chunk;
+ *   4. every device reads what the model allows (replay_world_check_all);
+ *   5. more I/O: one write per chunk of every origin, then check_all again.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cow_format.h"
+#include "dm.h"
+#include "explore.h"
+#include "hash.h"
+#include "replay.h"
+
+#define EXPLORE_SNAP_MAX 32
+
+/* A snapshot (or snapshot-merge) segment of a live table. */
+struct explore_snap {
+	char dev[128];
+	char cow_dev[128];      /* the COW's dm device, "" when a disk */
+	bool persistent;
+	uint32_t cs;           /* table chunk size */
+	uint64_t origin_sectors;
+	int disk;              /* COW's disk, -1 unresolved */
+	uint64_t cow_offset;   /* sectors on that disk */
+	uint64_t cow_sectors;
+	uint64_t max_new;      /* highest recorded COW chunk (0: none) */
+	uint64_t records;
+	bool decoded;
+};
+
+static void add_evidence(struct explore_state_result *out, const char *dev, uint64_t sector,
+			 uint32_t nsectors, const char *expected, const char *found,
+			 const char *msg)
+{
+	struct explore_evidence *e;
+
+	if (out->nr_evidence >= EXPLORE_MAX_EVIDENCE)
+		return;
+	e = &out->evidence[out->nr_evidence++];
+	snprintf(e->device, sizeof(e->device), "%s", dev ? dev : "");
+	e->sector = sector;
+	e->nsectors = nsectors;
+	snprintf(e->expected, sizeof(e->expected), "%s", expected ? expected : "");
+	snprintf(e->found, sizeof(e->found), "%s", found ? found : "");
+	snprintf(e->message, sizeof(e->message), "%s", msg ? msg : "");
+}
+
+static enum explore_verdict fail(struct explore_state_result *out, enum explore_verdict v,
+				 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static enum explore_verdict fail(struct explore_state_result *out, enum explore_verdict v,
+				 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out->verdict == EXPLORE_OK) {
+		out->verdict = v;
+		va_start(ap, fmt);
+		vsnprintf(out->message, sizeof(out->message), fmt, ap);
+		va_end(ap);
+	}
+	return out->verdict;
+}
+
+/* "/dev/NAME", "/dev/mapper/NAME" or NAME: the last path component. */
+static const char *base_name(const char *s)
+{
+	const char *p = strrchr(s, '/');
+
+	return p ? p + 1 : s;
+}
+
+/* The disk a table argument names, or -1. */
+static int find_disk(struct replay_world *w, const char *arg)
+{
+	for (unsigned i = 0; i < replay_world_nr_disks(w); i++) {
+		if (!strcmp(arg, replay_world_disk_path(w, i)) ||
+		    !strcmp(arg, replay_world_disk_name(w, i)))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The dm device (index in replay_world_dev_*) a table argument names, or -1. */
+static int find_dev(struct replay_world *w, const char *arg)
+{
+	struct dm_registry *reg = replay_world_registry(w);
+	unsigned maj, min;
+
+	for (unsigned i = 0; i < replay_world_nr_devs(w); i++) {
+		const char *name = replay_world_dev_name(w, i);
+
+		if (!strcmp(base_name(arg), name) &&
+		    (arg == base_name(arg) || !strncmp(arg, "/dev/mapper/", 12)))
+			return (int)i;
+		if (sscanf(arg, "%u:%u", &maj, &min) == 2) {
+			struct dm_device *md = dm_find_device(reg, name);
+
+			if (md && dm_device_minor(md) == min)
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Resolve a COW argument to (disk, offset, size): a disk, or a one-segment linear dm device. */
+static void resolve_cow(struct replay_world *w, const char *arg, struct explore_snap *s)
+{
+	int d = find_disk(w, arg), dev;
+	unsigned long long start, len, off;
+	char type[32], tdev[256];
+
+	s->disk = -1;
+	if (d >= 0) {
+		s->disk = d;
+		s->cow_offset = 0;
+		s->cow_sectors = sim_disk_config(replay_world_disk(w, (unsigned)d))->size_sectors;
+		return;
+	}
+	dev = find_dev(w, arg);
+	if (dev < 0)
+		return;
+	snprintf(s->cow_dev, sizeof(s->cow_dev), "%s", replay_world_dev_name(w, (unsigned)dev));
+	if (sscanf(replay_world_dev_table(w, (unsigned)dev), "%llu %llu %31s %255s %llu",
+		   &start, &len, type, tdev, &off) != 5 || start != 0 || strcmp(type, "linear") ||
+	    strchr(replay_world_dev_table(w, (unsigned)dev), '\n'))
+		return;
+	d = find_disk(w, tdev);
+	if (d < 0)
+		return;
+	s->disk = d;
+	s->cow_offset = off;
+	s->cow_sectors = len;
+}
+
+/* Every snapshot / snapshot-merge segment of the paused world's live tables. */
+static unsigned find_snaps(struct replay_world *w, struct explore_snap *snaps, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < replay_world_nr_devs(w) && n < max; i++) {
+		const char *t = replay_world_dev_table(w, i);
+
+		while (t && *t && n < max) {
+			unsigned long long start, len, cs;
+			char type[32], origin[256], cow[256], ps[8];
+			const char *nl = strchr(t, '\n');
+
+			if (sscanf(t, "%llu %llu %31s %255s %255s %7s %llu", &start, &len, type,
+				   origin, cow, ps, &cs) == 7 &&
+			    (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge"))) {
+				struct explore_snap *s = &snaps[n++];
+
+				memset(s, 0, sizeof(*s));
+				snprintf(s->dev, sizeof(s->dev), "%s", replay_world_dev_name(w, i));
+				s->persistent = ps[0] == 'P' || ps[0] == 'p';
+				s->cs = (uint32_t)cs;
+				s->origin_sectors = start + len;
+				resolve_cow(w, cow, s);
+			}
+			t = nl ? nl + 1 : NULL;
+		}
+	}
+	return n;
+}
+
+/* A tiny open-addressing set of u64 keys (duplicate detection). */
+struct u64set {
+	uint64_t *k;
+	size_t cap, n;
+};
+
+/* Insert key; 1 if it was present, 0 if added, -ENOMEM. */
+static int u64set_add(struct u64set *s, uint64_t key)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		uint64_t *k = malloc(cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		memset(k, 0xff, cap * sizeof(*k));
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->k[i] == UINT64_MAX)
+				continue;
+			size_t j = sim_mix64(s->k[i]) & (cap - 1);
+
+			while (k[j] != UINT64_MAX)
+				j = (j + 1) & (cap - 1);
+			k[j] = s->k[i];
+		}
+		free(s->k);
+		s->k = k;
+		s->cap = cap;
+	}
+	size_t j = sim_mix64(key) & (s->cap - 1);
+
+	while (s->k[j] != UINT64_MAX) {
+		if (s->k[j] == key)
+			return 1;
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->k[j] = key;
+	s->n++;
+	return 0;
+}
+
+/*
+ * Decode snapshot s's COW from its crashed disk image and check the
+ * store's invariants (spec 2.3-2.6, 2.14). Records go to on_exc.
+ */
+static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
+		       explore_exception_fn *on_exc, void *exc_ctx,
+		       struct explore_state_result *out)
+{
+	struct u64set by_new = { 0 }, by_old = { 0 };
+	struct cow_header h;
+	uint8_t hdr[512], *area = NULL;
+	uint32_t cs;
+	uint64_t cow_chunks, epa;
+	char msg[256];
+
+	if (sim_disk_read_durable(disk, s->cow_offset, 1, hdr))
+		return;
+	cow_header_decode(hdr, &h);
+	if (h.magic == 0) {
+		s->decoded = true; /* a new store: nothing recorded */
+		return;
+	}
+	if (h.magic != COW_MAGIC || h.version != COW_VERSION ||
+	    cow_chunk_size_problem(h.chunk_sectors, 1)) {
+		snprintf(msg, sizeof(msg), "corrupt COW header: magic %08" PRIx32 " version %" PRIu32
+			 " chunk size %" PRIu32, h.magic, h.version, h.chunk_sectors);
+		add_evidence(out, s->dev, s->cow_offset, 1, "SnAp header", "other", msg);
+		fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+		return;
+	}
+	if (!h.valid) {
+		s->decoded = true; /* invalidated: records are not read */
+		return;
+	}
+	cs = h.chunk_sectors;
+	epa = cow_epa(cs);
+	cow_chunks = s->cow_sectors / cs;
+	area = malloc((size_t)cs * 512);
+	if (!area) {
+		fail(out, EXPLORE_TOOL_CRASH, "out of memory decoding %s", s->dev);
+		return;
+	}
+	for (uint64_t n = 0;; n++) {
+		chunk_t loc = cow_area_loc(cs, n);
+		uint64_t i;
+
+		if (loc >= cow_chunks ||
+		    sim_disk_read_durable(disk, s->cow_offset + loc * cs, cs, area)) {
+			snprintf(msg, sizeof(msg), "metadata area %" PRIu64 " (chunk %" PRIu64
+				 ") lies beyond the COW (%" PRIu64 " chunks) after a full area",
+				 n, (uint64_t)loc, cow_chunks);
+			add_evidence(out, s->dev, loc * cs, cs, "a zeroed area", "none", msg);
+			fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+			break;
+		}
+		for (i = 0; i < epa; i++) {
+			struct cow_record r;
+			const char *note = NULL;
+			int dup;
+
+			cow_area_get(area, i, &r);
+			if (r.new_chunk == 0)
+				break;
+			s->records++;
+			if (r.new_chunk > s->max_new)
+				s->max_new = r.new_chunk;
+			if (r.new_chunk >= cow_chunks)
+				note = "COW chunk beyond the end of the COW device";
+			else if (r.new_chunk < 2 || cow_is_area_chunk(cs, r.new_chunk))
+				note = "COW chunk is the header or a metadata area";
+			else if (s->cs && r.old_chunk * cs >= s->origin_sectors)
+				note = "origin chunk beyond the origin";
+			if (!note) {
+				dup = u64set_add(&by_new, r.new_chunk);
+				if (dup == 1)
+					note = "COW chunk shared by two exceptions";
+				else if (dup == 0 && (dup = u64set_add(&by_old, r.old_chunk)) == 1)
+					note = "origin chunk has two exceptions";
+				if (dup < 0) {
+					fail(out, EXPLORE_TOOL_CRASH, "out of memory");
+					break;
+				}
+			}
+			if (on_exc)
+				on_exc(exc_ctx, s->dev, r.old_chunk, r.new_chunk, note);
+			if (note) {
+				snprintf(msg, sizeof(msg), "area %" PRIu64 " slot %" PRIu64
+					 ": %" PRIu64 " -> %" PRIu64 ": %s", n, i, r.old_chunk,
+					 r.new_chunk, note);
+				add_evidence(out, s->dev, (cow_area_loc(cs, n)) * cs, cs,
+					     "a valid, unique record", "see message", msg);
+				fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+			}
+		}
+		if (i < epa) {
+			if (i > 0)
+				out->partial_area = true;
+			break;
+		}
+	}
+	s->decoded = true;
+	free(area);
+	free(by_new.k);
+	free(by_old.k);
+}
+
+/* Parse "DEV sector S: expected E, found F" (replay_world_check_all) into evidence. */
+static void evidence_from_check(struct explore_state_result *out, const char *text)
+{
+	char dev[128] = "";
+	unsigned long long sector = 0;
+	const char *e = strstr(text, "expected "), *f = strstr(text, ", found ");
+	char expected[256] = "", found[256] = "";
+
+	if (sscanf(text, "%127s sector %llu:", dev, &sector) < 1)
+		dev[0] = 0;
+	if (e && f && f > e) {
+		size_t n = (size_t)(f - e - 9);
+
+		snprintf(expected, sizeof(expected), "%.*s", (int)n, e + 9);
+		snprintf(found, sizeof(found), "%s", f + 8);
+	}
+	add_evidence(out, dev, sector, 1, expected, found, text);
+}
+
+/* Parse "... allocated/total metadata" from a snapshot status line. */
+static bool status_allocated(const char *st, uint64_t *allocated)
+{
+	const char *p = strstr(st, "snapshot");
+	unsigned long long a, t, m;
+
+	if (!p)
+		return false;
+	p = strchr(p, ' ');
+	if (!p || sscanf(p, " %llu/%llu %llu", &a, &t, &m) != 3)
+		return false;
+	*allocated = a;
+	return true;
+}
+
+/* Whether table argument arg names (a device on) something a COW uses. */
+static bool is_cow_name(struct replay_world *w, const struct explore_snap *snaps, unsigned n,
+			const char *name, bool disk)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (disk && snaps[i].disk >= 0 &&
+		    !strcmp(replay_world_disk_name(w, (unsigned)snaps[i].disk), name))
+			return true;
+		if (!disk && !strcmp(snaps[i].cow_dev, name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read every live dm device and every disk and check them against the
+ * model, except what holds a COW store: its bytes are the store's
+ * business (checked by decode_cow), not a promise the model makes.
+ */
+static int check_devices(struct replay_world *nw, const struct explore_snap *snaps, unsigned n,
+			 char *errbuf, size_t len)
+{
+	struct dm_registry *reg = replay_world_registry(nw);
+	int r;
+
+	for (unsigned i = 0; i < replay_world_nr_devs(nw); i++) {
+		const char *name = replay_world_dev_name(nw, i);
+		struct dm_device *md = dm_find_device(reg, name);
+
+		if (!md || !replay_world_dev_table(nw, i)[0] || dm_is_suspended(reg, name) ||
+		    is_cow_name(nw, snaps, n, name, false))
+			continue;
+		r = replay_world_read_check(nw, name, 0, dm_device_bdev(md)->size_sectors, errbuf, len);
+		if (r)
+			return r;
+	}
+	for (unsigned i = 0; i < replay_world_nr_disks(nw); i++) {
+		const char *name = replay_world_disk_name(nw, i);
+
+		if (is_cow_name(nw, snaps, n, name, true))
+			continue;
+		r = replay_world_read_check(nw, name, 0,
+					    sim_disk_config(replay_world_disk(nw, i))->size_sectors,
+					    errbuf, len);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* One write at the start of every stride of every origin (snapshot-origin, snapshot-merge). */
+static int more_io(struct replay_world *nw, uint64_t seed, sector_t stride, char *errbuf, size_t len)
+{
+	struct dm_registry *reg = replay_world_registry(nw);
+	int r;
+
+	for (unsigned i = 0; i < replay_world_nr_devs(nw); i++) {
+		const char *name = replay_world_dev_name(nw, i);
+		const char *t = replay_world_dev_table(nw, i);
+		struct dm_device *md = dm_find_device(reg, name);
+		char type[32];
+		unsigned long long a, b;
+
+		if (!md || sscanf(t, "%llu %llu %31s", &a, &b, type) != 3 ||
+		    (strcmp(type, "snapshot-origin") && strcmp(type, "snapshot-merge")) ||
+		    dm_is_suspended(reg, name))
+			continue;
+		for (sector_t s = 0; s < dm_device_bdev(md)->size_sectors; s += stride) {
+			r = replay_world_write(nw, name, s, 1, seed, 0, errbuf, len);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk **crashed,
+					 uint64_t seed, explore_exception_fn *on_exc,
+					 void *exc_ctx, struct explore_state_result *out)
+{
+	struct explore_snap snaps[EXPLORE_SNAP_MAX];
+	struct replay_world *nw = NULL;
+	char errbuf[1024] = "";
+	unsigned nsnaps;
+	sector_t stride = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->verdict = EXPLORE_OK;
+	out->cow_used = 0;
+
+	/* 1. Invariants of the crashed COW images. */
+	nsnaps = find_snaps(w, snaps, EXPLORE_SNAP_MAX);
+	for (unsigned i = 0; i < nsnaps; i++) {
+		struct explore_snap *s = &snaps[i];
+
+		if (!stride || (s->cs && s->cs < stride))
+			stride = s->cs;
+		if (!s->persistent || s->disk < 0)
+			continue;
+		decode_cow(s, crashed[s->disk], on_exc, exc_ctx, out);
+		out->cow_used += (int64_t)s->records;
+	}
+	if (out->verdict != EXPLORE_OK)
+		return out->verdict;
+
+	/* 2. Restart on the crashed images. */
+	r = replay_world_restart(w, crashed, &nw, errbuf, sizeof(errbuf));
+	if (r) {
+		return fail(out, r == -ETIME ? EXPLORE_HANG : EXPLORE_TOOL_CRASH,
+			    "restart failed: %s (%s)", strerror(-r), errbuf);
+	}
+	if (errbuf[0]) {
+		add_evidence(out, "", 0, 0, "every table activates", "activation failed", errbuf);
+		fail(out, EXPLORE_VIOLATION, "recovery failed: %s", errbuf);
+		goto out_destroy;
+	}
+
+	/* 3. The free-chunk pointer lies beyond every recorded chunk. */
+	for (unsigned i = 0; i < nsnaps; i++) {
+		struct explore_snap *s = &snaps[i];
+		struct ss_error err = { 0 };
+		char *st = NULL;
+		uint64_t allocated;
+
+		if (!s->decoded || !s->records)
+			continue;
+		if (dm_status_text(replay_world_registry(nw), s->dev, false, &st, &err) == 0 &&
+		    status_allocated(st, &allocated) && s->cs &&
+		    allocated / s->cs <= s->max_new) {
+			char msg[256], exp[64], found[64];
+
+			snprintf(msg, sizeof(msg), "free-chunk pointer %" PRIu64 " is not beyond the highest recorded COW chunk %" PRIu64 " (status \"%s\")",
+				 allocated / s->cs, s->max_new, st);
+			snprintf(exp, sizeof(exp), "next free > %" PRIu64, s->max_new);
+			snprintf(found, sizeof(found), "next free %" PRIu64, allocated / s->cs);
+			add_evidence(out, s->dev, 0, 0, exp, found, msg);
+			fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+		}
+		free(st);
+	}
+	if (out->verdict != EXPLORE_OK)
+		goto out_destroy;
+
+	/* 4. Every device against the model's allowed contents. */
+	errbuf[0] = 0;
+	r = check_devices(nw, snaps, nsnaps, errbuf, sizeof(errbuf));
+	if (r == 1) {
+		evidence_from_check(out, errbuf);
+		fail(out, EXPLORE_VIOLATION, "after restart: %s", errbuf);
+		goto out_destroy;
+	}
+	if (r) {
+		fail(out, r == -ETIME ? EXPLORE_HANG : EXPLORE_TOOL_CRASH,
+		     "after restart: check failed: %s (%s)", strerror(-r), errbuf);
+		goto out_destroy;
+	}
+
+	/* 5. More I/O into the recovered stack. */
+	errbuf[0] = 0;
+	r = more_io(nw, sim_hash_combine(seed, 0x5eed), stride ? stride : 8, errbuf, sizeof(errbuf));
+	if (!r)
+		r = check_devices(nw, snaps, nsnaps, errbuf, sizeof(errbuf));
+	if (r == 1) {
+		evidence_from_check(out, errbuf);
+		fail(out, EXPLORE_VIOLATION, "after more I/O: %s", errbuf);
+	} else if (r) {
+		fail(out, r == -ETIME ? EXPLORE_HANG : EXPLORE_TOOL_CRASH,
+		     "after more I/O: %s (%s)", strerror(-r), errbuf);
+	}
+out_destroy:
+	replay_world_destroy(nw);
+	return out->verdict;
+}

@@ -204,7 +204,9 @@ struct replay_survivors {
  * fault; faults are not carried over), a clone of w's model put through
  * model_crash(), and every device of replay_world_dev_*() created again in
  * creation order with its live table (snapshot and snapshot-merge tables
- * included; suspended devices come back resumed; devices without a live
+ * included, except a snapshot whose COW a snapshot-merge table took over:
+ * only the merge comes back, as after a reboot; suspended devices come
+ * back resumed; devices without a live
  * table come back with none). A table that fails to activate is reported
  * in errbuf (all of them, "; "-separated) and its device is left without a
  * table: that is not fatal. Returns 0 (errbuf may still hold activation

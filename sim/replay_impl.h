@@ -34,6 +34,7 @@ struct rp_disk {
 	struct sim_disk *disk;
 	struct sim_fault_bdev *fault;   /* NULL without faults */
 	struct rp_tap tap;
+	bool used;                      /* a table has referenced it (maybe as a COW) */
 };
 
 struct rp_dev {
@@ -121,6 +122,7 @@ typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
 		    const struct replay_opts *opts, struct replay_world **out,
 		    char *errbuf, size_t len);
+bool rp_disk_referenced(const struct replay_world *w, unsigned i);
 int rp_disk_index(const struct replay_world *w, const char *name);
 struct rp_dev *rp_dev_find(struct replay_world *w, const char *name);
 struct rp_dev *rp_dev_add(struct replay_world *w, const char *name);

@@ -566,6 +566,9 @@ int rp_dev_refresh(struct replay_world *w, struct rp_dev *d, bool force)
 	free(d->live);
 	d->live = names;
 	d->merge_done = false;
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		if (rp_disk_referenced(w, i))
+			w->disks[i].used = true;
 	if (names) {
 		char *copy = strdup(names);
 
@@ -641,6 +644,23 @@ int rp_poll_devices(struct replay_world *w)
 	return 0;
 }
 
+bool rp_disk_referenced(const struct replay_world *w, unsigned i)
+{
+	const char *path = w->disks[i].path;
+	size_t n = strlen(path);
+
+	for (unsigned k = 0; k < w->nr_devs; k++) {
+		const char *t = w->devs[k].live, *p = t;
+
+		while (p && (p = strstr(p, path))) {
+			if ((p == t || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ' || p[n] == '\n'))
+				return true;
+			p += n;
+		}
+	}
+	return false;
+}
+
 /* ---- accessors ---- */
 
 unsigned replay_world_nr_disks(const struct replay_world *w) { return w->nr_disks; }
@@ -694,6 +714,17 @@ static bool refers_to(const char *table, const char *name)
 	return false;
 }
 
+/* The COW argument of a one-line table of the given type, or false. */
+static bool snap_cow(const char *table, const char *type, char *cow, size_t len)
+{
+	char t[32], origin[160], c[160];
+
+	if (sscanf(table, "%*s %*s %31s %159s %159s", t, origin, c) != 3 || strcmp(t, type))
+		return false;
+	snprintf(cow, len, "%s", c);
+	return true;
+}
+
 static void errcat(char *errbuf, size_t len, const char *fmt, const char *a, const char *b)
 {
 	size_t used = strlen(errbuf);
@@ -729,6 +760,22 @@ static int rebuild_stack(struct replay_world *src, struct replay_world *nw, char
 		}
 		if (!src->devs[i].live)
 			done[i] = true;
+	}
+	/* A snapshot whose COW a snapshot-merge took over by handover is not
+	 * brought back (as LVM activates only the merge after a reboot). */
+	for (unsigned i = 0; i < n; i++) {
+		char cow[TRACE_NAME_MAX + 16];
+
+		if (done[i] || !snap_cow(src->devs[i].live, "snapshot", cow, sizeof(cow)))
+			continue;
+		for (unsigned j = 0; j < n; j++) {
+			char mcow[TRACE_NAME_MAX + 16];
+
+			if (j != i && src->devs[j].live &&
+			    snap_cow(src->devs[j].live, "snapshot-merge", mcow, sizeof(mcow)) &&
+			    !strcmp(cow, mcow))
+				done[i] = true;
+		}
 	}
 	/* Dependencies first; snapshot-origin and snapshot-merge after the snapshots. */
 	for (;;) {
@@ -812,6 +859,7 @@ int replay_world_restart_from(struct replay_world *w, const struct replay_surviv
 			return r;
 		}
 		nw->nr_disks = i + 1;
+		nw->disks[i].used = w->disks[i].used;
 		r = disk_setup(nw, i, fd, NULL, errbuf, len);
 		if (r) {
 			replay_world_destroy(nw);

@@ -13,6 +13,7 @@ struct sqlite3;
 
 /* Limits that keep a report of a huge sweep readable (each says what it left out). */
 #define REPORT_MAX_FAILURES 25      /* failing states shown in full */
+#define REPORT_MAX_FAILURES_PER_RUN 3
 #define REPORT_MAX_POINT_ROWS 80    /* crash point rows per trace before folding */
 #define REPORT_MAX_EXC_ROWS 200     /* unexpected exception rows */
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,7 +72,7 @@ static void section_summary(sqlite3 *db, FILE *out)
 	if (sqlite3_prepare_v2(db,
 			       "SELECT r.id, r.trace, r.seed, r.options, r.verdict, "
 			       "(SELECT COUNT(*) FROM crash_points p WHERE p.run = r.id), "
-			       "(SELECT MIN(SUM(p.states_total), 9223372036854775807) FROM crash_points p WHERE p.run = r.id), "
+			       "(SELECT MIN(TOTAL(p.states_total), 9.2e18) FROM crash_points p WHERE p.run = r.id), "
 			       "(SELECT SUM(p.states_checked) FROM crash_points p WHERE p.run = r.id), "
 			       "(SELECT COUNT(*) FROM states s JOIN crash_points p ON s.point = p.id WHERE p.run = r.id AND s.verdict <> 'ok'), "
 			       "r.started FROM runs r ORDER BY r.trace, r.id", -1, &st, NULL) != SQLITE_OK)
@@ -83,7 +84,7 @@ static void section_summary(sqlite3 *db, FILE *out)
 		esc(out, col(st, 3));
 		fputs("</code></td><td>", out);
 		badge(out, col(st, 4));
-		report_count(a, sizeof(a), sqlite3_column_int64(st, 6));
+		report_count(a, sizeof(a), sqlite3_column_double(st, 6) >= 9.2e18 ? INT64_MAX : sqlite3_column_int64(st, 6));
 		report_count(b, sizeof(b), sqlite3_column_int64(st, 7));
 		fprintf(out, "</td><td class=n>%lld</td><td class=n>%s</td><td class=n>%s</td><td class=n>%lld</td><td>",
 			sqlite3_column_int64(st, 5), a, b, sqlite3_column_int64(st, 8));
@@ -159,15 +160,26 @@ static void section_failures(sqlite3 *db, FILE *out)
 		      "allows, and every recovered store kept its invariants.</p>\n", out);
 		return;
 	}
-	fprintf(out, "<p class=sub>%lld failing state%s; the first %d per database are shown in full.</p>\n",
-		total, total == 1 ? "" : "s", REPORT_MAX_FAILURES);
+	fprintf(out, "<p class=sub>%lld failing state%s. Each shows the check that failed, the surviving "
+		"writes, the evidence and the command that replays exactly that state.</p>\n",
+		total, total == 1 ? "" : "s");
 	if (sqlite3_prepare_v2(db,
 			       "SELECT s.id, r.trace, r.seed, p.seq, p.kind, p.trace_line, p.label, s.verdict, "
-			       "s.message, s.survivors, s.repro, s.hash, r.minimized FROM states s "
+			       "s.message, s.survivors, s.repro, s.hash, r.minimized, r.id FROM states s "
 			       "JOIN crash_points p ON s.point = p.id JOIN runs r ON p.run = r.id "
 			       "WHERE s.verdict <> 'ok' ORDER BY r.trace, p.seq, s.id", -1, &st, NULL) != SQLITE_OK)
 		return;
+	long long last_run = -1, in_run = 0, folded = 0;
+
 	while (sqlite3_step(st) == SQLITE_ROW && shown < REPORT_MAX_FAILURES) {
+		long long run = sqlite3_column_int64(st, 13);
+
+		in_run = run == last_run ? in_run + 1 : 1;
+		last_run = run;
+		if (in_run > REPORT_MAX_FAILURES_PER_RUN) {
+			folded++;
+			continue;
+		}
 		shown++;
 		fputs("<div class=\"fail\"><p>", out);
 		badge(out, col(st, 7));
@@ -199,6 +211,10 @@ static void section_failures(sqlite3 *db, FILE *out)
 		fputs("</div>\n", out);
 	}
 	sqlite3_finalize(st);
+	if (folded || total > shown)
+		fprintf(out, "<p class=sub>%lld more failing state%s not shown in full (at most %d per trace); "
+			"each trace's crash point table below marks them.</p>\n", total - shown,
+			total - shown == 1 ? "" : "s", REPORT_MAX_FAILURES_PER_RUN);
 }
 
 /* The timeline: one bar per crash point, coloured by verdict; the COW usage line below. */

@@ -4,6 +4,7 @@
  * Per-point detail lives in the HTML page.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <sqlite3.h>
@@ -27,7 +28,7 @@ static void md_runs(sqlite3 *db, FILE *out)
 	if (sqlite3_prepare_v2(db,
 			       "SELECT r.trace, r.seed, r.verdict, "
 			       "(SELECT COUNT(*) FROM crash_points p WHERE p.run = r.id), "
-			       "(SELECT MIN(SUM(p.states_total), 9223372036854775807) FROM crash_points p WHERE p.run = r.id), "
+			       "(SELECT MIN(TOTAL(p.states_total), 9.2e18) FROM crash_points p WHERE p.run = r.id), "
 			       "(SELECT SUM(p.states_checked) FROM crash_points p WHERE p.run = r.id), "
 			       "(SELECT COUNT(*) FROM states s JOIN crash_points p ON s.point = p.id WHERE p.run = r.id AND s.verdict <> 'ok') "
 			       "FROM runs r ORDER BY r.trace, r.id", -1, &st, NULL) != SQLITE_OK)
@@ -35,7 +36,7 @@ static void md_runs(sqlite3 *db, FILE *out)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		fputs("| ", out);
 		esc(out, col(st, 0));
-		report_count(a, sizeof(a), sqlite3_column_int64(st, 4));
+		report_count(a, sizeof(a), sqlite3_column_double(st, 4) >= 9.2e18 ? INT64_MAX : sqlite3_column_int64(st, 4));
 		report_count(b, sizeof(b), sqlite3_column_int64(st, 5));
 		fprintf(out, " | %lld | %s | %lld | %s | %s | %lld |\n", sqlite3_column_int64(st, 1),
 			col(st, 2) ? col(st, 2) : "unfinished", sqlite3_column_int64(st, 3), a, b,

@@ -49,12 +49,12 @@ static void add_evidence(struct explore_state_result *out, const char *dev, uint
 	if (out->nr_evidence >= EXPLORE_MAX_EVIDENCE)
 		return;
 	e = &out->evidence[out->nr_evidence++];
-	snprintf(e->device, sizeof(e->device), "%s", dev ? dev : "");
+	snprintf(e->device, sizeof(e->device), "%.127s", dev ? dev : "");
 	e->sector = sector;
 	e->nsectors = nsectors;
-	snprintf(e->expected, sizeof(e->expected), "%s", expected ? expected : "");
-	snprintf(e->found, sizeof(e->found), "%s", found ? found : "");
-	snprintf(e->message, sizeof(e->message), "%s", msg ? msg : "");
+	snprintf(e->expected, sizeof(e->expected), "%.255s", expected ? expected : "");
+	snprintf(e->found, sizeof(e->found), "%.255s", found ? found : "");
+	snprintf(e->message, sizeof(e->message), "%.511s", msg ? msg : "");
 }
 
 static enum explore_verdict fail(struct explore_state_result *out, enum explore_verdict v,
@@ -303,11 +303,15 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 			if (on_exc)
 				on_exc(exc_ctx, s->dev, r.old_chunk, r.new_chunk, note);
 			if (note) {
+				char found[64];
+
 				snprintf(msg, sizeof(msg), "area %" PRIu64 " slot %" PRIu64
 					 ": %" PRIu64 " -> %" PRIu64 ": %s", n, i, r.old_chunk,
 					 r.new_chunk, note);
+				snprintf(found, sizeof(found), "%" PRIu64 " -> %" PRIu64, r.old_chunk,
+					 r.new_chunk);
 				add_evidence(out, s->dev, (cow_area_loc(cs, n)) * cs, cs,
-					     "a valid, unique record", "see message", msg);
+					     "origin chunk -> unique data chunk in range", found, msg);
 				fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
 			}
 		}
@@ -329,10 +333,16 @@ static void evidence_from_check(struct explore_state_result *out, const char *te
 	char dev[128] = "";
 	unsigned long long sector = 0;
 	const char *e = strstr(text, "expected "), *f = strstr(text, ", found ");
+	const char *sec = strstr(text, " sector "), *d = sec;
 	char expected[256] = "", found[256] = "";
 
-	if (sscanf(text, "%127s sector %llu:", dev, &sector) < 1)
-		dev[0] = 0;
+	/* "[TRACE: ][read ]DEV sector S: expected E, found F (seed N)" */
+	if (sec) {
+		while (d > text && d[-1] != ' ')
+			d--;
+		snprintf(dev, sizeof(dev), "%.*s", (int)(sec - d), d);
+		sector = strtoull(sec + 8, NULL, 10);
+	}
 	if (e && f && f > e) {
 		size_t n = (size_t)(f - e - 9);
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# run.sh - does the crash explorer catch realistic store bugs?
+#
+# For each tests/mutants/*.patch: copy the tree to a scratch directory,
+# apply the patch (patch -p1), build it (Release, tests off), run
+# `snapsim explore` over the traces below, and print caught/missed with the
+# first evidence. The unmodified tree is run first and must be clean.
+# Exit status: 0 when the baseline is clean and every mutant is caught.
+#
+#   MUTANT_TRACES   traces to explore (default: the list below)
+#   MUTANT_BUDGET   states per crash point (default 16)
+#   MUTANT_KEEP     keep the scratch directory (default: removed)
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml"}
+budget=${MUTANT_BUDGET:-16}
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutants.XXXXXX")
+[ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT
+
+# Copy the tree without build directories or git metadata.
+copy_tree() { # dst
+	mkdir -p "$1"
+	(cd "$root" && tar --exclude='./build*' --exclude='./.git' --exclude='./out' \
+		--exclude='./reports/out' --exclude='./fuzz/out' -cf - .) | tar -C "$1" -xf -
+}
+
+# build + explore one tree; prints "verdict<TAB>first evidence"
+run_tree() { # dir label
+	local dir=$1 label=$2 out
+	if ! cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DSNAPSIM_TESTS=OFF \
+		>"$scratch/$label.cmake.log" 2>&1 ||
+	   ! cmake --build "$dir/build" -j"$(nproc)" --target snapsim >"$scratch/$label.build.log" 2>&1; then
+		printf 'build-failed\t%s\n' "see $scratch/$label.build.log"
+		return
+	fi
+	out=$(cd "$dir" && ./build/snapsim explore $traces --budget "$budget" --no-minimize --quiet 2>&1)
+	local rc=$?
+	local first
+	first=$(printf '%s\n' "$out" | grep -m1 -A1 -E '^\S+\s+(violation|crash|hang)' | tail -1 | sed 's/^ *//')
+	printf '%s\t%s\n' "$rc" "${first:-}"
+}
+
+status=0
+echo "explorer over: $traces (budget $budget)"
+copy_tree "$scratch/base"
+IFS=$'\t' read -r rc evidence < <(run_tree "$scratch/base" base)
+if [ "$rc" = 0 ]; then
+	echo "baseline (unmodified store): clean"
+else
+	echo "baseline (unmodified store): NOT CLEAN (exit $rc): $evidence"
+	status=1
+fi
+printf '%-16s %-7s %s\n' mutant result "first evidence"
+for patch in "$root"/tests/mutants/*.patch; do
+	name=$(basename "$patch" .patch)
+	dir=$scratch/$name
+	copy_tree "$dir"
+	if ! (cd "$dir" && patch -p1 -s <"$patch"); then
+		printf '%-16s %-7s %s\n' "$name" ERROR "patch does not apply"
+		status=1
+		continue
+	fi
+	IFS=$'\t' read -r rc evidence < <(run_tree "$dir" "$name")
+	case $rc in
+	1|3|4) printf '%-16s %-7s %s\n' "$name" caught "(exit $rc) $evidence" ;;
+	*) printf '%-16s %-7s %s\n' "$name" MISSED "(exit $rc) $evidence"; status=1 ;;
+	esac
+	[ -z "${MUTANT_KEEP:-}" ] && rm -rf "$dir"
+done
+exit $status

@@ -146,6 +146,7 @@ struct min_ctx {
 	const char *name;
 	struct explore_opts o;
 	enum explore_verdict want;
+	bool want_crash;       /* the original failed in a crash state, not in the live run */
 	unsigned runs, max_runs;
 };
 
@@ -159,7 +160,7 @@ static bool still_fails(struct min_ctx *m, const char *text, struct explore_resu
 		return false;
 	m->runs++;
 	explore_trace_mem(m->name, text, strlen(text), &m->o, res);
-	return res->verdict == m->want;
+	return res->verdict == m->want && (res->fail_point >= 0) == m->want_crash;
 }
 
 /* ddmin over the items: keep[] in, keep[] out (a 1-minimal subset within the budget). */
@@ -259,6 +260,7 @@ int explore_minimize(const char *path, const struct explore_opts *o,
 		     unsigned max_runs, FILE *log)
 {
 	struct min_ctx m = { .name = out_path, .o = *o, .want = failed->verdict,
+			     .want_crash = failed->fail_point >= 0,
 			     .max_runs = max_runs ? max_runs : 200 };
 	struct explore_result res;
 	struct chunks c;

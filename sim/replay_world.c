@@ -721,7 +721,7 @@ static bool snap_cow(const char *table, const char *type, char *cow, size_t len)
 
 	if (sscanf(table, "%*s %*s %31s %159s %159s", t, origin, c) != 3 || strcmp(t, type))
 		return false;
-	snprintf(cow, len, "%s", c);
+	snprintf(cow, len, "%.*s", (int)(len ? len - 1 : 0), c);
 	return true;
 }
 

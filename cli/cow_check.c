@@ -155,7 +155,10 @@ static int check_record(void *vctx, const struct cow_area_info *ai,
 		SLOT_ERROR("duplicate old_chunk %llu: already mapped by area %llu slot %llu",
 			   o, (unsigned long long)pa, (unsigned long long)ps);
 	}
-	if (c->opts->have_origin && rec->old_chunk >= c->origin_chunks)
+	if (rec->old_chunk > cow_max_origin_chunk(s->chunk_sectors))
+		SLOT_ERROR("old_chunk %llu is beyond any device (more than %llu chunks)",
+			   o, (unsigned long long)cow_max_origin_chunk(s->chunk_sectors));
+	else if (c->opts->have_origin && rec->old_chunk >= c->origin_chunks)
 		SLOT_ERROR("old_chunk %llu is beyond the end of the origin (%llu chunks)",
 			   o, (unsigned long long)c->origin_chunks);
 #undef SLOT_ERROR

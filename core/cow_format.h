@@ -54,6 +54,16 @@ static inline bool cow_is_area_chunk(uint32_t chunk_sectors, chunk_t k)
 	return k >= 1 && k % (cow_epa(chunk_sectors) + 1) == 1;
 }
 
+/*
+ * Largest origin chunk a record may name: no device is larger than
+ * INT64_MAX >> 9 sectors (dm's limit, spec 1.1 rule 3). A record beyond it
+ * is corruption for every reader (activation, cow check).
+ */
+static inline uint64_t cow_max_origin_chunk(uint32_t chunk_sectors)
+{
+	return ((uint64_t)INT64_MAX >> SECTOR_SHIFT) / chunk_sectors;
+}
+
 /* Encode a header into its first 16 bytes of buf (the rest is the caller's). */
 void cow_header_encode(const struct cow_header *h, uint8_t *buf);
 void cow_header_decode(const uint8_t *buf, struct cow_header *h);

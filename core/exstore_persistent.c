@@ -47,7 +47,6 @@
 #include "exstore.h"
 
 /* Largest origin chunk a table can address: devices end below LLONG_MAX >> 9. */
-#define PSTORE_MAX_DEVICE_SECTORS ((uint64_t)INT64_MAX >> SECTOR_SHIFT)
 
 enum pstore_state {
 	PS_IDLE,
@@ -612,7 +611,7 @@ static int pstore_scan_record(struct pstore *ps, struct pstore_scan *sc,
 		return ss_error_set(err, -EINVAL, 0, 0,
 				    "Corrupt snapshot metadata: area %llu slot %llu: COW chunk %llu is a metadata area",
 				    an, sl, nc);
-	if (rec->old_chunk > PSTORE_MAX_DEVICE_SECTORS / ps->cs)
+	if (rec->old_chunk > cow_max_origin_chunk(ps->cs))
 		return ss_error_set(err, -EINVAL, 0, 0,
 				    "Corrupt snapshot metadata: area %llu slot %llu: origin chunk %llu is beyond any device",
 				    an, sl, oc);

@@ -97,7 +97,7 @@ static void check_unique(chunk_t *v, size_t n, const char *what)
  * errors, 0 when clean, -1 when it could not run or the case is out of
  * scope (empty or invalidated store).
  */
-static int offline_check(const uint8_t *data, size_t size)
+static int offline_check(const struct mem_bdev *cow)
 {
 	struct cow_scan scan;
 	struct cow_check_opts opts = { 0 };
@@ -109,7 +109,9 @@ static int offline_check(const uint8_t *data, size_t size)
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, data, size) != (ssize_t)size) {
+	/* The same bytes the store saw: the input padded to whole sectors. */
+	size_t size = (size_t)cow->base.size_sectors * SECTOR_SIZE;
+	if (write(fd, cow->data, size) != (ssize_t)size) {
 		close(fd);
 		return -1;
 	}
@@ -162,7 +164,7 @@ int snapsim_fuzz_one(const uint8_t *data, size_t size)
 	int rc = store->type->read_metadata(store, record, &seen, &err);
 	fifo_executor_run(&fx, 0);
 	if (rc != EXSTORE_MARKED_INVALID) {
-		int offline = offline_check(data, size);
+		int offline = offline_check(cow);
 		if (offline == 1 && rc == 0)
 			fuzz_fail("cow check finds errors in a store that activation accepts");
 		if (offline == 0 && rc < 0)

@@ -463,6 +463,26 @@ Test(cow_tools, check_old_chunk_beyond_origin)
 	run_free(&r);
 }
 
+/*
+ * Found by fuzz_cow's differential check: activation rejects an origin
+ * chunk no device can have (beyond INT64_MAX >> 9 sectors); cow check
+ * used to call such a store clean when no --origin was given.
+ */
+Test(cow_tools, check_old_chunk_beyond_any_device)
+{
+	struct img m = healthy();
+	const char *p;
+	struct run_result r;
+
+	img_rec(&m, 1, 2, UINT64_C(0xdeffffff00000000), 37);
+	p = img_save(&m, "cow.img");
+	check_unmodified(&r, p, NULL);
+	cr_assert_eq(r.status, 4);
+	assert_has(r.out, "area 1 slot 2 (byte offset 17440): error: old_chunk 16068843466162962432 "
+			  "is beyond any device");
+	run_free(&r);
+}
+
 Test(cow_tools, check_allocation_order_is_a_warning)
 {
 	struct img m = healthy();

@@ -3,7 +3,8 @@
  *
  * Properties (abort when one fails):
  *  1. Every error names the input and a position inside it: line <= the
- *     number of lines in the input (+1 for an error at end of input) and a
+ *     number of lines in the input (+1 for an error at end of input), lines
+ *     broken as YAML breaks them (CR LF, CR, LF, NEL, LS, PS), and a
  *     column <= that line's length + 1, and the message is not empty.
  *  2. The loader holds a bounded number of step objects at once, however
  *     long the input (trace_get_stats().max_live_steps stays small).
@@ -23,24 +24,52 @@
 #define MAX_ITEMS 100000u
 #define MAX_LIVE_STEPS 64u
 
-static unsigned line_length(const char *text, size_t len, unsigned line)
+/*
+ * Length in bytes of a line break at text[i] as YAML counts them (libyaml:
+ * CR LF, CR, LF, and the UTF-8 NEL, LS, PS), 0 when there is none.
+ */
+static size_t line_break_at(const char *text, size_t len, size_t i)
 {
-	unsigned cur = 1;
-	size_t i = 0, n = 0;
+	const unsigned char *t = (const unsigned char *)text;
 
-	while (i < len && cur < line) {
-		if (text[i] == '\n')
-			cur++;
-		i++;
+	if (t[i] == '\r')
+		return i + 1 < len && t[i + 1] == '\n' ? 2 : 1;
+	if (t[i] == '\n')
+		return 1;
+	if (t[i] == 0xC2 && i + 1 < len && t[i + 1] == 0x85)
+		return 2;
+	if (t[i] == 0xE2 && i + 2 < len && t[i + 1] == 0x80 && (t[i + 2] == 0xA8 || t[i + 2] == 0xA9))
+		return 3;
+	return 0;
+}
+
+/* Number of lines, and the byte length of line `line` (1-based). */
+static unsigned count_lines(const char *text, size_t len, unsigned line, unsigned *line_len)
+{
+	unsigned lines = 1, cur_len = 0;
+
+	*line_len = 0;
+	for (size_t i = 0; i < len;) {
+		size_t b = line_break_at(text, len, i);
+		if (b) {
+			if (lines == line)
+				*line_len = cur_len;
+			lines++;
+			cur_len = 0;
+			i += b;
+		} else {
+			cur_len++;
+			i++;
+		}
 	}
-	while (i + n < len && text[i + n] != '\n')
-		n++;
-	return (unsigned)n;
+	if (lines == line)
+		*line_len = cur_len;
+	return lines;
 }
 
 static void check_error(const char *text, size_t len, const struct trace_error *err)
 {
-	unsigned lines = 1;
+	unsigned lines, line_len;
 
 	if (err->code >= 0)
 		fuzz_fail("error without a negative code");
@@ -50,12 +79,11 @@ static void check_error(const char *text, size_t len, const struct trace_error *
 		fuzz_fail("error does not name the input");
 	if (err->line == 0)
 		return;
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == '\n')
-			lines++;
+	lines = count_lines(text, len, err->line, &line_len);
 	if (err->line > lines + 1)
 		fuzz_fail("error line beyond the input");
-	if (err->line <= lines && err->column > line_length(text, len, err->line) + 1)
+	/* Columns count characters; a line's byte length bounds them. */
+	if (err->line <= lines && err->column > line_len + 1)
 		fuzz_fail("error column beyond its line");
 }
 

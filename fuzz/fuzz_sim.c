@@ -53,14 +53,14 @@ static size_t decode(const uint8_t *d, size_t n, char *buf)
 	struct out o = { buf, 0 };
 	unsigned cs = chunks[n ? d[0] & 3 : 0];
 	const char *store = n && (d[0] & 4) ? "N" : "P";
-	const unsigned size = 512; /* sectors of my_data */
+	const unsigned size = 256; /* sectors of my_data */
 	unsigned seed = 10, ops = 0;
 	bool suspended = false;
 
 	emit(&o, "version: 1\nname: fuzz-sim\nseed: %u\ndisks:\n"
-		 "  - name: sd1a\n    size: 1024s\n    initial: garbage\n    reorder: on\n"
+		 "  - name: sd1a\n    size: 256s\n    initial: garbage\n    reorder: on\n"
 		 "    latency: {min: 1us, max: 50us}\n"
-		 "  - name: hdd1\n    size: 2048s\n    initial: zero\n    reorder: on\n"
+		 "  - name: hdd1\n    size: 1024s\n    initial: zero\n    reorder: on\n"
 		 "    latency: {min: 1us, max: 50us}\n"
 		 "steps:\n", n > 1 ? d[1] : 1);
 	emit(&o, "  - dm: create my_data_org --table \"0 %u linear /dev/sd1a 0\"\n", size);

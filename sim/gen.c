@@ -1,0 +1,296 @@
+/*
+ * gen.c - seeded random traces as step lists (gen.h).
+ *
+ * Members of a parallel group get disjoint slices of the device: writes
+ * that overlap while in flight together have no defined result per
+ * sector, which the model does not express (traces/README.md).
+ */
+#include "gen.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prng.h"
+
+#define GEN_ORIGIN_SECTORS 512
+
+static struct gen_step *push(struct gen_case *c)
+{
+	if (c->nr == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct gen_step *s = realloc(c->steps, cap * sizeof(*s));
+
+		if (!s)
+			return NULL;
+		c->steps = s;
+		c->cap = cap;
+	}
+	memset(&c->steps[c->nr], 0, sizeof(c->steps[0]));
+	return &c->steps[c->nr++];
+}
+
+static int push_text(struct gen_case *c, bool fixed, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int push_text(struct gen_case *c, bool fixed, const char *fmt, ...)
+{
+	struct gen_step *s = push(c);
+	char buf[512];
+	va_list ap;
+
+	if (!s)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s->kind = GEN_TEXT;
+	s->fixed = fixed;
+	s->text = strdup(buf);
+	return s->text ? 0 : -ENOMEM;
+}
+
+static int push_crash(struct gen_case *c, unsigned *nr_crash)
+{
+	struct gen_step *s = push(c);
+	char buf[32];
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(buf, sizeof(buf), "cut-%u", (*nr_crash)++);
+	s->kind = GEN_CRASH;
+	s->text = strdup(buf);
+	return s->text ? 0 : -ENOMEM;
+}
+
+/* One I/O item on one of devs[0..nr_devs-1], inside [base, base + size). */
+static int gen_io(struct gen_step *s, struct sim_prng *p, const char *const *devs,
+		  unsigned nr_devs, uint64_t *seedno, bool in_parallel, uint64_t base,
+		  uint64_t size)
+{
+	unsigned kind = (unsigned)sim_prng_below(p, in_parallel ? 2 : 6);
+	uint64_t len = 1 + sim_prng_below(p, size < 24 ? size - 1 : 24);
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dev, sizeof(s->dev), "%s", devs[sim_prng_below(p, nr_devs)]);
+	s->len = len;
+	s->off = base + sim_prng_below(p, size - len);
+	if (kind == 0 || kind == 4) {
+		s->kind = GEN_WRITE;
+		s->data = (*seedno)++;
+		s->fua = sim_prng_chance(p, 1, 4);
+	} else if (kind == 1 || kind == 3) {
+		s->kind = GEN_READ;
+	} else if (kind == 2) {
+		s->kind = GEN_FLUSH;
+	} else {
+		unsigned n = 2 + (unsigned)sim_prng_below(p, 4);
+		uint64_t slice = size / n;
+
+		s->kind = GEN_PARALLEL;
+		s->members = calloc(n, sizeof(*s->members));
+		if (!s->members)
+			return -ENOMEM;
+		s->nr_members = n;
+		for (unsigned i = 0; i < n; i++) {
+			int r = gen_io(&s->members[i], p, devs, nr_devs, seedno, true,
+				       base + i * slice, slice);
+
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int gen_phase(struct gen_case *c, struct sim_prng *p, const struct gen_opts *o,
+		     const char *const *devs, unsigned nr_devs, uint64_t *seedno,
+		     unsigned *nr_crash)
+{
+	unsigned max = o->max_io ? o->max_io : 30;
+	unsigned n = 4 + (unsigned)sim_prng_below(p, max > 4 ? max - 3 : 1);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct gen_step *s;
+		int r;
+
+		if (o->crashes && sim_prng_chance(p, 1, 6)) {
+			r = push_crash(c, nr_crash);
+			if (r)
+				return r;
+		}
+		s = push(c);
+		if (!s)
+			return -ENOMEM;
+		r = gen_io(s, p, devs, nr_devs, seedno, false, 0, GEN_ORIGIN_SECTORS);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
+{
+	static const char *const devs1[] = { "X", "S1" };
+	static const char *const devs2[] = { "X", "S1", "S2" };
+	struct sim_prng p = sim_prng_stream(seed, SIM_STREAM_WORKLOAD);
+	unsigned cs1 = 1u << sim_prng_range(&p, 0, 5), cs2 = 1u << sim_prng_range(&p, 0, 5);
+	char st1 = o->store ? o->store : 'P';
+	char st2 = o->store ? o->store : (sim_prng_chance(&p, 1, 3) ? 'N' : 'P');
+	bool c2_cache = sim_prng_chance(&p, 1, 2);
+	bool merge = o->merge && st1 == 'P' && sim_prng_chance(&p, 1, 3);
+	bool remove = o->remove && !merge && sim_prng_chance(&p, 1, 4);
+	bool fault = o->faults && sim_prng_chance(&p, 1, 4);
+	uint64_t fault_after = 1 + sim_prng_below(&p, 40);
+	uint64_t seedno = 100;
+	unsigned nr_crash = 0;
+	char hdr[1024], flt[96];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->seed = seed;
+	snprintf(flt, sizeof(flt), ", faults: [{op: write, after_ops: %" PRIu64 ", count: 1}]",
+		 fault_after);
+	snprintf(hdr, sizeof(hdr),
+		 "version: 1\nname: prop-%" PRIu64 "\nseed: %" PRIu64 "\ndisks:\n"
+		 "  - {name: data, size: 256K, latency: {min: 1us, max: 200us}}\n"
+		 "  - {name: c1, size: 1M, latency: {min: 1us, max: 200us}}\n"
+		 "  - {name: c2, size: 1M, cache: %s%s}\n"
+		 "steps:\n", seed, seed, c2_cache ? "on" : "off", fault ? flt : "");
+	c->header = strdup(hdr);
+	if (!c->header)
+		return -ENOMEM;
+
+	if ((r = push_text(c, true, "dm: create X_org --table \"0 %u linear /dev/data 0\"",
+			   GEN_ORIGIN_SECTORS)) ||
+	    (r = push_text(c, true, "dm: create X --table \"0 %u snapshot-origin /dev/mapper/X_org\"",
+			   GEN_ORIGIN_SECTORS)) ||
+	    (r = push_text(c, true, "write: {dev: X, length: 256K, data: seed-1}")) ||
+	    (r = push_text(c, true, "flush: X")) ||
+	    (r = push_text(c, true, "dm: suspend X")) ||
+	    (r = push_text(c, true, "dm: create S1 --table \"0 %u snapshot /dev/mapper/X_org /dev/c1 %c %u\"",
+			   GEN_ORIGIN_SECTORS, st1, cs1)) ||
+	    (r = push_text(c, true, "dm: resume X")))
+		goto err;
+	if ((r = gen_phase(c, &p, o, devs1, 2, &seedno, &nr_crash)))
+		goto err;
+	if ((r = push_text(c, true, "flush: X")) || (r = push_text(c, true, "dm: suspend X")) ||
+	    (r = push_text(c, true, "dm: create S2 --table \"0 %u snapshot /dev/mapper/X_org /dev/c2 %c %u\"",
+			   GEN_ORIGIN_SECTORS, st2, cs2)) ||
+	    (r = push_text(c, true, "dm: resume X")))
+		goto err;
+	if ((r = gen_phase(c, &p, o, devs2, 3, &seedno, &nr_crash)))
+		goto err;
+	if (merge) {
+		if ((r = push_text(c, true, "wait")) || (r = push_text(c, true, "dm: suspend S1")) ||
+		    (r = push_text(c, true, "dm: suspend X")) ||
+		    (r = push_text(c, true, "dm: load X --table \"0 %u snapshot-merge /dev/mapper/X_org /dev/c1 P %u\"",
+				   GEN_ORIGIN_SECTORS, cs1)) ||
+		    (r = push_text(c, true, "dm: resume X")))
+			goto err;
+		if (o->merge_crashes && (r = push_crash(c, &nr_crash)))
+			goto err;
+		if ((r = push_text(c, false, "read: {dev: X, length: %us}", GEN_ORIGIN_SECTORS)) ||
+		    (r = push_text(c, true, "dm: remove S1")) || (r = push_text(c, true, "settle")))
+			goto err;
+		if (o->crashes && (r = push_crash(c, &nr_crash)))
+			goto err;
+		if ((r = push_text(c, false, "read: {dev: X_org, length: %us}", GEN_ORIGIN_SECTORS)) ||
+		    (r = push_text(c, false, "read: {dev: S2, length: %us}", GEN_ORIGIN_SECTORS)))
+			goto err;
+	} else if (remove) {
+		/* No crash point after the removal: the model takes a COW disk
+		 * whose snapshot is gone for a plain disk (see prop.h). */
+		struct gen_opts later = *o;
+
+		later.crashes = false;
+		if ((r = push_text(c, true, "wait")) || (r = push_text(c, true, "dm: remove S2")) ||
+		    (r = gen_phase(c, &p, &later, devs1, 2, &seedno, &nr_crash)) ||
+		    (r = push_text(c, false, "read: {dev: S1, length: %us}", GEN_ORIGIN_SECTORS)))
+			goto err;
+	} else {
+		if ((r = push_text(c, false, "read: {dev: S1, length: %us}", GEN_ORIGIN_SECTORS)) ||
+		    (r = push_text(c, false, "read: {dev: S2, length: %us}", GEN_ORIGIN_SECTORS)))
+			goto err;
+	}
+	if (o->crashes && !remove && (r = push_crash(c, &nr_crash)))
+		goto err;
+	return 0;
+err:
+	gen_case_free(c);
+	return r;
+}
+
+static void step_free(struct gen_step *s)
+{
+	for (unsigned i = 0; i < s->nr_members; i++)
+		step_free(&s->members[i]);
+	free(s->members);
+	free(s->text);
+}
+
+void gen_case_free(struct gen_case *c)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		step_free(&c->steps[i]);
+	free(c->steps);
+	free(c->header);
+	memset(c, 0, sizeof(*c));
+}
+
+static void render(FILE *f, const struct gen_step *s, const char *indent)
+{
+	switch (s->kind) {
+	case GEN_TEXT:
+		fprintf(f, "%s- %s\n", indent, s->text);
+		break;
+	case GEN_CRASH:
+		fprintf(f, "%s- crash: %s\n", indent, s->text);
+		break;
+	case GEN_WRITE:
+		fprintf(f, "%s- write: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64
+			"s, data: seed-%" PRIu64 "%s}\n", indent, s->dev, s->off, s->len, s->data,
+			s->fua ? ", fua: true" : "");
+		break;
+	case GEN_READ:
+		fprintf(f, "%s- read: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64 "s}\n",
+			indent, s->dev, s->off, s->len);
+		break;
+	case GEN_FLUSH:
+		fprintf(f, "%s- flush: %s\n", indent, s->dev);
+		break;
+	case GEN_PARALLEL: {
+		char deeper[64];
+
+		snprintf(deeper, sizeof(deeper), "%s    ", indent);
+		fprintf(f, "%s- parallel:\n", indent);
+		for (unsigned i = 0; i < s->nr_members; i++)
+			render(f, &s->members[i], deeper);
+		break;
+	}
+	}
+}
+
+char *gen_case_yaml(const struct gen_case *c, const bool *keep, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	if (!f)
+		return NULL;
+	fputs(c->header, f);
+	for (size_t i = 0; i < c->nr; i++)
+		if (!keep || keep[i])
+			render(f, &c->steps[i], "  ");
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return buf;
+}

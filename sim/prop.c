@@ -1,0 +1,817 @@
+/*
+ * prop.c - property checks over generated traces and their shrinker
+ * (prop.h).
+ *
+ * Organisation: the three properties (run_crash, run_stores, run_clean),
+ * each mapping one rendered trace to a failure class (0: held); then the
+ * shrinker, which only sees "render the case, run the property, same
+ * class?"; then prop_run / prop_check_trace.
+ */
+#include "prop.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bdev.h"
+#include "dm.h"
+#include "dm_snap.h"
+#include "dm_target.h"
+#include "exception_table.h"
+#include "explore.h"
+#include "hash.h"
+#include "replay.h"
+#include "sim_sched.h"
+
+#define PROP_DEFAULT_BUDGET 8
+#define PROP_DEFAULT_RUNS 300
+#define PROP_MAX_DEVS 8
+#define PROP_READ_SECTORS 64
+
+static const char *const prop_names[PROP_COUNT] = { "crash", "stores", "clean" };
+
+const char *prop_name(enum prop_kind k)
+{
+	return (unsigned)k < PROP_COUNT ? prop_names[k] : "?";
+}
+
+int prop_parse(const char *name)
+{
+	for (int k = 0; k < PROP_COUNT; k++)
+		if (!strcmp(name, prop_names[k]))
+			return k;
+	return -1;
+}
+
+/* ---- PROP_CRASH: the model and the crash explorer ---- */
+
+struct crash_out {
+	char msg[1024];
+	int64_t point;
+	char survivors[2048];
+	uint64_t states;
+};
+
+/*
+ * Explore buf; returns the verdict (0: held). only_point >= 0 checks one
+ * state (shrinking survivors).
+ */
+static int run_crash(const char *buf, size_t len, uint64_t seed, const struct prop_opts *o,
+		     int64_t only_point, const char *only_surv, struct crash_out *out)
+{
+	struct explore_opts eo = {
+		.has_seed = true, .seed = seed, .mode = EXPLORE_MODE_MARKED,
+		.subsets = SIM_SUBSET_RANDOM, .budget = o->budget ? o->budget : PROP_DEFAULT_BUDGET,
+		.only_point = only_point, .only_survivors = only_surv, .program = "snapsim",
+	};
+	struct explore_result *er = calloc(1, sizeof(*er));
+	/* Crash points while a merge runs or after a removal are left out: see prop.h. */
+	int passes = only_point >= 0 || strstr(buf, "snapshot-merge") ||
+		     strstr(buf, "dm: remove S2") ? 1 : (seed % 3 == 0 ? 2 : 1);
+	int v = 0;
+
+	if (!er)
+		return -ENOMEM;
+	out->msg[0] = out->survivors[0] = '\0';
+	out->point = -1;
+	out->states = 0;
+	for (int pass = 0; pass < passes && v == 0; pass++) {
+		if (pass == 1) { /* a sample of the FLUSH/FUA completions at the disks */
+			eo.mode = EXPLORE_MODE_FLUSH;
+			eo.shard_n = 8;
+			eo.shard_k = (unsigned)(seed / 3 % 8);
+			eo.budget = 4;
+		}
+		v = (int)explore_trace_mem("prop", buf, len, &eo, er);
+		out->states += er->states_checked;
+		if (v) {
+			snprintf(out->msg, sizeof(out->msg), "%.500s%s%.500s",
+				 er->replay_failure[0] ? er->replay_failure : er->failure,
+				 er->repro[0] ? "; state: " : "", er->repro[0] ? er->repro : "");
+			out->point = er->fail_point;
+			snprintf(out->survivors, sizeof(out->survivors), "%s", er->fail_survivors);
+			if (pass == 1)
+				out->point = -2; /* not a marker: survivors are not shrunk */
+		}
+	}
+	free(er);
+	return v;
+}
+
+/* ---- helpers over a paused world ---- */
+
+struct read_wait {
+	bool done;
+	int status;
+};
+
+static void read_done(struct bio *bio, int status)
+{
+	struct read_wait *rw = bio->private;
+
+	rw->status = status;
+	rw->done = true;
+}
+
+/*
+ * Per-sector hashes of dm device name (EIO reads hash to 1). Runs the
+ * world's scheduler: used only at the END point, after the last step,
+ * when nothing of the trace is left to run.
+ */
+static int read_hashes(struct replay_world *w, const char *name, uint64_t **out, sector_t *nr)
+{
+	struct dm_device *md = dm_find_device(replay_world_registry(w), name);
+	struct bdev *bd = md ? dm_device_bdev(md) : NULL;
+	uint8_t *buf = malloc(PROP_READ_SECTORS * 512);
+	uint64_t *h;
+
+	if (!bd || !buf) {
+		free(buf);
+		return -ENOENT;
+	}
+	*nr = bd->size_sectors;
+	h = calloc(*nr ? *nr : 1, sizeof(*h));
+	if (!h) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (sector_t s = 0; s < *nr; s += PROP_READ_SECTORS) {
+		struct read_wait rw = { 0 };
+		uint32_t n = (uint32_t)(*nr - s < PROP_READ_SECTORS ? *nr - s : PROP_READ_SECTORS);
+		struct bio bio = { .bdev = bd, .op = BIO_READ, .sector = s, .nr_sectors = n,
+				   .data = buf, .done = read_done, .private = &rw };
+		uint64_t budget = 10000000;
+
+		bdev_submit(&bio);
+		while (!rw.done && budget-- && sim_sched_run_one(replay_world_sched(w)))
+			;
+		if (!rw.done) {
+			free(buf);
+			free(h);
+			return -ETIME;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			h[s + i] = rw.status ? 1 : sim_hash_bytes(buf + (size_t)i * 512, 512, 0);
+	}
+	free(buf);
+	*out = h;
+	return 0;
+}
+
+/* ---- PROP_STORES: P and N give identical reads ---- */
+
+struct dev_image {
+	char name[32];
+	uint64_t *h;
+	sector_t nr;
+};
+
+struct images {
+	unsigned n;
+	struct dev_image d[PROP_MAX_DEVS];
+	int err;
+};
+
+static int images_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
+{
+	struct images *im = ctx;
+
+	if (cp->kind != REPLAY_CRASH_END)
+		return 0;
+	for (unsigned i = 0; i < replay_world_nr_devs(w) && im->n < PROP_MAX_DEVS; i++) {
+		struct dev_image *d = &im->d[im->n];
+
+		if (!replay_world_dev_table(w, i)[0])
+			continue;
+		snprintf(d->name, sizeof(d->name), "%s", replay_world_dev_name(w, i));
+		im->err = read_hashes(w, d->name, &d->h, &d->nr);
+		if (im->err)
+			return 0;
+		im->n++;
+	}
+	return 0;
+}
+
+static void images_free(struct images *im)
+{
+	for (unsigned i = 0; i < im->n; i++)
+		free(im->d[i].h);
+	im->n = 0;
+}
+
+/* The same trace with every persistent snapshot made transient. */
+static char *to_transient(const char *buf)
+{
+	char *t = strdup(buf);
+
+	if (!t)
+		return NULL;
+	for (char *p = t; (p = strstr(p, "/dev/c")); p++) {
+		/* "/dev/cK P " -> "/dev/cK N " in snapshot tables */
+		if (p[6] && p[7] == ' ' && p[8] == 'P' && p[9] == ' ')
+			p[8] = 'N';
+	}
+	return t;
+}
+
+static int run_stores(const char *buf, size_t len, uint64_t seed, char *msg, size_t msglen)
+{
+	char *tbuf = to_transient(buf);
+	struct images im[2] = { 0 };
+	int cls = 0;
+
+	if (!tbuf)
+		return -ENOMEM;
+	for (int v = 0; v < 2 && !cls; v++) {
+		struct replay_opts ro = { .has_seed = true, .seed = seed, .defer_shuffle = seed & 1,
+					  .crash_modes = REPLAY_CRASH_END, .crash_hook = images_hook,
+					  .crash_ctx = &im[v] };
+		struct replay_result *res = calloc(1, sizeof(*res));
+		struct trace_error err;
+
+		if (!res) {
+			cls = -ENOMEM;
+			break;
+		}
+		if (replay_run_mem("prop", v ? tbuf : buf, v ? strlen(tbuf) : len, &ro, res, &err) !=
+		    REPLAY_PASS) {
+			snprintf(msg, msglen, "store %s: %s", v ? "N" : "P", res->failure);
+			cls = 2;
+		} else if (im[v].err) {
+			snprintf(msg, msglen, "store %s: reading the devices at the end: error %d",
+				 v ? "N" : "P", im[v].err);
+			cls = 3;
+		}
+		free(res);
+	}
+	if (!cls && im[0].n != im[1].n) {
+		snprintf(msg, msglen, "P ends with %u devices, N with %u", im[0].n, im[1].n);
+		cls = 1;
+	}
+	for (unsigned i = 0; !cls && i < im[0].n; i++) {
+		const struct dev_image *a = &im[0].d[i], *b = &im[1].d[i];
+
+		if (strcmp(a->name, b->name) || a->nr != b->nr) {
+			snprintf(msg, msglen, "device %s (%" PRIu64 " sectors) under P, %s (%" PRIu64
+				 ") under N", a->name, (uint64_t)a->nr, b->name, (uint64_t)b->nr);
+			cls = 1;
+			break;
+		}
+		for (sector_t s = 0; s < a->nr; s++)
+			if (a->h[s] != b->h[s]) {
+				snprintf(msg, msglen, "device %s sector %" PRIu64
+					 ": P and N stores read different data", a->name, (uint64_t)s);
+				cls = 1;
+				break;
+			}
+	}
+	images_free(&im[0]);
+	images_free(&im[1]);
+	free(tbuf);
+	return cls;
+}
+
+/* ---- PROP_CLEAN: activation after a clean shutdown ---- */
+
+struct pairs {
+	uint64_t *v;             /* old, new, old, new, ... */
+	size_t n, cap;
+};
+
+static int pairs_add(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
+{
+	struct pairs *p = ctx;
+
+	if (p->n + 2 > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		uint64_t *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = old_chunk;
+	p->v[p->n++] = new_chunk;
+	return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+}
+
+/* Exception table and status of every snapshot/snapshot-merge device, as text-free data. */
+struct snap_state {
+	unsigned n;
+	char name[PROP_MAX_DEVS][32];
+	char *status[PROP_MAX_DEVS];
+	struct pairs pairs[PROP_MAX_DEVS];
+};
+
+static int snap_state_take(struct replay_world *w, struct snap_state *st)
+{
+	struct dm_registry *reg = replay_world_registry(w);
+
+	for (unsigned i = 0; i < replay_world_nr_devs(w) && st->n < PROP_MAX_DEVS; i++) {
+		const char *name = replay_world_dev_name(w, i);
+		struct dm_device *md = dm_find_device(reg, name);
+		struct dm_target *ti = md ? dm_device_target(md, 0) : NULL;
+		struct dm_snapshot *s;
+		struct ss_error err;
+		unsigned k = st->n;
+
+		if (!ti || (strcmp(ti->type->name, "snapshot") &&
+			    strcmp(ti->type->name, "snapshot-merge")))
+			continue;
+		s = ti->private;
+		snprintf(st->name[k], sizeof(st->name[k]), "%s", name);
+		if (dm_status_text(reg, name, false, &st->status[k], &err))
+			st->status[k] = NULL;
+		st->n++;
+		if (extable_foreach(&s->complete, pairs_add, &st->pairs[k]))
+			return -ENOMEM;
+		qsort(st->pairs[k].v, st->pairs[k].n / 2, 2 * sizeof(uint64_t), cmp_pair);
+	}
+	return 0;
+}
+
+static void snap_state_free(struct snap_state *st)
+{
+	for (unsigned i = 0; i < st->n; i++) {
+		free(st->status[i]);
+		free(st->pairs[i].v);
+	}
+	memset(st, 0, sizeof(*st));
+}
+
+struct clean_ctx {
+	int cls;
+	char msg[1024];
+	unsigned exceptions;
+};
+
+static void clean_compare(struct clean_ctx *cc, const struct snap_state *a,
+			  const struct snap_state *b)
+{
+	if (a->n != b->n) {
+		snprintf(cc->msg, sizeof(cc->msg), "%u snapshot devices before the restart, %u after",
+			 a->n, b->n);
+		cc->cls = 1;
+		return;
+	}
+	for (unsigned i = 0; i < a->n; i++) {
+		const struct pairs *x = &a->pairs[i], *y = &b->pairs[i];
+
+		cc->exceptions += (unsigned)(x->n / 2);
+		if (x->n != y->n) {
+			snprintf(cc->msg, sizeof(cc->msg), "%s: %zu exceptions before the restart, %zu after",
+				 a->name[i], x->n / 2, y->n / 2);
+			cc->cls = 1;
+			return;
+		}
+		for (size_t j = 0; j < x->n; j += 2)
+			if (x->v[j] != y->v[j] || x->v[j + 1] != y->v[j + 1]) {
+				snprintf(cc->msg, sizeof(cc->msg), "%s: exception %" PRIu64 " -> %" PRIu64
+					 " before the restart, %" PRIu64 " -> %" PRIu64 " after",
+					 a->name[i], x->v[j], x->v[j + 1], y->v[j], y->v[j + 1]);
+				cc->cls = 1;
+				return;
+			}
+		if (!a->status[i] || !b->status[i] || strcmp(a->status[i], b->status[i])) {
+			snprintf(cc->msg, sizeof(cc->msg), "%s: status '%s' before the restart, '%s' after",
+				 a->name[i], a->status[i] ? a->status[i] : "?",
+				 b->status[i] ? b->status[i] : "?");
+			cc->cls = 1;
+			return;
+		}
+	}
+}
+
+static int clean_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
+{
+	struct clean_ctx *cc = ctx;
+	struct snap_state before = { 0 }, after = { 0 };
+	struct replay_survivors surv[EXPLORE_MAX_DISKS] = { { 0 } };
+	struct sim_crash_write *ws[EXPLORE_MAX_DISKS] = { 0 };
+	struct replay_world *nw = NULL;
+	unsigned nd = replay_world_nr_disks(w);
+	char errbuf[1024] = "";
+
+	if (cp->kind != REPLAY_CRASH_END || nd > EXPLORE_MAX_DISKS)
+		return 0;
+	/* A clean shutdown: every completed write reached the media. */
+	for (unsigned d = 0; d < nd; d++) {
+		struct sim_disk *disk = replay_world_disk(w, d);
+		size_t n = sim_disk_pending_count(disk);
+		struct sim_disk_pending *pl = calloc(n ? n : 1, sizeof(*pl));
+
+		ws[d] = calloc(n ? n : 1, sizeof(*ws[d]));
+		if (!pl || !ws[d]) {
+			free(pl);
+			cc->cls = -ENOMEM;
+			goto out;
+		}
+		n = sim_disk_pending_list(disk, pl, n);
+		for (size_t i = 0; i < n; i++)
+			ws[d][i].id = pl[i].id;
+		surv[d].writes = ws[d];
+		surv[d].nr = n;
+		free(pl);
+	}
+	if (snap_state_take(w, &before)) {
+		cc->cls = -ENOMEM;
+		goto out;
+	}
+	if (replay_world_restart_from(w, surv, &nw, errbuf, sizeof(errbuf)) || errbuf[0]) {
+		snprintf(cc->msg, sizeof(cc->msg), "activation after a clean shutdown failed: %.900s",
+			 errbuf[0] ? errbuf : "restart error");
+		cc->cls = 1;
+		goto out;
+	}
+	if (replay_world_settle(nw) || snap_state_take(nw, &after)) {
+		snprintf(cc->msg, sizeof(cc->msg), "restarted world does not settle");
+		cc->cls = 1;
+		goto out;
+	}
+	clean_compare(cc, &before, &after);
+	if (!cc->cls && replay_world_check_all(nw, errbuf, sizeof(errbuf))) {
+		snprintf(cc->msg, sizeof(cc->msg), "after a clean restart: %.900s", errbuf);
+		cc->cls = 1;
+	}
+out:
+	if (nw)
+		replay_world_destroy(nw);
+	snap_state_free(&before);
+	snap_state_free(&after);
+	for (unsigned d = 0; d < nd; d++)
+		free(ws[d]);
+	return 0;
+}
+
+static int run_clean(const char *buf, size_t len, uint64_t seed, char *msg, size_t msglen)
+{
+	struct clean_ctx cc = { 0 };
+	struct replay_opts ro = { .has_seed = true, .seed = seed, .defer_shuffle = seed & 1,
+				  .crash_modes = REPLAY_CRASH_END, .crash_hook = clean_hook,
+				  .crash_ctx = &cc };
+	struct replay_result *res = calloc(1, sizeof(*res));
+	struct trace_error err;
+	int cls;
+
+	if (!res)
+		return -ENOMEM;
+	if (replay_run_mem("prop", buf, len, &ro, res, &err) != REPLAY_PASS) {
+		snprintf(msg, msglen, "%s", res->failure);
+		cls = 2;
+	} else {
+		snprintf(msg, msglen, "%s", cc.msg);
+		cls = cc.cls;
+	}
+	free(res);
+	return cls;
+}
+
+/* ---- the shrinker ---- */
+
+struct shrink {
+	enum prop_kind k;
+	uint64_t seed;
+	const struct prop_opts *o;
+	struct gen_case *c;
+	bool *keep;
+	int want;                /* the failure class to keep */
+	unsigned runs, max_runs;
+	char msg[1024];
+	struct crash_out co;
+};
+
+/* Render and run; returns the failure class (0: held, < 0: tool error). */
+static int attempt(struct shrink *s, bool record)
+{
+	size_t len;
+	char *buf = gen_case_yaml(s->c, s->keep, &len);
+	char msg[1024] = "";
+	struct crash_out co;
+	int cls;
+
+	if (!buf)
+		return -ENOMEM;
+	s->runs++;
+	switch (s->k) {
+	case PROP_CRASH:
+		cls = run_crash(buf, len, s->seed, s->o, -1, NULL, &co);
+		snprintf(msg, sizeof(msg), "%s", co.msg);
+		break;
+	case PROP_STORES:
+		cls = run_stores(buf, len, s->seed, msg, sizeof(msg));
+		break;
+	default:
+		cls = run_clean(buf, len, s->seed, msg, sizeof(msg));
+		break;
+	}
+	free(buf);
+	if (record || (cls == s->want && cls > 0)) {
+		snprintf(s->msg, sizeof(s->msg), "%s", msg);
+		if (s->k == PROP_CRASH)
+			s->co = co;
+	}
+	return cls;
+}
+
+static bool still_fails(struct shrink *s)
+{
+	return s->runs < s->max_runs && attempt(s, false) == s->want;
+}
+
+/* Delta debugging over the droppable steps that are still kept. */
+static void shrink_steps(struct shrink *s)
+{
+	size_t *idx = calloc(s->c->nr ? s->c->nr : 1, sizeof(*idx));
+	size_t n, parts = 2;
+
+	if (!idx)
+		return;
+	for (;;) {
+		bool reduced = false;
+
+		n = 0;
+		for (size_t i = 0; i < s->c->nr; i++)
+			if (s->keep[i] && !s->c->steps[i].fixed)
+				idx[n++] = i;
+		if (n == 0 || s->runs >= s->max_runs)
+			break;
+		if (parts > n)
+			parts = n;
+		for (size_t p = 0; p < parts && !reduced; p++) {
+			size_t lo = n * p / parts, hi = n * (p + 1) / parts;
+
+			for (size_t j = lo; j < hi; j++)
+				s->keep[idx[j]] = false;
+			if (still_fails(s)) {
+				reduced = true;
+			} else {
+				for (size_t j = lo; j < hi; j++)
+					s->keep[idx[j]] = true;
+			}
+		}
+		if (reduced)
+			parts = parts > 2 ? parts - 1 : 2;
+		else if (parts >= n)
+			break;
+		else
+			parts = parts * 2 < n ? parts * 2 : n;
+	}
+	free(idx);
+}
+
+static void shrink_len(struct shrink *s, struct gen_step *st)
+{
+	if (st->kind == GEN_PARALLEL) {
+		for (unsigned i = 0; i < st->nr_members; i++)
+			shrink_len(s, &st->members[i]);
+		return;
+	}
+	if (st->kind != GEN_WRITE && st->kind != GEN_READ)
+		return;
+	while (st->len > 1) {
+		uint64_t old = st->len;
+
+		st->len = old / 2;
+		if (!still_fails(s)) {
+			st->len = old;
+			break;
+		}
+	}
+}
+
+/* Survivors text "d:1,2/ff;c1:3" without token drop (disk-major order). */
+static void survivors_without(const char *text, unsigned drop, char *out, size_t len)
+{
+	char *t = strdup(text), *save = NULL;
+	unsigned tok = 0;
+	size_t at = 0;
+
+	out[0] = '\0';
+	if (!t)
+		return;
+	for (char *disk = strtok_r(t, ";", &save); disk; disk = strtok_r(NULL, ";", &save)) {
+		char *colon = strchr(disk, ':'), *s2 = NULL;
+		bool any = false;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		for (char *w = strtok_r(colon + 1, ",", &s2); w; w = strtok_r(NULL, ",", &s2), tok++) {
+			if (tok == drop)
+				continue;
+			at += (size_t)snprintf(out + at, at < len ? len - at : 0, "%s%s%s",
+					       any ? "," : (at ? ";" : ""), any ? "" : disk,
+					       any ? "" : ":");
+			at += (size_t)snprintf(out + at, at < len ? len - at : 0, "%s", w);
+			any = true;
+		}
+	}
+	free(t);
+}
+
+static void shrink_survivors(struct shrink *s, const char *buf, size_t len)
+{
+	char cand[2048];
+
+	for (unsigned drop = 0; s->runs < s->max_runs;) {
+		struct crash_out co;
+
+		survivors_without(s->co.survivors, drop, cand, sizeof(cand));
+		if (!strcmp(cand, s->co.survivors))
+			break; /* no token number drop: done */
+		s->runs++;
+		if (run_crash(buf, len, s->seed, s->o, s->co.point, cand, &co) > 0) {
+			snprintf(s->co.survivors, sizeof(s->co.survivors), "%s", cand);
+			snprintf(s->co.msg, sizeof(s->co.msg), "%s", co.msg);
+			snprintf(s->msg, sizeof(s->msg), "%s", co.msg);
+		} else {
+			drop++;
+		}
+	}
+}
+
+static void write_trace(struct shrink *s, struct prop_result *res)
+{
+	const char *dir = s->o->out_dir ? s->o->out_dir : getenv("TMPDIR");
+	size_t len;
+	char *buf = gen_case_yaml(s->c, s->keep, &len);
+	FILE *f;
+
+	if (!buf)
+		return;
+	snprintf(res->trace_path, sizeof(res->trace_path), "%s/prop-%s-%" PRIu64 ".yaml",
+		 dir && *dir ? dir : "/tmp", prop_name(s->k), s->seed);
+	f = fopen(res->trace_path, "w");
+	if (!f) {
+		res->trace_path[0] = '\0';
+		free(buf);
+		return;
+	}
+	fprintf(f, "# snapsim property '%s' failed: seed %" PRIu64 " (SNAPSIM_SEED=%" PRIu64
+		" reproduces it; minimized from %zu to %zu steps in %u runs)\n",
+		prop_name(s->k), s->seed, s->seed, res->steps_before, res->steps_after, res->runs);
+	for (const char *m = s->msg; *m;) {
+		size_t l = strcspn(m, "\n");
+
+		fprintf(f, "# %.*s\n", (int)l, m);
+		m += l + (m[l] == '\n');
+	}
+	if (s->k == PROP_CRASH && s->co.point >= 0)
+		fprintf(f, "# replay the state: snapsim explore %s --mode marked --seed %" PRIu64
+			" --point %" PRId64 " --survivors '%s'\n", res->trace_path, s->seed,
+			s->co.point, s->co.survivors);
+	else if (s->k == PROP_CRASH)
+		fprintf(f, "# replay: snapsim explore %s --seed %" PRIu64 "\n", res->trace_path, s->seed);
+	else
+		fprintf(f, "# replay: snapsim check --trace %s --seed %" PRIu64 "\n",
+			res->trace_path, s->seed);
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	free(buf);
+}
+
+static struct gen_opts case_opts(enum prop_kind k, const struct prop_opts *o)
+{
+	struct gen_opts g = { .merge = true, .remove = true };
+
+	switch (k) {
+	case PROP_CRASH:
+		g.store = o->store;
+		g.crashes = true;
+		g.remove = false; /* the explorer checks the end state too: see prop.h */
+		g.faults = o->faults;
+		g.merge_crashes = o->merge_crashes;
+		break;
+	case PROP_STORES:
+		g.store = 'P'; /* rendered a second time with N */
+		g.merge = false;
+		break;
+	default:
+		g.store = o->store == 'N' ? 'P' : o->store ? o->store : 'P';
+		break;
+	}
+	return g;
+}
+
+int prop_run(enum prop_kind k, uint64_t seed, const struct prop_opts *o, struct prop_result *res)
+{
+	struct gen_opts g = case_opts(k, o);
+	struct gen_case c;
+	struct shrink s = { .k = k, .seed = seed, .o = o, .c = &c,
+			    .max_runs = o->shrink_runs ? o->shrink_runs : PROP_DEFAULT_RUNS };
+	int r, cls;
+
+	memset(res, 0, sizeof(*res));
+	res->seed = seed;
+	res->crash_point = -1;
+	r = gen_case_build(seed, &g, &c);
+	if (r)
+		return r;
+	s.keep = malloc(c.nr * sizeof(*s.keep));
+	if (!s.keep) {
+		gen_case_free(&c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c.nr; i++)
+		s.keep[i] = true;
+	res->steps_before = res->steps_after = c.nr;
+	cls = attempt(&s, true);
+	res->states = s.co.states;
+	if (cls < 0) {
+		r = cls;
+		goto out;
+	}
+	if (cls == 0)
+		goto out;
+	res->failed = true;
+	s.want = cls;
+	if (!o->no_shrink) {
+		size_t len;
+		char *buf;
+
+		shrink_steps(&s);
+		for (size_t i = 0; i < c.nr; i++)
+			if (s.keep[i])
+				shrink_len(&s, &c.steps[i]);
+		if (k == PROP_CRASH) {
+			attempt(&s, true); /* the final trace's failing state */
+			buf = gen_case_yaml(&c, s.keep, &len);
+			if (buf && s.co.point >= 0 && s.co.survivors[0])
+				shrink_survivors(&s, buf, len);
+			free(buf);
+		}
+	}
+	res->steps_after = 0;
+	for (size_t i = 0; i < c.nr; i++)
+		res->steps_after += s.keep[i];
+	res->runs = s.runs;
+	snprintf(res->message, sizeof(res->message), "%s", s.msg);
+	if (k == PROP_CRASH) {
+		res->crash_point = s.co.point;
+		snprintf(res->survivors, sizeof(res->survivors), "%s", s.co.survivors);
+	}
+	write_trace(&s, res);
+out:
+	free(s.keep);
+	gen_case_free(&c);
+	return r;
+}
+
+int prop_check_trace(const char *path, uint64_t seed, const struct prop_opts *o,
+		     struct prop_result *res)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	struct crash_out co;
+	int v;
+
+	memset(res, 0, sizeof(*res));
+	res->seed = seed;
+	res->crash_point = -1;
+	if (!f)
+		return -errno;
+	for (;;) {
+		size_t got;
+
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap ? cap * 2 : 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 65536;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	v = run_crash(buf, len, seed, o, -1, NULL, &co);
+	free(buf);
+	res->runs = 1;
+	res->states = co.states;
+	if (v < 0)
+		return v;
+	if (v > 0) {
+		res->failed = true;
+		res->crash_point = co.point;
+		snprintf(res->survivors, sizeof(res->survivors), "%s", co.survivors);
+		snprintf(res->message, sizeof(res->message), "%s", co.msg);
+	}
+	return 0;
+}

@@ -27,6 +27,8 @@ int cmd_explore(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 /* snapsim db merge ... (cmd_db.c) */
 int cmd_db(int argc, char **argv);
+/* snapsim check ... (cmd_check.c) */
+int cmd_check(int argc, char **argv);
 
 /*
  * Resolve an --origin argument: a size (see cli_parse_size) or a path to

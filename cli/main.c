@@ -22,6 +22,7 @@ static const struct {
 	{ "recipe", cmd_recipe, "recipe         the eight-step snapshot recipe on image files, checked across a restart" },
 	{ "explore", cmd_explore, "explore        crash-consistency explorer: power cuts over traces, checked states in a database" },
 	{ "report", cmd_report, "report         HTML and Markdown report from an explorer database" },
+	{ "check", cmd_check, "check          property tests (generated traces, your traces under crash exploration) for CI: JUnit/TAP" },
 	{ "db", cmd_db, "db merge       merge explorer databases (shards, runs from several machines)" },
 };
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# run-props.sh - does the property suite (tests/property, sim/prop.h) catch
+# each mutant on its own? The sibling of run.sh (which runs the explorer).
+#
+# For the unmodified tree and each tests/mutants/*.patch: copy the tree,
+# apply the patch, build the property test executables (Release), run them
+# with SNAPSIM_CASES cases each, and print caught/missed with the first
+# failure. Exit 0 when the baseline passes and every mutant is caught.
+#
+#   SNAPSIM_CASES  cases per property test (default 12)
+#   MUTANT_KEEP    keep the scratch directory
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cases=${SNAPSIM_CASES:-12}
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutprops.XXXXXX")
+[ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT
+tests="test_prop_crash test_prop_stores test_prop_clean"
+
+copy_tree() { # dst
+	mkdir -p "$1"
+	(cd "$root" && tar --exclude='./build*' --exclude='./.git' --exclude='./out' \
+		--exclude='./reports/out' --exclude='./fuzz/out' -cf - .) | tar -C "$1" -xf -
+}
+
+# build + run one tree; prints "rc<TAB>first failure"
+run_tree() { # dir label
+	local dir=$1 label=$2 rc=0 first="" t
+	if ! cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release >"$scratch/$label.cmake.log" 2>&1 ||
+	   ! cmake --build "$dir/build" -j"$(nproc)" --target $tests >"$scratch/$label.build.log" 2>&1; then
+		printf 'build-failed\t%s\n' "see $scratch/$label.build.log"
+		return
+	fi
+	mkdir -p "$scratch/$label.min"
+	for t in $tests; do
+		if ! SNAPSIM_CASES=$cases SNAPSIM_PROP_DIR=$scratch/$label.min \
+			"$dir/build/$t" --jobs 2 >"$scratch/$label.$t.log" 2>&1; then
+			rc=1
+			[ -z "$first" ] && first="$t: $(grep -m1 '^FAILED' "$scratch/$label.$t.log" | cut -c1-200)"
+			[ -z "$first" ] && first="$t: $(tail -3 "$scratch/$label.$t.log" | tr '\n' ' ')"
+		fi
+	done
+	printf '%s\t%s\n' "$rc" "$first"
+}
+
+status=0
+echo "property suite ($tests), $cases cases each"
+copy_tree "$scratch/base"
+IFS=$'\t' read -r rc evidence < <(run_tree "$scratch/base" base)
+if [ "$rc" = 0 ]; then
+	echo "baseline (unmodified store): clean"
+else
+	echo "baseline (unmodified store): NOT CLEAN ($rc): $evidence"
+	status=1
+fi
+printf '%-16s %-7s %s\n' mutant result "first failure"
+for patch in "$root"/tests/mutants/*.patch; do
+	name=$(basename "$patch" .patch)
+	dir=$scratch/$name
+	copy_tree "$dir"
+	if ! (cd "$dir" && patch -p1 -s <"$patch"); then
+		printf '%-16s %-7s %s\n' "$name" ERROR "patch does not apply"
+		status=1
+		continue
+	fi
+	IFS=$'\t' read -r rc evidence < <(run_tree "$dir" "$name")
+	case $rc in
+	1) printf '%-16s %-7s %s\n' "$name" caught "$evidence" ;;
+	*) printf '%-16s %-7s %s\n' "$name" MISSED "($rc) $evidence"; status=1 ;;
+	esac
+	[ -z "${MUTANT_KEEP:-}" ] && rm -rf "$dir"
+done
+exit $status

@@ -241,8 +241,11 @@ void gen_case_free(struct gen_case *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static void render(FILE *f, const struct gen_step *s, const char *indent)
+static void render(FILE *f, const struct gen_step *s, int depth)
 {
+	const char *indent = "                                ";
+
+	indent += 32 - (depth < 32 ? depth : 32);
 	switch (s->kind) {
 	case GEN_TEXT:
 		fprintf(f, "%s- %s\n", indent, s->text);
@@ -262,15 +265,11 @@ static void render(FILE *f, const struct gen_step *s, const char *indent)
 	case GEN_FLUSH:
 		fprintf(f, "%s- flush: %s\n", indent, s->dev);
 		break;
-	case GEN_PARALLEL: {
-		char deeper[64];
-
-		snprintf(deeper, sizeof(deeper), "%s    ", indent);
+	case GEN_PARALLEL:
 		fprintf(f, "%s- parallel:\n", indent);
 		for (unsigned i = 0; i < s->nr_members; i++)
-			render(f, &s->members[i], deeper);
+			render(f, &s->members[i], depth + 4);
 		break;
-	}
 	}
 }
 
@@ -285,7 +284,7 @@ char *gen_case_yaml(const struct gen_case *c, const bool *keep, size_t *len)
 	fputs(c->header, f);
 	for (size_t i = 0; i < c->nr; i++)
 		if (!keep || keep[i])
-			render(f, &c->steps[i], "  ");
+			render(f, &c->steps[i], 2);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

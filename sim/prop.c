@@ -237,7 +237,7 @@ static int run_stores(const char *buf, size_t len, uint64_t seed, char *msg, siz
 		}
 		if (replay_run_mem("prop", v ? tbuf : buf, v ? strlen(tbuf) : len, &ro, res, &err) !=
 		    REPLAY_PASS) {
-			snprintf(msg, msglen, "store %s: %s", v ? "N" : "P", res->failure);
+			snprintf(msg, msglen, "store %s: %.1000s", v ? "N" : "P", res->failure);
 			cls = 2;
 		} else if (im[v].err) {
 			snprintf(msg, msglen, "store %s: reading the devices at the end: error %d",

@@ -335,7 +335,8 @@ static int snap_state_take(struct replay_world *w, struct snap_state *st)
 		st->n++;
 		if (extable_foreach(&s->complete, pairs_add, &st->pairs[k]))
 			return -ENOMEM;
-		qsort(st->pairs[k].v, st->pairs[k].n / 2, 2 * sizeof(uint64_t), cmp_pair);
+		if (st->pairs[k].n)
+			qsort(st->pairs[k].v, st->pairs[k].n / 2, 2 * sizeof(uint64_t), cmp_pair);
 	}
 	return 0;
 }

@@ -9,6 +9,9 @@
 #
 #   SNAPSIM_CASES  cases per property test (default 12)
 #   MUTANT_KEEP    keep the scratch directory
+#   MUTANT_TREE    "head" (default): the committed tree (git archive HEAD),
+#                  so work in progress elsewhere does not break the build;
+#                  "worktree": the working tree as it is
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cases=${SNAPSIM_CASES:-12}
@@ -18,6 +21,10 @@ tests="test_prop_crash test_prop_stores test_prop_clean"
 
 copy_tree() { # dst
 	mkdir -p "$1"
+	if [ "${MUTANT_TREE:-head}" = head ]; then
+		git -C "$root" archive HEAD | tar -C "$1" -xf -
+		return
+	fi
 	(cd "$root" && tar --exclude='./build*' --exclude='./.git' --exclude='./out' \
 		--exclude='./reports/out' --exclude='./fuzz/out' -cf - .) | tar -C "$1" -xf -
 }

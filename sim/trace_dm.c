@@ -50,7 +50,7 @@ static void pos_of(const struct tnode *n, size_t at, unsigned *line, unsigned *c
 {
 	*line = n->line;
 	*col = n->column;
-	if (n->end_line == n->line || (n->plain && !strchr(n->str, '\n')))
+	if (n->end_line == n->line)
 		*col = n->column + (n->plain ? 0 : 1) + (unsigned)at;
 }
 

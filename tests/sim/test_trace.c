@@ -766,3 +766,15 @@ Test(trace_corpus, seed_recipe_is_the_seed_recipe)
 	cr_expect_str_eq(trace_header(r)->disks[1].path, "/dev/hdd1");
 	trace_close(r);
 }
+
+/*
+ * A dm command folded over two lines (a multi-line plain scalar) has no
+ * one-to-one map from words to columns: the error points at the scalar's
+ * start, never past the end of its first line. Found by the trace fuzzer
+ * (the column used to run past the line).
+ */
+Test(trace, folded_dm_command_error_points_at_its_start)
+{
+	expect_error(HDR "  - dm: resume d12s\n        length:te c --notable\n",
+		     "t.yaml:6:9: dm resume: unexpected word 'length:te'");
+}

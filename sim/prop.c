@@ -24,6 +24,7 @@
 #include "hash.h"
 #include "replay.h"
 #include "sim_sched.h"
+#include "ss_error.h"
 
 #define PROP_DEFAULT_BUDGET 8
 #define PROP_DEFAULT_RUNS 300
@@ -393,6 +394,54 @@ static void clean_compare(struct clean_ctx *cc, const struct snap_state *a,
 	}
 }
 
+/*
+ * Activation must refuse a store whose records point beyond its COW
+ * device: open each recovered persistent snapshot's COW again through a
+ * linear device that ends just before its highest recorded chunk (as
+ * after shrinking the COW volume) and require the snapshot table to fail.
+ * Takes the world's own device names: nw's table i is snapshot i of st.
+ */
+static void check_short_cow(struct clean_ctx *cc, struct replay_world *nw,
+			    const struct snap_state *st)
+{
+	struct dm_registry *reg = replay_world_registry(nw);
+
+	for (unsigned i = 0; i < st->n && !cc->cls; i++) {
+		char origin[128], cow[128], type[32], store[8], table[512];
+		unsigned long long len, cs, max = 0;
+		const char *text = NULL;
+		struct ss_error err;
+		int r;
+
+		for (unsigned d = 0; d < replay_world_nr_devs(nw); d++)
+			if (!strcmp(replay_world_dev_name(nw, d), st->name[i]))
+				text = replay_world_dev_table(nw, d);
+		if (!text || sscanf(text, "0 %llu %31s %127s %127s %7s %llu", &len, type, origin,
+				    cow, store, &cs) != 6 || strcmp(type, "snapshot") ||
+		    strcmp(store, "P") || !st->pairs[i].n)
+			continue;
+		for (size_t j = 1; j < st->pairs[i].n; j += 2)
+			if (st->pairs[i].v[j] > max)
+				max = st->pairs[i].v[j];
+		snprintf(table, sizeof(table), "0 %llu linear %s 0", max * cs, cow);
+		ss_error_clear(&err);
+		if (dm_create(reg, "prop_short_cow", NULL, table, 0, &err))
+			continue;
+		snprintf(table, sizeof(table), "0 %llu snapshot %s /dev/mapper/prop_short_cow P %llu",
+			 len, origin, cs);
+		ss_error_clear(&err);
+		r = dm_create(reg, "prop_short_snap", NULL, table, 0, &err);
+		replay_world_settle(nw);
+		if (r == 0) {
+			snprintf(cc->msg, sizeof(cc->msg), "%s: its store activated through a COW device "
+				 "of %llu chunks although it records chunk %llu", st->name[i], max, max);
+			cc->cls = 1;
+			dm_remove(reg, "prop_short_snap", &err);
+		}
+		dm_remove(reg, "prop_short_cow", &err);
+	}
+}
+
 static int clean_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
 {
 	struct clean_ctx *cc = ctx;
@@ -444,6 +493,8 @@ static int clean_hook(void *ctx, struct replay_world *w, const struct replay_cra
 		snprintf(cc->msg, sizeof(cc->msg), "after a clean restart: %.900s", errbuf);
 		cc->cls = 1;
 	}
+	if (!cc->cls)
+		check_short_cow(cc, nw, &after);
 out:
 	if (nw)
 		replay_world_destroy(nw);

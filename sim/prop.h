@@ -17,7 +17,9 @@
  *   PROP_CLEAN   after the workload (everything completed and durable, a
  *                clean shutdown), activation rebuilds each snapshot's
  *                exception table exactly (pair for pair), its status is
- *                the same and every device reads what the model says.
+ *                the same and every device reads what the model says;
+ *                and seen through a COW device that ends before its
+ *                highest recorded chunk, the store refuses to activate.
  * (The table round trip is tests/core/test_dm_table.c.)
  *
  * On failure prop_run() shrinks the case: delta debugging over the

@@ -59,8 +59,9 @@ struct crash_out {
  * Explore buf; returns the verdict (0: held). only_point >= 0 checks one
  * state (shrinking survivors).
  */
-static int run_crash(const char *buf, size_t len, uint64_t seed, const struct prop_opts *o,
-		     int64_t only_point, const char *only_surv, struct crash_out *out)
+static int run_crash(const char *name, const char *buf, size_t len, uint64_t seed,
+		     const struct prop_opts *o, int64_t only_point, const char *only_surv,
+		     struct crash_out *out)
 {
 	struct explore_opts eo = {
 		.has_seed = true, .seed = seed, .mode = EXPLORE_MODE_MARKED,
@@ -85,7 +86,7 @@ static int run_crash(const char *buf, size_t len, uint64_t seed, const struct pr
 			eo.shard_k = (unsigned)(seed / 3 % 8);
 			eo.budget = 4;
 		}
-		v = (int)explore_trace_mem("prop", buf, len, &eo, er);
+		v = (int)explore_trace_mem(name, buf, len, &eo, er);
 		out->states += er->states_checked;
 		if (v) {
 			snprintf(out->msg, sizeof(out->msg), "%.500s%s%.500s",
@@ -556,7 +557,7 @@ static int attempt(struct shrink *s, bool record)
 	s->runs++;
 	switch (s->k) {
 	case PROP_CRASH:
-		cls = run_crash(buf, len, s->seed, s->o, -1, NULL, &co);
+		cls = run_crash("prop", buf, len, s->seed, s->o, -1, NULL, &co);
 		snprintf(msg, sizeof(msg), "%s", co.msg);
 		break;
 	case PROP_STORES:
@@ -682,7 +683,7 @@ static void shrink_survivors(struct shrink *s, const char *buf, size_t len)
 		if (!strcmp(cand, s->co.survivors))
 			break; /* no token number drop: done */
 		s->runs++;
-		if (run_crash(buf, len, s->seed, s->o, s->co.point, cand, &co) > 0) {
+		if (run_crash("prop", buf, len, s->seed, s->o, s->co.point, cand, &co) > 0) {
 			snprintf(s->co.survivors, sizeof(s->co.survivors), "%s", cand);
 			snprintf(s->co.msg, sizeof(s->co.msg), "%s", co.msg);
 			snprintf(s->msg, sizeof(s->msg), "%s", co.msg);
@@ -853,8 +854,26 @@ int prop_check_trace(const char *path, uint64_t seed, const struct prop_opts *o,
 			break;
 	}
 	fclose(f);
-	v = run_crash(buf, len, seed, o, -1, NULL, &co);
+	v = run_crash(path, buf, len, seed, o, -1, NULL, &co);
 	free(buf);
+	if (v > 0 && !o->no_shrink && co.point != -2) {
+		/* Minimize with the explorer's own minimizer (steps, then survivors). */
+		struct explore_opts eo = {
+			.has_seed = true, .seed = seed, .mode = EXPLORE_MODE_MARKED,
+			.subsets = SIM_SUBSET_RANDOM, .budget = o->budget ? o->budget : PROP_DEFAULT_BUDGET,
+			.only_point = -1, .program = "snapsim",
+		};
+		struct explore_result *er = calloc(1, sizeof(*er));
+		const char *dir = o->out_dir ? o->out_dir : getenv("TMPDIR");
+		const char *base = strrchr(path, '/');
+
+		snprintf(res->trace_path, sizeof(res->trace_path), "%s/check-%s-%" PRIu64 ".yaml",
+			 dir && *dir ? dir : "/tmp", base ? base + 1 : path, seed);
+		if (!er || explore_trace(path, &eo, er) == EXPLORE_OK ||
+		    explore_minimize(path, &eo, er, res->trace_path, 0, NULL))
+			res->trace_path[0] = '\0';
+		free(er);
+	}
 	res->runs = 1;
 	res->states = co.states;
 	if (v < 0)

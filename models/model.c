@@ -65,6 +65,9 @@ struct mstore {
 	bool dead;
 	struct mmap map;               /* snapshot sector -> state */
 	struct mmap chunks;            /* allocated chunks (states unused) */
+	struct mmap committed;         /* chunks whose record an acknowledged origin
+					* write proved durable while the store was
+					* valid (states unused) */
 	struct merged_loc *merged;
 	size_t nr_merged, cap_merged;
 };
@@ -252,6 +255,7 @@ static void store_free(struct mstore *s)
 {
 	mmap_free(&s->map);
 	mmap_free(&s->chunks);
+	mmap_free(&s->committed);
 	free(s->merged);
 	free(s);
 }
@@ -816,9 +820,20 @@ void model_write_end(struct model *m, uint64_t id, int status)
 			break;
 		}
 	}
+	/*
+	 * An acknowledged origin write proves the records it waited for are
+	 * durable, unless the store went invalid meanwhile: then the write was
+	 * released by the invalidation (spec 4.4 failure), not by a commit.
+	 */
 	if (!status)
-		for (size_t i = 0; i < h->nr_commits; i++)
-			commit_chunk(h->commits[i].s, h->commits[i].chunk);
+		for (size_t i = 0; i < h->nr_commits; i++) {
+			struct mstore *st = h->commits[i].s;
+
+			if (st->state != MODEL_SNAP_VALID)
+				continue;
+			commit_chunk(st, h->commits[i].chunk);
+			mmap_put(&st->committed, h->commits[i].chunk, NULL);
+		}
 	handle_free(h);
 	m->handles[idx] = m->handles[--m->nr_handles];
 }
@@ -949,14 +964,63 @@ static void crash_state(void *ctx, uint64_t key, struct mstate *s)
 		s->cur = s->v[0].c;
 }
 
+struct unproven_walk {
+	struct model *m;
+	struct mstore *st;
+};
+
+/*
+ * A chunk of an invalidated store with no proven record (see model_crash):
+ * each of its sectors may also read what the origin may read now.
+ */
+static void unproven_chunk(void *ctx, uint64_t chunk, struct mstate *unused)
+{
+	struct unproven_walk *uw = ctx;
+	struct mstore *st = uw->st;
+	model_sector_t first = chunk * st->cs;
+
+	(void)unused;
+	if (mmap_get(&st->committed, chunk))
+		return;
+	for (model_sector_t x = first; x < first + st->cs && x < st->len; x++) {
+		struct loc ol;
+		struct mstate *os, *ss;
+		struct model_content ofixed;
+		bool created;
+
+		if (resolve(uw->m, st->origin, x, &ol, 0) || ol.kind != L_DISK ||
+		    view(uw->m, &ol, &os, &ofixed, 0))
+			continue;
+		ss = mmap_put(&st->map, x, &created);
+		if (!ss)
+			continue;
+		if (created) {
+			/* The store read the origin's initial content here. */
+			struct mver init = { .c = initial_content(uw->m->disks[ol.disk], ol.abs),
+					     .st = MV_DURABLE };
+
+			mstate_push(ss, &init);
+		}
+		if (!os) {
+			struct mver v = { .c = ofixed, .st = MV_DURABLE };
+
+			mstate_push(ss, &v);
+		} else {
+			for (uint32_t i = 0; i < os->n; i++) {
+				struct mver v = { .c = os->v[i].c, .st = MV_DURABLE };
+
+				mstate_push(ss, &v);
+			}
+		}
+		crash_state(NULL, x, ss); /* dedup, cur_known when one value */
+	}
+}
+
 void model_crash(struct model *m)
 {
 	for (unsigned i = 0; i < m->nr_handles; i++)
 		handle_free(m->handles[i]);
 	m->nr_handles = 0;
-	for (unsigned i = 0; i < m->nr_devs; i++)
-		dev_free(m->devs[i]);
-	m->nr_devs = 0;
 	for (unsigned i = 0; i < m->nr_disks; i++) {
 		mmap_each(&m->disks[i]->map, crash_state, NULL);
 		m->disks[i]->nr_dirty = 0;
@@ -969,10 +1033,26 @@ void model_crash(struct model *m)
 			continue;
 		}
 		mmap_each(&st->map, crash_state, NULL);
-		if (st->state == MODEL_SNAP_INVALID)
+		if (st->state == MODEL_SNAP_INVALID) {
+			/*
+			 * The header write that invalidated it is plain (spec 2.9)
+			 * and may be lost: the store may come back valid with the
+			 * records that were durable. A chunk whose record was
+			 * never proven durable then reads through to the origin,
+			 * which may hold older unflushed content, or the writes
+			 * the invalidation released (spec 4.4).
+			 */
+			struct unproven_walk uw = { m, st };
+
 			st->state = MODEL_SNAP_MAYBE_INVALID;
+			mmap_each(&st->chunks, unproven_chunk, &uw);
+		}
 		st->overflow = false;
 	}
+	/* Last: unproven_chunk() resolves origins through the tables. */
+	for (unsigned i = 0; i < m->nr_devs; i++)
+		dev_free(m->devs[i]);
+	m->nr_devs = 0;
 }
 
 /* ---- tables ---- */
@@ -1399,8 +1479,12 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 			model_content_name(&found, mm->found, sizeof(mm->found));
 			return 1;
 		}
-		/* After a crash the first read pins an uncertain sector. */
-		if (s && !s->cur_known) {
+		/*
+		 * After a crash the first read pins an uncertain sector, unless
+		 * a merge is still writing it: a merge that resumes after the
+		 * restart copies the snapshot's value over what was read.
+		 */
+		if (s && !s->cur_known && !s->merging) {
 			bool inflight = false;
 
 			for (uint32_t j = 0; j < s->n; j++)
@@ -1569,7 +1653,9 @@ static int clone_into(const struct model *m, struct model *c)
 		n->nr_merged = n->cap_merged = 0;
 		memset(&n->map, 0, sizeof(n->map));
 		memset(&n->chunks, 0, sizeof(n->chunks));
-		if (mmap_clone(&n->map, &s->map) || mmap_clone(&n->chunks, &s->chunks))
+		memset(&n->committed, 0, sizeof(n->committed));
+		if (mmap_clone(&n->map, &s->map) || mmap_clone(&n->chunks, &s->chunks) ||
+		    mmap_clone(&n->committed, &s->committed))
 			return -ENOMEM;
 		if (s->nr_merged) {
 			n->merged = malloc(s->nr_merged * sizeof(*n->merged));

@@ -7,7 +7,8 @@
  *   2. restart: every table must activate again;
  *   3. the free-chunk pointer of each recovered persistent store (from its
  *      status line) lies beyond every recorded chunk;
- *   4. every device reads what the model allows (replay_world_check_all);
+ *   4. every device reads what the model allows (replay_world_check_all,
+ *      which skips what holds a COW: replay_world_cow_holders);
  *   5. more I/O: one write per chunk of every origin, then check_all again.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "dm.h"
 #include "explore.h"
 #include "hash.h"
+#include "model.h"
 #include "replay.h"
 
 #define EXPLORE_SNAP_MAX 32
@@ -38,6 +40,10 @@ struct explore_snap {
 	uint64_t max_new;      /* highest recorded COW chunk (0: none) */
 	uint64_t records;
 	bool decoded;
+	bool bad_header;       /* the durable first sector is not a store header */
+	bool never_created;    /* ... and holds what the COW's preparer left there */
+	uint8_t hdr[512];      /* that sector */
+	char bad_msg[200];
 };
 
 static void add_evidence(struct explore_state_result *out, const char *dev, uint64_t sector,
@@ -241,10 +247,13 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 	}
 	if (h.magic != COW_MAGIC || h.version != COW_VERSION ||
 	    cow_chunk_size_problem(h.chunk_sectors, 1)) {
-		snprintf(msg, sizeof(msg), "corrupt COW header: magic %08" PRIx32 " version %" PRIu32
-			 " chunk size %" PRIu32, h.magic, h.version, h.chunk_sectors);
-		add_evidence(out, s->dev, s->cow_offset, 1, "SnAp header", "other", msg);
-		fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+		/* Judged after the restart (judge_bad_headers): the store may
+		 * never have been durably created. */
+		snprintf(s->bad_msg, sizeof(s->bad_msg), "corrupt COW header: magic %08" PRIx32
+			 " version %" PRIu32 " chunk size %" PRIu32, h.magic, h.version,
+			 h.chunk_sectors);
+		memcpy(s->hdr, hdr, sizeof(hdr));
+		s->bad_header = true;
 		return;
 	}
 	if (!h.valid) {
@@ -327,6 +336,68 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 	free(by_old.k);
 }
 
+/*
+ * A first sector that is not a store header is no fault of the store when
+ * it holds what the model says the raw COW disk may hold there (its
+ * initial content or the preparer's own writes, unflushed or not): the
+ * store's header never became durable, so after the power cut the COW is
+ * what it was before the snapshot existed, and activation refuses it
+ * ("Failed to read snapshot metadata", spec 2.6 step 4), as Linux does.
+ * Anything else in that sector is a corrupt store.
+ */
+static void judge_bad_headers(struct replay_world *nw, struct explore_snap *snaps, unsigned n,
+			      struct explore_state_result *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct explore_snap *s = &snaps[i];
+		struct model_expect e;
+		struct model_content found;
+		bool ok = false;
+
+		if (!s->bad_header)
+			continue;
+		found = model_content_of(s->hdr);
+		if (s->disk >= 0 &&
+		    !model_read_expect(replay_world_model(nw),
+				       replay_world_disk_name(nw, (unsigned)s->disk), s->cow_offset,
+				       &e) && e.may_succeed) {
+			for (unsigned k = 0; k < e.n; k++)
+				if (e.c[k].kind == found.kind && e.c[k].a == found.a &&
+				    e.c[k].b == found.b)
+					ok = true;
+		}
+		if (ok) {
+			s->never_created = true;
+			continue;
+		}
+		add_evidence(out, s->dev, s->cow_offset, 1, "SnAp header", "other", s->bad_msg);
+		fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, s->bad_msg);
+	}
+}
+
+/* Whether every activation failure in errbuf ("activate NAME: ...", "; "-separated) is of a store never created. */
+static bool only_uncreated_failed(const char *errbuf, const struct explore_snap *snaps, unsigned n)
+{
+	const char *p = errbuf;
+
+	while (p && *p) {
+		const char *end = strstr(p, "; ");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		bool ok = false;
+
+		for (unsigned i = 0; i < n && !ok; i++) {
+			size_t dl = strlen(snaps[i].dev);
+
+			ok = snaps[i].never_created && len > 9 + dl && !strncmp(p, "activate ", 9) &&
+			     !strncmp(p + 9, snaps[i].dev, dl) && p[9 + dl] == ':';
+		}
+		if (!ok)
+			return false;
+		p = end ? end + 2 : NULL;
+	}
+	return true;
+}
+
 /* Parse "DEV sector S: expected E, found F" (replay_world_check_all) into evidence. */
 static void evidence_from_check(struct explore_state_result *out, const char *text)
 {
@@ -365,56 +436,6 @@ static bool status_allocated(const char *st, uint64_t *allocated)
 		return false;
 	*allocated = a;
 	return true;
-}
-
-/* Whether table argument arg names (a device on) something a COW uses. */
-static bool is_cow_name(struct replay_world *w, const struct explore_snap *snaps, unsigned n,
-			const char *name, bool disk)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (disk && snaps[i].disk >= 0 &&
-		    !strcmp(replay_world_disk_name(w, (unsigned)snaps[i].disk), name))
-			return true;
-		if (!disk && !strcmp(snaps[i].cow_dev, name))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Read every live dm device and every disk and check them against the
- * model, except what holds a COW store: its bytes are the store's
- * business (checked by decode_cow), not a promise the model makes.
- */
-static int check_devices(struct replay_world *nw, const struct explore_snap *snaps, unsigned n,
-			 char *errbuf, size_t len)
-{
-	struct dm_registry *reg = replay_world_registry(nw);
-	int r;
-
-	for (unsigned i = 0; i < replay_world_nr_devs(nw); i++) {
-		const char *name = replay_world_dev_name(nw, i);
-		struct dm_device *md = dm_find_device(reg, name);
-
-		if (!md || !replay_world_dev_table(nw, i)[0] || dm_is_suspended(reg, name) ||
-		    is_cow_name(nw, snaps, n, name, false))
-			continue;
-		r = replay_world_read_check(nw, name, 0, dm_device_bdev(md)->size_sectors, errbuf, len);
-		if (r)
-			return r;
-	}
-	for (unsigned i = 0; i < replay_world_nr_disks(nw); i++) {
-		const char *name = replay_world_disk_name(nw, i);
-
-		if (is_cow_name(nw, snaps, n, name, true))
-			continue;
-		r = replay_world_read_check(nw, name, 0,
-					    sim_disk_config(replay_world_disk(nw, i))->size_sectors,
-					    errbuf, len);
-		if (r)
-			return r;
-	}
-	return 0;
 }
 
 /* One write at the start of every stride of every origin (snapshot-origin, snapshot-merge). */
@@ -479,7 +500,10 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 		return fail(out, r == -ETIME ? EXPLORE_HANG : EXPLORE_TOOL_CRASH,
 			    "restart failed: %s (%s)", strerror(-r), errbuf);
 	}
-	if (errbuf[0]) {
+	judge_bad_headers(nw, snaps, nsnaps, out);
+	if (out->verdict != EXPLORE_OK)
+		goto out_destroy;
+	if (errbuf[0] && !only_uncreated_failed(errbuf, snaps, nsnaps)) {
 		add_evidence(out, "", 0, 0, "every table activates", "activation failed", errbuf);
 		fail(out, EXPLORE_VIOLATION, "recovery failed: %s", errbuf);
 		goto out_destroy;
@@ -513,7 +537,7 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 
 	/* 4. Every device against the model's allowed contents. */
 	errbuf[0] = 0;
-	r = check_devices(nw, snaps, nsnaps, errbuf, sizeof(errbuf));
+	r = replay_world_check_all(nw, errbuf, sizeof(errbuf));
 	if (r == 1) {
 		evidence_from_check(out, errbuf);
 		fail(out, EXPLORE_VIOLATION, "after restart: %s", errbuf);
@@ -529,7 +553,7 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 	errbuf[0] = 0;
 	r = more_io(nw, sim_hash_combine(seed, 0x5eed), stride ? stride : 8, errbuf, sizeof(errbuf));
 	if (!r)
-		r = check_devices(nw, snaps, nsnaps, errbuf, sizeof(errbuf));
+		r = replay_world_check_all(nw, errbuf, sizeof(errbuf));
 	if (r == 1) {
 		evidence_from_check(out, errbuf);
 		fail(out, EXPLORE_VIOLATION, "after more I/O: %s", errbuf);

@@ -171,6 +171,8 @@ unsigned replay_world_nr_disks(const struct replay_world *w);
 const char *replay_world_disk_name(const struct replay_world *w, unsigned i);
 const char *replay_world_disk_path(const struct replay_world *w, unsigned i);
 struct sim_disk *replay_world_disk(const struct replay_world *w, unsigned i);
+/* The block device tables use for disk i (the completion tap over it). */
+struct bdev *replay_world_disk_bdev(struct replay_world *w, unsigned i);
 struct model *replay_world_model(struct replay_world *w);
 struct dm_registry *replay_world_registry(struct replay_world *w);
 struct sim_sched *replay_world_sched(struct replay_world *w);
@@ -225,13 +227,25 @@ int replay_world_restart_from(struct replay_world *w,
 
 /*
  * Read every sector of every device the model knows (each dm device with
- * a live table, then each disk), in large requests through the
+ * a live table, then each disk), except what holds a COW
+ * (replay_world_cow_holders), in large requests through the
  * scheduler, and check them against the model (after a restart: the
  * allowed sets of model_crash()). Returns 0, 1 with the first mismatch in
  * errbuf ("DEV sector S: expected E, found F"), REPLAY_HANG-style -ETIME
  * when the reads do not complete within the budget, or a negative errno.
  */
 int replay_world_check_all(struct replay_world *w, char *errbuf, size_t len);
+
+/*
+ * What holds a COW store in w's live tables: dev_cow[i] for dm device i
+ * (replay_world_dev_*), disk_cow[i] for disk i; arrays of nr_devs and
+ * nr_disks entries. A COW argument that names a dm device marks it and
+ * everything its live table maps to (linear segments, recursively); a disk
+ * that any live table of w's past used so stays marked. The
+ * model does not know a COW's bytes, so check_all skips these, and
+ * write_read_check never writes to them. Returns 0.
+ */
+int replay_world_cow_holders(const struct replay_world *w, bool *dev_cow, bool *disk_cow);
 
 /* Check nr sectors of one device (dm name or disk name) from sector. Returns as check_all. */
 int replay_world_read_check(struct replay_world *w, const char *dev, sector_t sector,

@@ -21,11 +21,14 @@
 struct replay_world;
 
 /* A pass-through bdev over each disk that reports completions (crash points). */
+struct rp_tap_io;
+
 struct rp_tap {
 	struct bdev base;        /* must be first; name = the disk's table path */
 	struct bdev *lower;      /* the fault wrapper or the sim disk */
 	struct replay_world *w;
 	unsigned idx;            /* disk index */
+	struct rp_tap_io *inflight; /* wrappers of requests not completed yet (freed at teardown) */
 };
 
 struct rp_disk {
@@ -35,6 +38,7 @@ struct rp_disk {
 	struct sim_fault_bdev *fault;   /* NULL without faults */
 	struct rp_tap tap;
 	bool used;                      /* a table has referenced it (maybe as a COW) */
+	bool held_cow;                  /* a live table has used it as (part of) a COW */
 };
 
 struct rp_dev {
@@ -136,6 +140,8 @@ struct bdev *rp_resolve(struct replay_world *w, const char *name, char *model_na
 			size_t len, bool *is_dm);
 /* After a step: merges that finished, snapshots a fault invalidated. */
 int rp_poll_devices(struct replay_world *w);
+/* Tell the model about snapshots an I/O error invalidated (status Invalid). */
+void rp_poll_invalid(struct replay_world *w);
 /* Whether dev is a snapshot the core reports Invalid (tells the model). */
 bool rp_snapshot_went_invalid(struct replay_world *w, const char *dev);
 

@@ -294,6 +294,11 @@ static void req_done(struct bio *bio, int status)
 		break;
 	case BIO_WRITE:
 	case BIO_DISCARD:
+		/* A snapshot an I/O error invalidated releases its held origin
+		 * writes: the model must know before it takes this write's
+		 * acknowledgement as proof that a record is durable. */
+		if (w->faults)
+			rp_poll_invalid(w);
 		model_write_end(w->model, q->model_id, status);
 		if (status == 0 && w->res)
 			w->res->bytes_written += (uint64_t)bio->nr_sectors * 512;
@@ -426,12 +431,50 @@ int replay_world_read_check(struct replay_world *w, const char *dev, sector_t se
 	return rp_read_check_range(w, dev, sector, nr, errbuf, len);
 }
 
-/* Whether a live snapshot table names /dev/mapper/name as its COW. */
-static bool dev_is_cow(struct replay_world *w, const char *name)
+/*
+ * Mark what a table argument names, and everything below it, as holding a
+ * COW: a disk, or a dm device and (through the devices its live table maps
+ * to) the disks and devices under it.
+ */
+static void mark_cow(const struct replay_world *w, const char *arg, bool *dev_cow,
+		     bool *disk_cow, int depth)
 {
-	char want[TRACE_NAME_MAX + 16];
+	int d = rp_disk_index(w, arg);
+	const char *name = arg;
 
-	snprintf(want, sizeof(want), "/dev/mapper/%s", name);
+	if (d >= 0) {
+		disk_cow[d] = true;
+		return;
+	}
+	if (!strncmp(name, "/dev/mapper/", 12))
+		name += 12;
+	for (unsigned k = 0; k < w->nr_devs; k++) {
+		const char *p = w->devs[k].live;
+
+		if (strcmp(w->devs[k].name, name) || dev_cow[k])
+			continue;
+		dev_cow[k] = true;
+		if (depth > 16)
+			return;
+		/* Every device argument of its live table: linear's 4th field. */
+		while (p && *p) {
+			char type[32], under[160];
+
+			if (sscanf(p, "%*s %*s %31s %159s", type, under) == 2 &&
+			    !strcmp(type, "linear"))
+				mark_cow(w, under, dev_cow, disk_cow, depth + 1);
+			p = strchr(p, '\n');
+			if (p)
+				p++;
+		}
+		return;
+	}
+}
+
+int replay_world_cow_holders(const struct replay_world *w, bool *dev_cow, bool *disk_cow)
+{
+	memset(dev_cow, 0, (w->nr_devs ? w->nr_devs : 1) * sizeof(*dev_cow));
+	memset(disk_cow, 0, (w->nr_disks ? w->nr_disks : 1) * sizeof(*disk_cow));
 	for (unsigned k = 0; k < w->nr_devs; k++) {
 		const char *p = w->devs[k].live;
 
@@ -439,45 +482,62 @@ static bool dev_is_cow(struct replay_world *w, const char *name)
 			char type[32], origin[160], cow[160];
 
 			if (sscanf(p, "%*s %*s %31s %159s %159s", type, origin, cow) == 3 &&
-			    !strncmp(type, "snapshot", 8) && strcmp(type, "snapshot-origin") &&
-			    !strcmp(cow, want))
-				return true;
+			    (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")))
+				mark_cow(w, cow, dev_cow, disk_cow, 0);
 			p = strchr(p, '\n');
 			if (p)
 				p++;
 		}
 	}
-	return false;
+	/* A disk keeps its store's bytes after the table that used it went
+	 * (a finished merge swapped to linear, a removed snapshot). */
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		disk_cow[i] |= w->disks[i].held_cow;
+	return 0;
+}
+
+/* The holders as two arrays of the world's sizes (freed by the caller), or -ENOMEM. */
+static int cow_holders_alloc(const struct replay_world *w, bool **dev_cow, bool **disk_cow)
+{
+	*dev_cow = calloc(w->nr_devs ? w->nr_devs : 1, sizeof(**dev_cow));
+	*disk_cow = calloc(w->nr_disks ? w->nr_disks : 1, sizeof(**disk_cow));
+	if (!*dev_cow || !*disk_cow) {
+		free(*dev_cow);
+		free(*disk_cow);
+		return -ENOMEM;
+	}
+	return replay_world_cow_holders(w, *dev_cow, *disk_cow);
 }
 
 int replay_world_check_all(struct replay_world *w, char *errbuf, size_t len)
 {
-	int r;
+	bool *dev_cow, *disk_cow;
+	int r = 0;
 
 	if (errbuf && len)
 		errbuf[0] = 0;
-	for (unsigned i = 0; i < w->nr_devs; i++) {
+	if (cow_holders_alloc(w, &dev_cow, &disk_cow))
+		return -ENOMEM;
+	/* What holds a COW is the store's business (the explorer decodes it),
+	 * not a promise the model makes. */
+	for (unsigned i = 0; i < w->nr_devs && !r; i++) {
 		struct dm_device *md = dm_find_device(w->reg, w->devs[i].name);
 
 		if (!md || !w->devs[i].live || dm_is_suspended(w->reg, w->devs[i].name) ||
-		    dev_is_cow(w, w->devs[i].name))
+		    dev_cow[i])
 			continue;
 		r = rp_read_check_range(w, w->devs[i].name, 0, dm_device_bdev(md)->size_sectors,
 					errbuf, len);
-		if (r)
-			return r;
 	}
-	for (unsigned i = 0; i < w->nr_disks; i++) {
-		/* A disk a table has used is checked through the dm devices:
-		 * the model does not know what a COW holds on disk. */
-		if (w->disks[i].used)
+	for (unsigned i = 0; i < w->nr_disks && !r; i++) {
+		if (disk_cow[i])
 			continue;
 		r = rp_read_check_range(w, w->disks[i].name, 0,
 					w->disks[i].tap.base.size_sectors, errbuf, len);
-		if (r)
-			return r;
 	}
-	return 0;
+	free(dev_cow);
+	free(disk_cow);
+	return r;
 }
 
 int replay_world_write(struct replay_world *w, const char *dev, sector_t sector,
@@ -553,15 +613,25 @@ int replay_world_write_read_check(struct replay_world *w, uint64_t seed,
 				return r;
 		}
 	}
-	if (!any)
-		for (unsigned i = 0; i < w->nr_disks; i++)
-			for (sector_t s = 0; s < w->disks[i].tap.base.size_sectors;
-			     s += stride_sectors) {
+	if (!any) {
+		bool *dev_cow, *disk_cow;
+
+		if (cow_holders_alloc(w, &dev_cow, &disk_cow))
+			return -ENOMEM;
+		r = 0;
+		for (unsigned i = 0; i < w->nr_disks && !r; i++) {
+			if (disk_cow[i])
+				continue; /* a raw write there would be a corrupted store */
+			for (sector_t s = 0; s < w->disks[i].tap.base.size_sectors && !r;
+			     s += stride_sectors)
 				r = replay_world_write(w, w->disks[i].name, s, 1, seed, 0, errbuf,
 						       len);
-				if (r)
-					return r;
-			}
+		}
+		free(dev_cow);
+		free(disk_cow);
+		if (r)
+			return r;
+	}
 	if (replay_world_settle(w)) {
 		snprintf(errbuf, len, "the world did not settle after the writes");
 		return -ETIME;

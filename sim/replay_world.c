@@ -19,7 +19,29 @@ struct rp_tap_io {
 	struct bio clone;
 	struct bio *orig;
 	struct rp_tap *tap;
+	struct rp_tap_io *prev, *next; /* the tap's in-flight list */
 };
+
+static void tap_unlink(struct rp_tap_io *io)
+{
+	if (io->prev)
+		io->prev->next = io->next;
+	else
+		io->tap->inflight = io->next;
+	if (io->next)
+		io->next->prev = io->prev;
+}
+
+/* A world torn down with I/O in flight: the lower device never completes it. */
+static void tap_free_inflight(struct rp_tap *t)
+{
+	while (t->inflight) {
+		struct rp_tap_io *io = t->inflight;
+
+		t->inflight = io->next;
+		free(io);
+	}
+}
 
 static void tap_done(struct bio *clone, int status)
 {
@@ -42,6 +64,7 @@ static void tap_done(struct bio *clone, int status)
 		if ((modes & REPLAY_CRASH_DISK_IO) || fl)
 			rp_crash_point(w, &cp);
 	}
+	tap_unlink(io);
 	free(io);
 	bio_endio(orig, status);
 }
@@ -74,6 +97,11 @@ static void tap_submit(struct bdev *bd, struct bio *bio)
 	io->clone.private = io;
 	io->orig = bio;
 	io->tap = t;
+	io->prev = NULL;
+	io->next = t->inflight;
+	if (t->inflight)
+		t->inflight->prev = io;
+	t->inflight = io;
 	bdev_submit(&io->clone);
 }
 
@@ -291,6 +319,7 @@ void replay_world_destroy(struct replay_world *w)
 			sim_fault_bdev_destroy(w->disks[i].fault);
 		if (w->disks[i].disk)
 			sim_disk_destroy(w->disks[i].disk);
+		tap_free_inflight(&w->disks[i].tap);
 	}
 	sim_sched_destroy(&w->sched);
 	rp_free_all(w);
@@ -569,6 +598,16 @@ int rp_dev_refresh(struct replay_world *w, struct rp_dev *d, bool force)
 	for (unsigned i = 0; i < w->nr_disks; i++)
 		if (rp_disk_referenced(w, i))
 			w->disks[i].used = true;
+	if (names && strstr(names, " snapshot")) {
+		bool *dc = calloc(w->nr_devs ? w->nr_devs : 1, sizeof(*dc));
+		bool *kc = calloc(w->nr_disks ? w->nr_disks : 1, sizeof(*kc));
+
+		if (dc && kc && !replay_world_cow_holders(w, dc, kc))
+			for (unsigned i = 0; i < w->nr_disks; i++)
+				w->disks[i].held_cow |= kc[i];
+		free(dc);
+		free(kc);
+	}
 	if (names) {
 		char *copy = strdup(names);
 
@@ -613,6 +652,13 @@ bool rp_snapshot_went_invalid(struct replay_world *w, const char *dev)
 	}
 	free(st);
 	return inv;
+}
+
+void rp_poll_invalid(struct replay_world *w)
+{
+	for (unsigned i = 0; i < w->nr_devs; i++)
+		if (w->devs[i].live && strstr(w->devs[i].live, " snapshot "))
+			rp_snapshot_went_invalid(w, w->devs[i].name);
 }
 
 int rp_poll_devices(struct replay_world *w)
@@ -675,6 +721,10 @@ const char *replay_world_disk_path(const struct replay_world *w, unsigned i)
 struct sim_disk *replay_world_disk(const struct replay_world *w, unsigned i)
 {
 	return i < w->nr_disks ? w->disks[i].disk : NULL;
+}
+struct bdev *replay_world_disk_bdev(struct replay_world *w, unsigned i)
+{
+	return &w->disks[i].tap.base;
 }
 struct model *replay_world_model(struct replay_world *w) { return w->model; }
 struct dm_registry *replay_world_registry(struct replay_world *w) { return w->reg; }
@@ -860,6 +910,7 @@ int replay_world_restart_from(struct replay_world *w, const struct replay_surviv
 		}
 		nw->nr_disks = i + 1;
 		nw->disks[i].used = w->disks[i].used;
+		nw->disks[i].held_cow = w->disks[i].held_cow;
 		r = disk_setup(nw, i, fd, NULL, errbuf, len);
 		if (r) {
 			replay_world_destroy(nw);

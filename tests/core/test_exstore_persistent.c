@@ -228,8 +228,8 @@ static size_t count_area_writes(void)
 
 	for (size_t i = 0; i < rb.n; i++)
 		if (!rb.log[i].sync && rb.log[i].op == BIO_WRITE &&
-		    (rb.log[i].flags & BIO_PREFLUSH))
-			c++;
+		    (rb.log[i].flags & BIO_PREFLUSH) && rb.log[i].sector != 0)
+			c++; /* (sector 0: a new store's header) */
 	return c;
 }
 
@@ -258,27 +258,87 @@ Test(pstore, new_store_writes_exactly_header_and_zeroed_area0)
 {
 	struct ss_error err;
 	struct added a;
+	struct acks k = { 0 };
 	struct exstore *s;
 	static const uint8_t hdr[16] = { 0x53, 0x6E, 0x41, 0x70, 1, 0, 0, 0,
 					 1, 0, 0, 0, 8, 0, 0, 0 };
+	chunk_t n;
 
 	env_init(1024);
 	memset(md->data + 512, 0xEE, (1024 - 1) * 512); /* sector 0 zero: new */
 	s = open_store("P", 8, 0, &a, &err);
 	cr_expect_eq(a.calls, 0);
-	cr_expect_eq(md->writes, 2);
-	cr_assert_arr_eq(md->data, hdr, 16);
-	for (size_t i = 16; i < 8 * 512 * 2; i++)
+	/* Activation writes only the zeroed area 0 (plain, synchronous). */
+	cr_expect_eq(md->writes, 1);
+	cr_expect_eq(rb.n, 2);
+	cr_expect(rb.log[1].sync && rb.log[1].op == BIO_WRITE && rb.log[1].sector == 8);
+	for (size_t i = 0; i < 512; i++)
+		cr_assert_eq(md->data[i], 0, "byte %zu: no header yet", i);
+	for (size_t i = 8 * 512; i < 8 * 512 * 2; i++)
 		cr_assert_eq(md->data[i], 0, "byte %zu", i);
 	for (size_t i = 8 * 512 * 2; i < 1024 * 512; i++)
 		cr_assert_eq(md->data[i], 0xEE, "byte %zu", i);
-	/* Both plain synchronous writes (durable with the first PREFLUSH). */
-	cr_expect_eq(rb.n, 3);
-	cr_expect(rb.log[1].sync && rb.log[1].op == BIO_WRITE && rb.log[1].sector == 0);
-	cr_expect(rb.log[2].sync && rb.log[2].op == BIO_WRITE && rb.log[2].sector == 8);
 	cr_expect_eq(s->chunk_sectors, 8);
 	cr_expect_eq(s->chunk_shift, 3);
 	cr_expect_not(s->type->busy(s));
+	/* The first commit writes the header first, then the area. */
+	n = prep(s, 5);
+	commit(s, 5, n, true, &k, 0);
+	fifo_executor_run(&fx, 0);
+	cr_expect_eq(k.ok, 1);
+	cr_assert_arr_eq(md->data, hdr, 16);
+	for (size_t i = 16; i < 8 * 512; i++)
+		cr_assert_eq(md->data[i], 0, "byte %zu", i);
+	cr_assert_geq(rb.n, 4);
+	cr_expect(!rb.log[2].sync && rb.log[2].op == BIO_WRITE && rb.log[2].sector == 0 &&
+		  rb.log[2].nr_sectors == 8);
+	cr_expect(rb.log[3].op == BIO_WRITE && rb.log[3].sector == 8 &&
+		  rb.log[3].flags == (BIO_PREFLUSH | BIO_FUA | BIO_SYNC));
+	exstore_destroy(s);
+	extable_destroy(&a.t);
+}
+
+/*
+ * Crash safety of creation (spec 2.9 hardened): Linux writes the header and
+ * the zeroed area 0 as plain writes a disk may make durable in either
+ * order, so a power cut can leave a valid header over a garbage area 0. The
+ * zeroed area 0 must be written first, and the header after a flush
+ * (PREFLUSH on the header write itself), submitted only once the zeroing
+ * has completed.
+ */
+Test(pstore, new_store_header_is_written_after_a_flush_of_zeroed_area0)
+{
+	struct ss_error err;
+	struct added a;
+	struct acks k = { 0 };
+	struct exstore *s;
+	size_t zero_at = SIZE_MAX, hdr_at = SIZE_MAX, area_at = SIZE_MAX;
+	chunk_t n;
+
+	env_init(1024);
+	memset(md->data + 512, 0xEE, (1024 - 1) * 512);
+	s = open_store("P", 8, 0, &a, &err);
+	n = prep(s, 3);
+	commit(s, 3, n, true, &k, 0);
+	fifo_executor_run(&fx, 0);
+	for (size_t i = 0; i < rb.n; i++) {
+		if (rb.log[i].op != BIO_WRITE)
+			continue;
+		if (rb.log[i].sector == 8 && zero_at == SIZE_MAX)
+			zero_at = i;
+		else if (rb.log[i].sector == 0 && hdr_at == SIZE_MAX)
+			hdr_at = i;
+		else if (rb.log[i].sector == 8)
+			area_at = i;
+	}
+	cr_assert_neq(zero_at, SIZE_MAX, "area 0 was never zeroed");
+	cr_assert_neq(hdr_at, SIZE_MAX, "the header was never written");
+	cr_assert_neq(area_at, SIZE_MAX, "the record was never written");
+	cr_expect_lt(zero_at, hdr_at, "the header may become durable before a zeroed area 0");
+	cr_expect(rb.log[hdr_at].flags & BIO_PREFLUSH,
+		  "the header write must flush the zeroed area 0 before it");
+	cr_expect_eq(rb.log[hdr_at].in_flight_before, 0);
+	cr_expect_lt(hdr_at, area_at, "a record before the header exists");
 	exstore_destroy(s);
 	extable_destroy(&a.t);
 }
@@ -309,6 +369,15 @@ Test(pstore, default_and_header_chunk_sizes)
 	env_init(4096);
 	s = open_store("P", 0, 0, &a, &err); /* new COW, table 0: 32 */
 	cr_expect_eq(s->chunk_sectors, 32);
+	{
+		/* The header is written before the first record. */
+		struct acks k = { 0 };
+		chunk_t n = prep(s, 1);
+
+		commit(s, 1, n, true, &k, 0);
+		fifo_executor_run(&fx, 0);
+		cr_expect_eq(k.ok, 1);
+	}
 	exstore_destroy(s);
 	extable_destroy(&a.t);
 	s = open_store("p", 8, 0, &a, &err); /* header wins */
@@ -375,7 +444,8 @@ Test(pstore, byte_exact_image_and_next_area_zeroing_cs1)
 		}
 		if (rb.log[i].op == BIO_WRITE && rb.log[i].sector == 1)
 			ai = i;
-		if (rb.log[i].op == BIO_WRITE && (rb.log[i].flags & BIO_PREFLUSH)) {
+		if (rb.log[i].op == BIO_WRITE && (rb.log[i].flags & BIO_PREFLUSH) &&
+		    rb.log[i].sector != 0) {
 			cr_expect_eq(rb.log[i].flags, BIO_PREFLUSH | BIO_FUA | BIO_SYNC);
 			cr_expect_eq(rb.log[i].in_flight_before, 0,
 				     "area write %zu submitted with I/O in flight", i);
@@ -417,6 +487,7 @@ Test(pstore, commits_batch_while_exceptions_pending)
 	chunk_t n[5];
 
 	env_init(4096);
+	put_header(COW_MAGIC, 1, 1, 8); /* an empty store: no creation writes */
 	s = open_store("P", 8, 0, &a, &err);
 	rb.n = 0;
 	for (int i = 0; i < 5; i++)
@@ -445,6 +516,7 @@ Test(pstore, commits_during_an_area_write_batch_for_the_next)
 	chunk_t n0, n[3];
 
 	env_init(4096);
+	put_header(COW_MAGIC, 1, 1, 8); /* an empty store: no creation writes */
 	s = open_store("P", 8, 0, &a, &err);
 	rb.n = 0;
 	n0 = prep(s, 1);

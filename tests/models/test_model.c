@@ -546,3 +546,85 @@ Test(model, sparse)
 	cr_expect_eq(st.entries, 1000, "a flush drops the superseded versions");
 	expect_zero("big", 17);
 }
+
+/* ---- crash after an invalidation; crash mid-merge ---- */
+
+/*
+ * An origin write waits for a copy that fails: the snapshot is invalidated
+ * and the write is released (spec 4.4), so its acknowledgement proves no
+ * record. The header write that invalidated the snapshot is plain (spec
+ * 2.9): after a power cut it may be lost, the store comes back valid with
+ * no record for the chunk, and the snapshot reads through to the origin,
+ * which may hold its older content (seed-1 was never flushed) or the
+ * released write.
+ */
+Test(model, invalidated_snapshot_after_crash_reads_through_to_the_origin)
+{
+	struct model_data d1 = pat(1, 0), d2 = pat(2, 0);
+	struct model_expect e;
+	uint64_t id;
+
+	cr_assert_eq(model_add_disk(M, "data", 2048, false, 0), 0);
+	cr_assert_eq(model_add_disk(M, "cow", 2048, false, 0), 0);
+	seg_linear("X_org", "/dev/data", 0, 2048);
+	seg_origin("X", "/dev/mapper/X_org", 2048);
+	cr_assert_eq(model_write(M, "X", 0, 16, &d1, 0), 0); /* not flushed */
+	seg_snap("S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", "/dev/cow", 2048, 16, true, false);
+	cr_assert_eq(model_write_begin(M, "X", 0, 16, &d2, 0, &id), 0);
+	cr_assert_eq(model_snapshot_invalidate(M, "S"), 0); /* the copy failed */
+	model_write_end(M, id, 0);
+	model_crash(M);
+	seg_linear("X_org", "/dev/data", 0, 2048);
+	seg_snap("S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", "/dev/cow", 2048, 16, true, false);
+	seg_origin("X", "/dev/mapper/X_org", 2048);
+	cr_assert_eq(model_read_expect(M, "S", 0, &e), 0);
+	cr_expect(e.may_fail, "the invalidation may have reached the disk");
+	cr_expect(e.may_succeed, "or not");
+	cr_expect_eq(e.n_total, 3, "zero (seed-1 never flushed), seed-1, or seed-2");
+	expect_reads("S", 0, 16, 2, 0);
+}
+
+/* A valid store: an acknowledged origin write proves the record. */
+Test(model, valid_snapshot_after_crash_keeps_the_copy)
+{
+	struct model_data d1 = pat(1, 0), d2 = pat(2, 0);
+	struct model_expect e;
+
+	cr_assert_eq(model_add_disk(M, "data", 2048, false, 0), 0);
+	cr_assert_eq(model_add_disk(M, "cow", 2048, false, 0), 0);
+	seg_linear("X_org", "/dev/data", 0, 2048);
+	seg_origin("X", "/dev/mapper/X_org", 2048);
+	cr_assert_eq(model_write(M, "X", 0, 16, &d1, 0), 0);
+	seg_snap("S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", "/dev/cow", 2048, 16, true, false);
+	cr_assert_eq(model_write(M, "X", 0, 16, &d2, 0), 0);
+	model_crash(M);
+	seg_linear("X_org", "/dev/data", 0, 2048);
+	seg_snap("S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", "/dev/cow", 2048, 16, true, false);
+	seg_origin("X", "/dev/mapper/X_org", 2048);
+	cr_assert_eq(model_read_expect(M, "S", 0, &e), 0);
+	cr_expect_not(e.may_fail);
+	cr_expect_eq(e.n_total, 1, "exactly seed-1");
+	expect_mismatch("S", 0, 16, 2, 0);
+}
+
+/*
+ * A crash mid-merge: after the restart the merge resumes and copies the
+ * snapshot's value over the origin. A first read of the origin that sees
+ * its old value must not pin it: the merge may still write the new one.
+ */
+Test(model, crash_mid_merge_does_not_pin_what_the_merge_writes)
+{
+	struct model_data d2 = pat(2, 0);
+
+	recipe(16, true, false, 4096);
+	cr_assert_eq(model_write(M, "my_data", 0, 16, &d2, 0), 0);
+	model_flush(M, "my_data");
+	seg_snap("my_data", MODEL_T_MERGE, "/dev/mapper/my_data_org", "/dev/hdd1", 1024, 16, true,
+		 false);
+	model_crash(M);
+	seg_linear("my_data_org", "/dev/sd1a", 384, 1024);
+	seg_snap("my_data", MODEL_T_MERGE, "/dev/mapper/my_data_org", "/dev/hdd1", 1024, 16, true,
+		 false);
+	expect_reads("my_data_org", 0, 16, 2, 0);  /* not merged yet */
+	expect_reads("my_data_org", 0, 16, 1, 0);  /* merged since */
+}

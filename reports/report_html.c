@@ -300,10 +300,16 @@ static void run_svg(sqlite3 *db, FILE *out, long long run)
 
 static void point_row(FILE *out, sqlite3_stmt *st)
 {
-	char tot[32];
+	char tot[64];
 	const char *v = col(st, 4);
 
 	report_count(tot, sizeof(tot), sqlite3_column_int64(st, 6));
+	if (sqlite3_column_int64(st, 8) > 0) {
+		size_t l = strlen(tot);
+
+		snprintf(tot + l, sizeof(tot) - l, " &times; 2^%lld torn",
+			 sqlite3_column_int64(st, 8));
+	}
 	fprintf(out, "<tr><td class=n>%lld</td><td>", sqlite3_column_int64(st, 0));
 	esc(out, col(st, 1));
 	fprintf(out, "</td><td class=n>%lld</td><td>", sqlite3_column_int64(st, 2));
@@ -328,7 +334,7 @@ static void run_points(sqlite3 *db, FILE *out, long long run)
 	n = report_scalar(db, sql, 0);
 	snprintf(sql, sizeof(sql),
 		 "SELECT p.seq, p.kind, p.trace_line, p.label, p.verdict, p.states_checked, p.states_total, "
-		 "COALESCE((SELECT MAX(cow_used) FROM states s WHERE s.point = p.id), 0) "
+		 "COALESCE((SELECT MAX(cow_used) FROM states s WHERE s.point = p.id), 0), p.torn_bits "
 		 "FROM crash_points p WHERE p.run = %lld ORDER BY p.seq, p.id", run);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return;

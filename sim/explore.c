@@ -302,7 +302,8 @@ void explore_survivors_free(struct explore_survivors *s)
 struct disk_space {
 	struct sim_disk_pending *pending;
 	size_t n;
-	uint64_t total;      /* states existing */
+	uint64_t total;      /* states existing with whole writes (untorn subsets) */
+	uint64_t torn_bits;  /* torn variants: up to 2^torn_bits more per such state */
 	struct cand *cands;
 	size_t nr_cands, cap_cands;
 	bool tearable;       /* some pending write spans more than one atomic unit */
@@ -405,8 +406,10 @@ static int build_disk_space(struct disk_space *ds, enum sim_subset_mode mode, un
 			ds->tearable = true;
 	}
 	ds->total = sim_subset_total(mode, ds->n, mode == SIM_SUBSET_REORDER ? k : 0);
+	/* Torn writes multiply the states per sector: counted apart, as a
+	 * power of two, so the whole-write figure stays readable. */
 	if (ds->tearable && (mode == SIM_SUBSET_ALL || mode == SIM_SUBSET_RANDOM))
-		ds->total = units >= 64 ? UINT64_MAX : (uint64_t)1 << units;
+		ds->torn_bits = units - ds->n;
 	if (ds->tearable && budget > 1)
 		whole_budget = budget - budget / 4;
 
@@ -640,7 +643,7 @@ static int explore_hook(void *ctx, struct replay_world *w, const struct replay_c
 	struct explore_survivors only = { 0 };
 	struct sim_prng prng = sim_prng_substream(res->seed, SIM_STREAM_CRASH, cp->seq + 1);
 	enum explore_verdict point_verdict = EXPLORE_OK;
-	uint64_t total = 1, combos = 1, checked = 0;
+	uint64_t total = 1, combos = 1, checked = 0, torn_bits = 0;
 	int64_t point_id = 0;
 	size_t idx[EXPLORE_MAX_DISKS];
 	int r = 0;
@@ -703,6 +706,7 @@ static int explore_hook(void *ctx, struct replay_world *w, const struct replay_c
 				goto out;
 		}
 		total = sat_mul(total, ds[d].total);
+		torn_bits += ds[d].torn_bits;
 		combos = sat_mul(combos, ds[d].nr_cands);
 	}
 	res->states_total = sat_add(res->states_total, total);
@@ -712,7 +716,7 @@ static int explore_hook(void *ctx, struct replay_world *w, const struct replay_c
 		struct statedb_point p = {
 			.run = er->run_id, .seq = cp->seq, .kind = point_kind_name(cp->kind),
 			.trace_line = cp->step_line, .label = label, .time_ns = cp->now_ns,
-			.states_total = total,
+			.states_total = total, .torn_bits = torn_bits,
 		};
 
 		if (cp->marker)

@@ -41,7 +41,8 @@ static const char statedb_schema[] =
 	"  time_ns INTEGER,\n"
 	"  states_total INTEGER NOT NULL,\n"
 	"  states_checked INTEGER NOT NULL DEFAULT 0,\n"
-	"  verdict TEXT);\n"
+	"  verdict TEXT,\n"
+	"  torn_bits INTEGER NOT NULL DEFAULT 0);\n"
 	"CREATE TABLE IF NOT EXISTS states(\n"
 	"  id INTEGER PRIMARY KEY,\n"
 	"  point INTEGER NOT NULL REFERENCES crash_points(id),\n"
@@ -77,7 +78,7 @@ static const char statedb_schema[] =
 	"CREATE INDEX IF NOT EXISTS states_by_point ON states(point);\n"
 	"CREATE INDEX IF NOT EXISTS exceptions_by_state ON exceptions(state);\n"
 	"CREATE INDEX IF NOT EXISTS evidence_by_state ON evidence(state);\n"
-	"INSERT OR IGNORE INTO meta VALUES('schema_version', '1');\n";
+	"INSERT OR IGNORE INTO meta VALUES('schema_version', '2');\n";
 
 enum statedb_stmt {
 	ST_RUN_ADD = 0,
@@ -99,7 +100,7 @@ static const char *const statedb_sql[ST_COUNT] = {
 			  "repro = ?5, minimized = ?6 WHERE id = ?1",
 	[ST_RUN_MIN] = "UPDATE runs SET minimized = ?2 WHERE id = ?1",
 	[ST_POINT_ADD] = "INSERT INTO crash_points(run, seq, kind, trace_line, label, time_ns, "
-			 "states_total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			 "states_total, torn_bits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_POINT_FINISH] = "UPDATE crash_points SET states_checked = ?2, verdict = ?3 WHERE id = ?1",
 	[ST_STATE_ADD] = "INSERT INTO states(point, hash, survivors, verdict, cow_used, message, repro) "
 			 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -305,6 +306,7 @@ int64_t statedb_point_add(struct statedb *db, const struct statedb_point *p)
 	bind_text(st, 5, p->label);
 	sqlite3_bind_int64(st, 6, statedb_i64(p->time_ns));
 	sqlite3_bind_int64(st, 7, statedb_i64(p->states_total));
+	sqlite3_bind_int64(st, 8, statedb_i64(p->torn_bits));
 	return statedb_insert(db, ST_POINT_ADD);
 }
 
@@ -411,7 +413,7 @@ static const char statedb_merge_sql[] =
 	"  FROM src.runs;\n"
 	"INSERT INTO main.crash_points SELECT id + (SELECT p FROM temp.shift),\n"
 	"  run + (SELECT r FROM temp.shift), seq, kind, trace_line, label, time_ns,\n"
-	"  states_total, states_checked, verdict FROM src.crash_points;\n"
+	"  states_total, states_checked, verdict, torn_bits FROM src.crash_points;\n"
 	"INSERT INTO main.states SELECT id + (SELECT s FROM temp.shift),\n"
 	"  point + (SELECT p FROM temp.shift), hash, survivors, verdict, cow_used, message, repro\n"
 	"  FROM src.states;\n"

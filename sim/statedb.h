@@ -42,7 +42,8 @@ struct statedb_point {
 	unsigned trace_line;    /* the step being run; 0 when unknown */
 	const char *label;      /* marker name or event text; may be NULL */
 	uint64_t time_ns;       /* virtual time */
-	uint64_t states_total;  /* states existing (saturating; stored clamped to INT64_MAX) */
+	uint64_t states_total;  /* states existing with whole writes (saturating; stored clamped to INT64_MAX) */
+	uint64_t torn_bits;     /* torn variants: up to 2^torn_bits more per such state (0: none) */
 };
 
 struct statedb_state {

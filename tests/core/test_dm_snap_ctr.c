@@ -215,9 +215,18 @@ Test(snap_ctr, chunk_size_block_multiple)
 
 Test(snap_ctr, persistent_effective_chunk_size)
 {
-	/* New COW, table 0: the default 32 sectors, written into the header. */
+	/* New COW, table 0: the default 32 sectors. The header is written with
+	 * the store's first commit, after a flush of the zeroed area 0 (crash
+	 * safety, exstore_persistent.c "Creation"): a table that never
+	 * committed leaves the COW new, and the next table's value holds. */
 	expect_print("0 1024 snapshot sd1a cow P 0", "0 1024 snapshot sd1a cow P 32\n");
+	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 8\n");
 	/* Header present: it wins over the table value. */
+	{
+		struct cow_header h = { COW_MAGIC, 1, COW_VERSION, 32 };
+
+		cow_header_encode(&h, E.disks[1]->data);
+	}
 	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 32\n");
 	expect_print("0 1024 snapshot sd1a cow P 0", "0 1024 snapshot sd1a cow P 32\n");
 	/* A fresh COW with a table value keeps it. */

@@ -133,3 +133,68 @@ Test(explore, survivors_parse)
 	cr_assert_eq(explore_survivors_parse("cow:x", 2, names, &s), -EINVAL);
 	cr_assert_eq(explore_survivors_parse("cow:1;cow:2", 2, names, &s), -EINVAL);
 }
+
+/* ---- a COW whose header never became durable ---- */
+
+/* The store's header never reached the disk (no commit, no flush): the COW
+ * is what its preparer left, activation refuses it (ENXIO), and that is no
+ * violation. */
+Test(explore, never_created_store_is_not_corrupt)
+{
+	struct explore_opts o = { .mode = EXPLORE_MODE_FLUSH, .subsets = SIM_SUBSET_ALL,
+				  .budget = 16, .only_point = -1 };
+	struct explore_result res;
+
+	cr_assert_eq(explore_trace(SNAPSIM_SOURCE_DIR "/traces/cow-not-zeroed.yaml", &o, &res),
+		     EXPLORE_OK, "%s %s", res.failure, res.replay_failure);
+	cr_assert_gt(res.states_checked, 1);
+}
+
+/* ... but a first sector that neither the store nor the preparer wrote is corrupt. */
+static int garbage_header_hook(void *ctx, struct replay_world *w,
+			       const struct replay_crash_point *cp)
+{
+	struct broken_ctx *bc = ctx;
+	struct sim_disk *crashed[8];
+	unsigned nd = replay_world_nr_disks(w), cow = 99;
+	struct sim_sched s;
+	struct bio bio;
+	uint8_t junk[8 * 512];
+
+	if (cp->kind != REPLAY_CRASH_MARKER)
+		return 0;
+	memset(junk, 0x5a, sizeof(junk));
+	sim_sched_init(&s, NULL);
+	for (unsigned i = 0; i < nd; i++) {
+		struct sim_disk_fork_opts fo = { .sched = &s };
+
+		cr_assert_eq(sim_disk_fork(replay_world_disk(w, i), NULL, 0, &fo, &crashed[i]), 0);
+		if (!strcmp(replay_world_disk_name(w, i), "cow"))
+			cow = i;
+	}
+	cr_assert_lt(cow, nd);
+	bio_init(&bio, sim_disk_bdev(crashed[cow]), BIO_WRITE, BIO_FUA, 0, 8, junk, write_done,
+		 NULL);
+	bdev_submit(&bio);
+	sim_sched_run(&s, 0);
+	explore_check_state(w, crashed, 1, NULL, NULL, &bc->sr);
+	for (unsigned i = 0; i < nd; i++)
+		sim_disk_destroy(crashed[i]);
+	sim_sched_destroy(&s);
+	bc->ran = true;
+	return 1;
+}
+
+Test(explore, garbage_header_is_a_violation)
+{
+	struct broken_ctx bc = { 0 };
+	struct replay_opts ro = { .crash_modes = REPLAY_CRASH_MARKER,
+				  .crash_hook = garbage_header_hook, .crash_ctx = &bc };
+	struct replay_result rr;
+	struct trace_error err;
+
+	replay_run(TRACE, &ro, &rr, &err);
+	cr_assert(bc.ran);
+	cr_assert_eq(bc.sr.verdict, EXPLORE_VIOLATION, "%s", bc.sr.message);
+	cr_assert(strstr(bc.sr.message, "corrupt COW header") != NULL, "%s", bc.sr.message);
+}

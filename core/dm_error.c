@@ -23,7 +23,8 @@ struct io_err_c {
 static int error_ctr(struct dm_target *ti, unsigned argc, char **argv)
 {
 	struct io_err_c *ec;
-	uint64_t start;
+	struct bdev *dev;
+	sector_t start;
 	int r;
 
 	ti->discards_supported = true;
@@ -34,25 +35,16 @@ static int error_ctr(struct dm_target *ti, unsigned argc, char **argv)
 		ti->error_arg = -1;
 		return -EINVAL;
 	}
-	if (dm_parse_u64(argv[1], UINT64_MAX, &start)) {
-		ti->error = "Invalid device sector";
-		ti->error_arg = 1;
-		return -EINVAL;
-	}
+	r = dm_get_device_offset(ti, argv, &dev, &start);
+	if (r)
+		return r;
 	ec = calloc(1, sizeof(*ec));
 	if (!ec) {
+		dm_put_device(ti, dev);
 		ti->error = "Cannot allocate io_err context";
 		return -ENOMEM;
 	}
-	r = dm_get_device(ti, argv[0],
-			  DM_MODE_READ | (dm_target_read_only(ti) ? 0 : DM_MODE_WRITE),
-			  &ec->dev);
-	if (r) {
-		ti->error = "Device lookup failed";
-		ti->error_arg = 0;
-		free(ec);
-		return r;
-	}
+	ec->dev = dev;
 	ec->start = start;
 	ti->private = ec;
 	return 0;

@@ -16,7 +16,8 @@ struct linear_c {
 static int linear_ctr(struct dm_target *ti, unsigned argc, char **argv)
 {
 	struct linear_c *lc;
-	uint64_t start;
+	struct bdev *dev;
+	sector_t start;
 	int r;
 
 	if (argc != 2) {
@@ -24,25 +25,16 @@ static int linear_ctr(struct dm_target *ti, unsigned argc, char **argv)
 		ti->error_arg = -1;
 		return -EINVAL;
 	}
-	if (dm_parse_u64(argv[1], UINT64_MAX, &start)) {
-		ti->error = "Invalid device sector";
-		ti->error_arg = 1;
-		return -EINVAL;
-	}
+	r = dm_get_device_offset(ti, argv, &dev, &start);
+	if (r)
+		return r;
 	lc = calloc(1, sizeof(*lc));
 	if (!lc) {
+		dm_put_device(ti, dev);
 		ti->error = "Cannot allocate linear context";
 		return -ENOMEM;
 	}
-	r = dm_get_device(ti, argv[0],
-			  DM_MODE_READ | (dm_target_read_only(ti) ? 0 : DM_MODE_WRITE),
-			  &lc->dev);
-	if (r) {
-		ti->error = "Device lookup failed";
-		ti->error_arg = 0;
-		free(lc);
-		return r;
-	}
+	lc->dev = dev;
 	lc->start = start;
 	ti->discards_supported = true;
 	ti->private = lc;

@@ -598,6 +598,28 @@ int dm_get_device(struct dm_target *ti, const char *path, unsigned mode,
 	return 0;
 }
 
+int dm_get_device_offset(struct dm_target *ti, char **argv, struct bdev **dev,
+			 sector_t *start)
+{
+	uint64_t v;
+	int r;
+
+	if (dm_parse_u64(argv[1], UINT64_MAX, &v)) {
+		ti->error = "Invalid device sector";
+		ti->error_arg = 1;
+		return -EINVAL;
+	}
+	r = dm_get_device(ti, argv[0],
+			  DM_MODE_READ | (dm_target_read_only(ti) ? 0 : DM_MODE_WRITE), dev);
+	if (r) {
+		ti->error = "Device lookup failed";
+		ti->error_arg = 0;
+		return r;
+	}
+	*start = v;
+	return 0;
+}
+
 void dm_put_device(struct dm_target *ti, struct bdev *dev)
 {
 	struct dm_table_dev **pp;

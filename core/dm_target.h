@@ -108,6 +108,14 @@ struct dm_target {
  */
 int dm_get_device(struct dm_target *ti, const char *path, unsigned mode,
 		  struct bdev **out);
+/*
+ * Read the `<device> <offset>` pair of argv[0], argv[1] (linear, error):
+ * parse the offset ("Invalid device sector", error_arg 1), then open the
+ * device ("Device lookup failed", error_arg 0). Returns 0 or a negative
+ * errno with ti->error set; on failure nothing is held.
+ */
+int dm_get_device_offset(struct dm_target *ti, char **argv, struct bdev **dev,
+			 sector_t *start);
 /* Drop a reference taken by dm_get_device(). */
 void dm_put_device(struct dm_target *ti, struct bdev *dev);
 

@@ -910,6 +910,35 @@ static int parse_io(struct trace_ctx *c, const struct tnode *at, const struct tn
 	return 0;
 }
 
+/*
+ * Two writes (or discards) to overlapping sectors of one device in the same
+ * parallel group have no defined order: a disk may complete either last,
+ * and no oracle can say which content wins. Such a group is refused (for
+ * the first iteration of a repeat; strides are the trace author's to keep
+ * apart).
+ */
+static int group_overlap(struct trace_ctx *c, const struct trace_step *g)
+{
+	for (unsigned i = 0; i < g->u.group.nr_steps; i++) {
+		const struct trace_step *a = &g->u.group.steps[i];
+		if (a->kind != TRACE_STEP_WRITE && a->kind != TRACE_STEP_DISCARD)
+			continue;
+		for (unsigned j = i + 1; j < g->u.group.nr_steps; j++) {
+			const struct trace_step *b = &g->u.group.steps[j];
+			if (b->kind != TRACE_STEP_WRITE && b->kind != TRACE_STEP_DISCARD)
+				continue;
+			if (strcmp(a->u.io.dev, b->u.io.dev) != 0)
+				continue;
+			if (a->u.io.offset < b->u.io.offset + b->u.io.length &&
+			    b->u.io.offset < a->u.io.offset + a->u.io.length)
+				return trace_error_at(c, b->line, b->column,
+						      "writes in one parallel group overlap on %s (with line %u): their order is undefined",
+						      a->u.io.dev, a->line);
+		}
+	}
+	return 0;
+}
+
 static int parse_group(struct trace_ctx *c, const struct tnode *v, struct trace_step *st,
 		       unsigned depth)
 {
@@ -931,7 +960,7 @@ static int parse_group(struct trace_ctx *c, const struct tnode *v, struct trace_
 		if (r)
 			return r;
 	}
-	return 0;
+	return group_overlap(c, st);
 }
 
 static int parse_repeat(struct trace_ctx *c, const struct tnode *v, struct trace_step *st,

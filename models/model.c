@@ -1120,6 +1120,39 @@ struct merge_walk {
 };
 
 /* Start a merge: other snapshots keep the origin; the origin takes st's view. */
+/*
+ * A merge copies the snapshot's value of a sector onto the origin: give the
+ * origin sector os the snapshot's versions (ss, or the fixed content when
+ * the snapshot view has no state of its own) in state st, skipping the
+ * snapshot's in-flight versions when skip_inflight. Used when the merge
+ * starts (MV_MAYBE: the copy may or may not have happened) and when it is
+ * done (MV_DURABLE: the merge flushed the origin).
+ */
+static void merge_adopt(struct mstate *os, const struct mstate *ss,
+			struct model_content fixed, enum mver_state st,
+			bool skip_inflight)
+{
+	if (ss) {
+		for (uint32_t i = 0; i < ss->n; i++) {
+			struct mver v = ss->v[i];
+
+			if (skip_inflight && v.st == MV_INFLIGHT)
+				continue;
+			v.st = st;
+			v.copy = 0;
+			mstate_push(os, &v);
+		}
+		os->cur = ss->cur;
+		os->cur_known = ss->cur_known;
+	} else {
+		struct mver v = { .c = fixed, .st = st };
+
+		mstate_push(os, &v);
+		os->cur = fixed;
+		os->cur_known = true;
+	}
+}
+
 static void merge_chunk(void *ctx, uint64_t chunk, struct mstate *unused)
 {
 	struct merge_walk *w = ctx;
@@ -1161,23 +1194,7 @@ static void merge_chunk(void *ctx, uint64_t chunk, struct mstate *unused)
 		for (uint32_t i = 0; i < os->n; i++)
 			if (os->v[i].st != MV_INFLIGHT)
 				os->v[i].st = MV_MAYBE;
-		if (ss) {
-			for (uint32_t i = 0; i < ss->n; i++) {
-				struct mver v = ss->v[i];
-
-				v.st = MV_MAYBE;
-				v.copy = 0;
-				mstate_push(os, &v);
-			}
-			os->cur = ss->cur;
-			os->cur_known = ss->cur_known;
-		} else {
-			struct mver v = { .c = fixed, .st = MV_MAYBE };
-
-			mstate_push(os, &v);
-			os->cur = fixed;
-			os->cur_known = true;
-		}
+		merge_adopt(os, ss, fixed, MV_MAYBE, false);
 		os->merging = true;
 		ml.disk = ol.disk;
 		ml.abs = ol.abs;
@@ -1309,25 +1326,7 @@ int model_merge_done(struct model *m, const char *dev)
 		for (uint32_t j = os->n; j-- > 0;)
 			if (os->v[j].st != MV_INFLIGHT && os->v[j].st != MV_ACKED)
 				mstate_drop(os, j);
-		if (ss) {
-			for (uint32_t j = 0; j < ss->n; j++) {
-				struct mver v = ss->v[j];
-
-				if (v.st == MV_INFLIGHT)
-					continue;
-				v.st = MV_DURABLE;
-				v.copy = 0;
-				mstate_push(os, &v);
-			}
-			os->cur = ss->cur;
-			os->cur_known = ss->cur_known;
-		} else {
-			struct mver v = { .c = fixed, .st = MV_DURABLE };
-
-			mstate_push(os, &v);
-			os->cur = fixed;
-			os->cur_known = true;
-		}
+		merge_adopt(os, ss, fixed, MV_DURABLE, true);
 		os->merging = false;
 	}
 	st->nr_merged = 0;

@@ -13,21 +13,12 @@
 #                  so work in progress elsewhere does not break the build;
 #                  "worktree": the working tree as it is
 set -uo pipefail
+export MUTANT_TREE=${MUTANT_TREE:-head}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cases=${SNAPSIM_CASES:-12}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutprops.XXXXXX")
 [ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT
 tests="test_prop_crash test_prop_stores test_prop_clean"
-
-copy_tree() { # dst
-	mkdir -p "$1"
-	if [ "${MUTANT_TREE:-head}" = head ]; then
-		git -C "$root" archive HEAD | tar -C "$1" -xf -
-		return
-	fi
-	(cd "$root" && tar --exclude='./build*' --exclude='./.git' --exclude='./out' \
-		--exclude='./reports/out' --exclude='./fuzz/out' -cf - .) | tar -C "$1" -xf -
-}
 
 # build + run one tree; prints "rc<TAB>first failure"
 run_tree() { # dir label
@@ -49,31 +40,6 @@ run_tree() { # dir label
 	printf '%s\t%s\n' "$rc" "$first"
 }
 
-status=0
+source "$root/tests/mutants/lib.sh"
 echo "property suite ($tests), $cases cases each"
-copy_tree "$scratch/base"
-IFS=$'\t' read -r rc evidence < <(run_tree "$scratch/base" base)
-if [ "$rc" = 0 ]; then
-	echo "baseline (unmodified store): clean"
-else
-	echo "baseline (unmodified store): NOT CLEAN ($rc): $evidence"
-	status=1
-fi
-printf '%-16s %-7s %s\n' mutant result "first failure"
-for patch in "$root"/tests/mutants/*.patch; do
-	name=$(basename "$patch" .patch)
-	dir=$scratch/$name
-	copy_tree "$dir"
-	if ! (cd "$dir" && patch -p1 -s <"$patch"); then
-		printf '%-16s %-7s %s\n' "$name" ERROR "patch does not apply"
-		status=1
-		continue
-	fi
-	IFS=$'\t' read -r rc evidence < <(run_tree "$dir" "$name")
-	case $rc in
-	1) printf '%-16s %-7s %s\n' "$name" caught "$evidence" ;;
-	*) printf '%-16s %-7s %s\n' "$name" MISSED "($rc) $evidence"; status=1 ;;
-	esac
-	[ -z "${MUTANT_KEEP:-}" ] && rm -rf "$dir"
-done
-exit $status
+run_mutants "1" "first failure"

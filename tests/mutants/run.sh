@@ -17,12 +17,6 @@ budget=${MUTANT_BUDGET:-16}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutants.XXXXXX")
 [ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT
 
-# Copy the tree without build directories or git metadata.
-copy_tree() { # dst
-	mkdir -p "$1"
-	(cd "$root" && tar --exclude='./build*' --exclude='./.git' --exclude='./out' \
-		--exclude='./reports/out' --exclude='./fuzz/out' -cf - .) | tar -C "$1" -xf -
-}
 
 # build + explore one tree; prints "verdict<TAB>first evidence"
 run_tree() { # dir label
@@ -40,31 +34,6 @@ run_tree() { # dir label
 	printf '%s\t%s\n' "$rc" "${first:-}"
 }
 
-status=0
+source "$root/tests/mutants/lib.sh"
 echo "explorer over: $traces (budget $budget)"
-copy_tree "$scratch/base"
-IFS=$'\t' read -r rc evidence < <(run_tree "$scratch/base" base)
-if [ "$rc" = 0 ]; then
-	echo "baseline (unmodified store): clean"
-else
-	echo "baseline (unmodified store): NOT CLEAN (exit $rc): $evidence"
-	status=1
-fi
-printf '%-16s %-7s %s\n' mutant result "first evidence"
-for patch in "$root"/tests/mutants/*.patch; do
-	name=$(basename "$patch" .patch)
-	dir=$scratch/$name
-	copy_tree "$dir"
-	if ! (cd "$dir" && patch -p1 -s <"$patch"); then
-		printf '%-16s %-7s %s\n' "$name" ERROR "patch does not apply"
-		status=1
-		continue
-	fi
-	IFS=$'\t' read -r rc evidence < <(run_tree "$dir" "$name")
-	case $rc in
-	1|3|4) printf '%-16s %-7s %s\n' "$name" caught "(exit $rc) $evidence" ;;
-	*) printf '%-16s %-7s %s\n' "$name" MISSED "(exit $rc) $evidence"; status=1 ;;
-	esac
-	[ -z "${MUTANT_KEEP:-}" ] && rm -rf "$dir"
-done
-exit $status
+run_mutants "1 3 4" "first evidence"

@@ -3,7 +3,7 @@
  *
  * Generates traces of 10k, 50k and 200k I/O steps (writes with pattern
  * data, reads with expectations, flushes, FUA) on two disks into /tmp, then
- * times (a) sim/trace.h's loader: trace_open() + trace_next() until the end
+ * times (a) sim/trace/trace.h's loader: trace_open() + trace_next() until the end
  * (every step parsed, checked and delivered), and (b) libyaml alone:
  * yaml_parser_parse() over every event of the same file, nothing built.
  * Both read the file from the page cache. Reports MB/s of each, their ratio

@@ -1,7 +1,7 @@
 /*
  * cmd_check.c - snapsim check [--cases N] [--seed N] [--trace FILE...]
  * [--store P|N] [--props LIST] [--junit FILE] [--tap]: the property tests
- * (sim/prop.h) for a user's CI. Without --trace it runs N generated cases
+ * (sim/prop/prop.h) for a user's CI. Without --trace it runs N generated cases
  * of each property from seed N on; with --trace it runs each trace under
  * crash exploration for N seeds. Writes JUnit XML and/or TAP. Exit 0 only
  * when every case held, 1 when one failed (its seed and minimized trace

@@ -1,6 +1,6 @@
 /*
  * cmd_explore.c - `snapsim explore TRACE...`: the crash-consistency
- * explorer (sim/explore.h) over traces, with a state database, minimized
+ * explorer (sim/explore/explore.h) over traces, with a state database, minimized
  * traces for failures, and one exit code per failure class.
  *
  * A fault inside the tool (a signal) cannot be turned into a verdict in

@@ -1,5 +1,5 @@
 /*
- * fuzz_trace.c - harness for the YAML trace loader (sim/trace.h).
+ * fuzz_trace.c - harness for the YAML trace loader (sim/trace/trace.h).
  *
  * Properties (abort when one fails):
  *  1. Every error names the input and a position inside it: line <= the

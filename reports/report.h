@@ -1,6 +1,6 @@
 /*
  * report.h - `snapsim report`: the crash explorer's state database
- * (sim/statedb.h, schema in reports/README.md) rendered as one
+ * (sim/db/statedb.h, schema in reports/README.md) rendered as one
  * self-contained HTML page (inline CSS and SVG, no JavaScript) and a
  * Markdown summary. Everything comes from the database alone.
  */

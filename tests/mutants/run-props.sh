@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-props.sh - does the property suite (tests/property, sim/prop.h) catch
+# run-props.sh - does the property suite (tests/property, sim/prop/prop.h) catch
 # each mutant on its own? The sibling of run.sh (which runs the explorer).
 #
 # For the unmodified tree and each tests/mutants/*.patch: copy the tree,

@@ -2,7 +2,7 @@
  * prop_test.h - the loop every property test runs: SNAPSIM_CASES cases
  * (default given per test) from seed SNAPSIM_SEED (default 1; when set,
  * and SNAPSIM_CASES is not, exactly that one case). Each seed is printed
- * first; a failing case is shrunk (sim/prop.h) and its seed, message and
+ * first; a failing case is shrunk (sim/prop/prop.h) and its seed, message and
  * minimized trace path are reported.
  */
 #ifndef SNAPSIM_TESTS_PROP_TEST_H

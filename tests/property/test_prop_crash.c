@@ -4,7 +4,7 @@
  * under the model and the crash explorer: snapshot reads = origin at
  * snapshot time, origin reads = last acknowledged write, origin = snapshot
  * after a merge, and every sampled crash state (torn at sector
- * granularity) restarts and checks clean. See sim/prop.h.
+ * granularity) restarts and checks clean. See sim/prop/prop.h.
  */
 #include "prop_test.h"
 

@@ -1,7 +1,7 @@
 /*
  * test_prop_stores.c - the same generated workload with persistent (P)
  * and transient (N) snapshots: both match the model read for read, and
- * every device reads the same bytes in both at the end. See sim/prop.h.
+ * every device reads the same bytes in both at the end. See sim/prop/prop.h.
  */
 #include "prop_test.h"
 

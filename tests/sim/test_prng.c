@@ -1,4 +1,4 @@
-/* test_prng.c - known answers and properties of sim/prng.c. */
+/* test_prng.c - known answers and properties of sim/world/prng.c. */
 #include <criterion/criterion.h>
 
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * test_replay_random.c - model vs core on generated traces: the seeded
- * generator of sim/gen.h (an origin, one or two snapshots, random writes,
+ * generator of sim/prop/gen.h (an origin, one or two snapshots, random writes,
  * reads and flushes on the origin and the snapshots, parallel groups and
  * races, a later snapshot, occasionally a merge) writes a YAML trace to a
  * temporary file and this test replays it; every read is checked
@@ -25,7 +25,7 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 10) : def;
 }
 
-/* Write the case of seed (sim/gen.h, shared with the property tests) to a temporary file. */
+/* Write the case of seed (sim/prop/gen.h, shared with the property tests) to a temporary file. */
 static const char *gen_trace(uint64_t seed, char *path, size_t len)
 {
 	struct gen_opts go = { .merge = true };

@@ -1,0 +1,158 @@
+/*
+ * model_read.c - what a read may return (expected sets) and checking an
+ * actual read against them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+#include "pattern.h"
+
+/* ---- reads ---- */
+
+static void expect_add(struct model_expect *e, const struct model_content *c)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		if (mc_eq(&e->c[i], c))
+			return;
+	e->n_total++;
+	if (e->n < MODEL_EXPECT_MAX)
+		e->c[e->n++] = *c;
+}
+
+static int expect_sector(struct model *m, const char *dev, model_sector_t sector,
+			 struct model_expect *out, struct mstate **sp)
+{
+	struct loc l;
+	struct mstate *s;
+	struct model_content fixed;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*sp = NULL;
+	r = model_resolve(m, dev, sector, &l, 0);
+	if (r)
+		return r;
+	r = model_view(m, &l, &s, &fixed, 0);
+	if (r == -EIO) {
+		out->may_fail = true;
+		return 0;
+	}
+	if (r)
+		return r;
+	out->may_fail = l.maybe_eio;
+	out->may_succeed = true;
+	*sp = s;
+	if (!s) {
+		expect_add(out, &fixed);
+		return 0;
+	}
+	if (s->cur_known)
+		expect_add(out, &s->cur);
+	for (uint32_t i = 0; i < s->n; i++)
+		if (!s->cur_known || s->v[i].st == MV_INFLIGHT || s->v[i].st == MV_MAYBE)
+			expect_add(out, &s->v[i].c);
+	return 0;
+}
+
+int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
+		      struct model_expect *out)
+{
+	struct mstate *s;
+
+	return expect_sector(m, dev, sector, out, &s);
+}
+
+static void describe(const struct model_expect *e, char *buf, size_t len)
+{
+	size_t used = 0;
+	char name[64];
+
+	buf[0] = 0;
+	if (!e->may_succeed) {
+		snprintf(buf, len, "EIO");
+		return;
+	}
+	for (unsigned i = 0; i < e->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " or " : "",
+					 model_content_name(&e->c[i], name, sizeof(name)));
+	if (e->n_total > e->n && used < len)
+		snprintf(buf + used, len - used, " or %u more", e->n_total - e->n);
+	if (e->may_fail && used < len)
+		snprintf(buf + strlen(buf), len - strlen(buf), " or EIO");
+}
+
+int model_check_read(struct model *m, const char *dev, model_sector_t sector,
+		     uint32_t nsectors, const uint8_t *buf, int status,
+		     struct model_mismatch *mm)
+{
+	bool any_fail = false;
+
+	for (uint32_t i = 0; i < nsectors; i++) {
+		struct model_expect e;
+		struct mstate *s;
+		struct model_content found;
+		bool ok = false;
+		int r = expect_sector(m, dev, sector + i, &e, &s);
+
+		if (r)
+			return r;
+		if (status) {
+			if (e.may_fail)
+				any_fail = true;
+			continue;
+		}
+		if (!e.may_succeed) {
+			snprintf(mm->dev, sizeof(mm->dev), "%s", dev);
+			mm->sector = sector + i;
+			snprintf(mm->expected, sizeof(mm->expected), "EIO");
+			snprintf(mm->found, sizeof(mm->found), "data");
+			return 1;
+		}
+		found = model_content_of(buf + (size_t)i * PATTERN_SECTOR_BYTES);
+		for (unsigned j = 0; j < e.n; j++)
+			if (mc_eq(&e.c[j], &found))
+				ok = true;
+		if (!ok && e.n_total > e.n && s) {
+			for (uint32_t j = 0; j < s->n; j++)
+				if (mc_eq(&s->v[j].c, &found))
+					ok = true;
+		}
+		if (!ok) {
+			snprintf(mm->dev, sizeof(mm->dev), "%s", dev);
+			mm->sector = sector + i;
+			describe(&e, mm->expected, sizeof(mm->expected));
+			model_content_name(&found, mm->found, sizeof(mm->found));
+			return 1;
+		}
+		/*
+		 * After a crash the first read pins an uncertain sector, unless
+		 * a merge is still writing it: a merge that resumes after the
+		 * restart copies the snapshot's value over what was read.
+		 */
+		if (s && !s->cur_known && !s->merging) {
+			bool inflight = false;
+
+			for (uint32_t j = 0; j < s->n; j++)
+				if (s->v[j].st == MV_INFLIGHT)
+					inflight = true;
+			if (!inflight) {
+				for (uint32_t j = s->n; j-- > 0;)
+					if (!mc_eq(&s->v[j].c, &found))
+						mstate_drop(s, j);
+				s->cur = found;
+				s->cur_known = true;
+			}
+		}
+	}
+	if (status && !any_fail) {
+		snprintf(mm->dev, sizeof(mm->dev), "%s", dev);
+		mm->sector = sector;
+		snprintf(mm->expected, sizeof(mm->expected), "data");
+		snprintf(mm->found, sizeof(mm->found), "error %d", status);
+		return 1;
+	}
+	return 0;
+}

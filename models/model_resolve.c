@@ -1,0 +1,140 @@
+/*
+ * model_resolve.c - where a read of device + sector is served from: a disk
+ * sector, a snapshot store sector, zeroes or an error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+#include "pattern.h"
+
+const struct model_segment *model_seg_of(const struct mdev *d, model_sector_t s, unsigned *idx)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		if (s >= d->segs[i].start && s < d->segs[i].start + d->segs[i].len) {
+			*idx = i;
+			return &d->segs[i];
+		}
+	return NULL;
+}
+
+bool model_chunk_allocated(const struct mstore *s, uint64_t chunk)
+{
+	return mmap_get(&s->chunks, chunk) != NULL;
+}
+
+/* Where a read of name:s is served from (merge devices prefer the store). */
+int model_resolve(struct model *m, const char *name, model_sector_t s, struct loc *out,
+		   int depth)
+{
+	const struct model_segment *sg;
+	struct mdev *d;
+	unsigned idx;
+	int di;
+
+	memset(out, 0, sizeof(*out));
+	if (depth > MAX_DEPTH)
+		return -ELOOP;
+	d = model_find_dev(m, name);
+	if (!d) {
+		di = model_find_disk(m, name);
+		if (di < 0)
+			return -ENOENT;
+		if (s >= m->disks[di]->size) {
+			out->kind = L_EIO;
+			return 0;
+		}
+		out->kind = L_DISK;
+		out->disk = (uint32_t)di;
+		out->abs = s;
+		return 0;
+	}
+	sg = model_seg_of(d, s, &idx);
+	if (!sg) {
+		out->kind = L_EIO;
+		return 0;
+	}
+	switch (sg->type) {
+	case MODEL_T_LINEAR:
+		return model_resolve(m, sg->dev, sg->offset + (s - sg->start), out, depth + 1);
+	case MODEL_T_ZERO:
+		out->kind = L_ZERO;
+		return 0;
+	case MODEL_T_ERROR:
+		out->kind = L_EIO;
+		return 0;
+	case MODEL_T_ORIGIN:
+		return model_resolve(m, sg->dev, s, out, depth + 1);
+	case MODEL_T_SNAPSHOT: {
+		struct mstore *st = d->stores[idx];
+
+		if (!st || st->dead || st->merging || st->state == MODEL_SNAP_INVALID) {
+			out->kind = L_EIO;
+			return 0;
+		}
+		out->kind = L_STORE;
+		out->st = st;
+		out->ssec = s;
+		out->maybe_eio = st->state == MODEL_SNAP_MAYBE_INVALID;
+		return 0;
+	}
+	case MODEL_T_MERGE: {
+		struct mstore *st = d->stores[idx];
+
+		if (st && !st->dead && st->merging && model_chunk_allocated(st, s / st->cs)) {
+			out->kind = L_STORE;
+			out->st = st;
+			out->ssec = s;
+			return 0;
+		}
+		return model_resolve(m, sg->dev, s, out, depth + 1);
+	}
+	}
+	out->kind = L_EIO;
+	return 0;
+}
+
+/*
+ * The state a location reads from: a state (*sp) or, for a sector nobody
+ * wrote, its fixed initial content (*fixed). Store sectors not in the
+ * store's map read the origin (shared) unless their chunk was copied, in
+ * which case they read the origin's initial content.
+ */
+int model_view(struct model *m, const struct loc *l, struct mstate **sp,
+		struct model_content *fixed, int depth)
+{
+	*sp = NULL;
+	switch (l->kind) {
+	case L_DISK:
+		*sp = mmap_get(&m->disks[l->disk]->map, l->abs);
+		*fixed = model_initial_content(m->disks[l->disk], l->abs);
+		return 0;
+	case L_ZERO:
+		*fixed = mc_zero();
+		return 0;
+	case L_EIO:
+		return -EIO;
+	case L_STORE: {
+		struct mstore *st = l->st;
+		struct loc ol;
+		int r;
+
+		*sp = mmap_get(&st->map, l->ssec);
+		if (*sp)
+			return 0;
+		if (depth > MAX_DEPTH)
+			return -ELOOP;
+		r = model_resolve(m, st->origin, l->ssec, &ol, depth + 1);
+		if (r)
+			return r;
+		if (model_chunk_allocated(st, l->ssec / st->cs)) {
+			*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
+			return 0;
+		}
+		return model_view(m, &ol, sp, fixed, depth + 1);
+	}
+	}
+	return -EIO;
+}

@@ -31,6 +31,7 @@ static const char cow_usage[] =
 	"usage: snapsim cow inspect COW [--json] [--all]\n"
 	"       snapsim cow check COW [--origin ORIGIN] [--repair] [--json]\n"
 	"       snapsim cow export --origin ORIGIN --cow COW -o IMAGE [--force]\n"
+	"                          [--skip-bad-records] [--json] [-q]\n"
 	"\n"
 	"Offline tools for persistent (P) snapshot stores in Linux dm-snapshot\n"
 	"format. COW and ORIGIN are image files or block devices; they are read\n"

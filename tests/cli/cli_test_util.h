@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +33,18 @@ struct run_result {
 };
 
 static char test_dir[64];
+
+/*
+ * Limits for the next run() only (reset after it): a file size limit
+ * (RLIMIT_FSIZE, bytes; 0 none), SIGXFSZ ignored (writes past the limit
+ * fail with EFBIG instead of killing), and an alarm that kills a run that
+ * hangs (seconds; 0 none; the status is then 128 + SIGALRM).
+ */
+static struct {
+	unsigned long long fsize;
+	int ignore_xfsz;
+	unsigned alarm_secs;
+} run_limits;
 
 __attribute__((unused)) static void test_dir_make(void)
 {
@@ -134,9 +148,18 @@ __attribute__((unused)) static void run_v(struct run_result *r, const char *stdi
 		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
 		    dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(127);
+		if (run_limits.fsize) {
+			struct rlimit rl = { run_limits.fsize, run_limits.fsize };
+			if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+				_exit(127);
+		}
+		signal(SIGXFSZ, run_limits.ignore_xfsz ? SIG_IGN : SIG_DFL);
+		if (run_limits.alarm_secs)
+			alarm(run_limits.alarm_secs); /* survives execv */
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	memset(&run_limits, 0, sizeof(run_limits));
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->out = slurp(out_path, NULL);

@@ -674,7 +674,7 @@ Test(cow_tools, export_empty_store_copies_origin)
 	free(b);
 }
 
-Test(cow_tools, export_refuses_corrupt_unless_forced)
+Test(cow_tools, export_refuses_corrupt_unless_told_to_skip)
 {
 	struct img m = healthy();
 	const char *cow, *origin = make_origin(), *out = tpath("snap.img");
@@ -683,18 +683,26 @@ Test(cow_tools, export_refuses_corrupt_unless_forced)
 	size_t n;
 	struct run_result r;
 
-	/* A second record for old 100 (first wins with --force). */
+	/* A second record for old 100 (first wins with --skip-bad-records). */
 	img_rec(&m, 1, 3, 100, 40);
 	img_data(&m, 40, 0x55);
 	cow = img_save(&m, "cow.img");
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, NULL);
 	cr_assert_eq(r.status, 1);
 	assert_has(r.err, "area 1 slot 3 (byte offset 17456): error: duplicate old_chunk 100");
-	assert_has(r.err, "refusing to export (--force to export anyway)");
+	assert_has(r.err, "refusing to export (--skip-bad-records to export anyway)");
 	cr_assert_neq(access(out, F_OK), 0, "no image on refusal");
 	run_free(&r);
 
+	/* --force is about IMAGE, not the store: still refused. */
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, "--force", NULL);
+	cr_assert_eq(r.status, 1);
+	assert_has(r.err, "refusing to export");
+	run_free(&r);
+	cr_assert_neq(access(out, F_OK), 0, "no image on refusal");
+
+	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out,
+	    "--skip-bad-records", NULL);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	run_free(&r);
 	got = slurp(out, &n);

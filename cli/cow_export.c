@@ -99,11 +99,16 @@ static long long usable_pairs(const struct cow_scan *s, struct cow_pair *v,
 	return (long long)kept;
 }
 
+/* Also two device nodes of one block device. */
 static bool same_file(const struct stat *a, const char *path)
 {
 	struct stat b;
 
-	return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+	if (stat(path, &b) != 0)
+		return false;
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b.st_mode))
+		return a->st_rdev == b.st_rdev;
+	return a->st_dev == b.st_dev && a->st_ino == b.st_ino;
 }
 
 struct export_job {
@@ -113,7 +118,7 @@ struct export_job {
 	uint64_t origin_bytes;
 	uint8_t *buf;
 	struct out_file out;
-	bool out_open;
+	bool out_tried, out_open; /* out_file_open called / succeeded */
 	struct progress prog;
 	char msg[OUT_FILE_MSG_MAX + 256]; /* the error, printed at the end */
 };
@@ -391,12 +396,12 @@ static int run_export(struct export_job *j, bool force, bool skip_bad)
 		goto out;
 	}
 	oo.min_bytes = j->origin_bytes;
-	j->out_open = true;
+	j->out_tried = true;
 	if (out_file_open(&j->out, j->image_path, &oo) < 0) {
-		j->out_open = false;
 		fail(j, "%s", j->out.msg);
 		goto out;
 	}
+	j->out_open = true;
 	t0 = progress_now();
 	progress_init(&j->prog, progress_wanted(STDERR_FILENO, j->quiet) ? stderr : NULL,
 		      "snapsim: exporting", j->origin_bytes, t0);
@@ -441,7 +446,7 @@ int cmd_cow_export(int argc, char **argv)
 	}
 	code = run_export(&j, force, skip_bad) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 	/* Removes a failed export's temporary before saying IMAGE is as it was. */
-	if (j.out_open)
+	if (j.out_tried)
 		out_file_close(&j.out);
 	if (code != CLI_EXIT_OK)
 		print_error(&j, code);

@@ -232,13 +232,13 @@ Test(export_target, force_replaces_by_rename)
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out,
 	    "--force", NULL);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-	assert_has(r.out, "bytes written (replaced)");
-	cr_assert_eq(r.err[0], '\0', "stderr not a terminal: no progress: %s", r.err);
-	run_free(&r);
 	assert_is_origin(out);
 	assert_same_bytes(other, before, n);
 	cr_assert_eq(stat(out, &st1), 0);
 	cr_assert_neq(st1.st_ino, st0.st_ino, "replaced in place, not renamed");
+	assert_has(r.out, "bytes written (replaced)");
+	cr_assert_eq(r.err[0], '\0', "stderr not a terminal: no progress: %s", r.err);
+	run_free(&r);
 	mask = umask(0);
 	umask(mask);
 	cr_assert_eq(st1.st_mode & 07777, 0644 & ~mask, "mode %o", st1.st_mode & 07777);
@@ -285,11 +285,11 @@ Test(export_target, failed_write_keeps_old_file_and_no_temporary)
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out,
 	    "--force", NULL);
 	cr_assert_eq(r.status, 1, "status %d, stderr: %s", r.status, r.err);
+	assert_same_bytes(out, before, n);
+	cr_assert_eq(temps_in(test_dir), 0);
 	assert_has(r.err, "snap.img: write error at byte offset 65536: File too large");
 	assert_has(r.err, "snap.img: left as it was");
 	run_free(&r);
-	assert_same_bytes(out, before, n);
-	cr_assert_eq(temps_in(test_dir), 0);
 
 	run_limits.fsize = 4 * CHUNK;
 	run_limits.ignore_xfsz = 1;
@@ -395,7 +395,7 @@ Test(export_target, block_device_in_place)
 	const char *origin, *cow, *backing = tpath("disk.img");
 	const size_t dev_len = ORIGIN_BYTES + 4 * CHUNK;
 	char *before, *after;
-	uint8_t *o = origin_bytes();
+	uint8_t *o;
 	size_t n;
 	struct run_result r;
 
@@ -403,6 +403,7 @@ Test(export_target, block_device_in_place)
 	make_old("disk.img", dev_len);
 	if (!loop_attach(backing))
 		cr_skip_test("no loop device (losetup -f failed)");
+	o = origin_bytes();
 	before = slurp(backing, &n);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", loop_dev, NULL);
 	cr_assert_eq(r.status, 1);

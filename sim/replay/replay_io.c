@@ -56,6 +56,12 @@ static void drain_crash_points(struct replay_world *w)
 {
 	size_t i;
 
+	/* A copy that failed has invalidated a snapshot already, and the
+	 * writes that invalidation released may be on the disks, before any
+	 * write end or step end tells the model: a crash here must meet a
+	 * model that knows (model_crash then lets the header write be lost). */
+	if (w->faults && w->nr_cpq)
+		rp_poll_invalid(w);
 	for (i = 0; i < w->nr_cpq && !w->stopped; i++) {
 		struct replay_crash_point cp = w->cpq[i];
 

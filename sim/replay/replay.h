@@ -241,7 +241,8 @@ int replay_world_check_all(struct replay_world *w, char *errbuf, size_t len);
  * (replay_world_dev_*), disk_cow[i] for disk i; arrays of nr_devs and
  * nr_disks entries. A COW argument that names a dm device marks it and
  * everything its live table maps to (linear segments, recursively); a disk
- * that any live table of w's past used so stays marked. The
+ * or dm device that any live table of w's past used so stays marked (also
+ * in a restarted world, where the snapshot may not come back). The
  * model does not know a COW's bytes, so check_all skips these, and
  * write_read_check never writes to them. Returns 0.
  */

@@ -46,6 +46,7 @@ struct rp_dev {
 	char *live;              /* live table, names for device numbers; NULL: none */
 	bool staged;             /* an inactive table is loaded */
 	bool merge_done;         /* snapshot-merge: the model was told the merge completed */
+	bool held_cow;           /* a live table has used it as (part of) a COW */
 };
 
 /* One trace I/O in flight (or a check_all/write request). */

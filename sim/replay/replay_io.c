@@ -495,10 +495,14 @@ int replay_world_cow_holders(const struct replay_world *w, bool *dev_cow, bool *
 				p++;
 		}
 	}
-	/* A disk keeps its store's bytes after the table that used it went
-	 * (a finished merge swapped to linear, a removed snapshot). */
+	/* A disk, or a dm device over it, keeps its store's bytes after the
+	 * table that used it went (a finished merge swapped to linear, a
+	 * removed snapshot, a snapshot whose header a power cut lost so it
+	 * does not come back): the model never knew those bytes. */
 	for (unsigned i = 0; i < w->nr_disks; i++)
 		disk_cow[i] |= w->disks[i].held_cow;
+	for (unsigned k = 0; k < w->nr_devs; k++)
+		dev_cow[k] |= w->devs[k].held_cow;
 	return 0;
 }
 

@@ -602,9 +602,12 @@ int rp_dev_refresh(struct replay_world *w, struct rp_dev *d, bool force)
 		bool *dc = calloc(w->nr_devs ? w->nr_devs : 1, sizeof(*dc));
 		bool *kc = calloc(w->nr_disks ? w->nr_disks : 1, sizeof(*kc));
 
-		if (dc && kc && !replay_world_cow_holders(w, dc, kc))
+		if (dc && kc && !replay_world_cow_holders(w, dc, kc)) {
 			for (unsigned i = 0; i < w->nr_disks; i++)
 				w->disks[i].held_cow |= kc[i];
+			for (unsigned i = 0; i < w->nr_devs; i++)
+				w->devs[i].held_cow |= dc[i];
+		}
 		free(dc);
 		free(kc);
 	}
@@ -804,10 +807,14 @@ static int rebuild_stack(struct replay_world *src, struct replay_world *nw, char
 			done[i] = true;
 			continue;
 		}
-		if (!rp_dev_add(nw, src->devs[i].name)) {
+		struct rp_dev *nd = rp_dev_add(nw, src->devs[i].name);
+
+		if (!nd) {
 			free(done);
 			return -ENOMEM;
 		}
+		/* Its store's bytes are there even when the snapshot does not come back. */
+		nd->held_cow = src->devs[i].held_cow;
 		if (!src->devs[i].live)
 			done[i] = true;
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# explore-ci.sh - a CI-sized crash exploration (about a minute on 2 cores):
+# explore-ci.sh - a CI-sized crash exploration (about 70 s on 2 cores):
 # the traces whose crash states the main job's FLUSH/FUA points miss, at
 # EVERY disk write/flush completion (--mode completion, 64 states a point).
 #
@@ -13,7 +13,7 @@
 #     COW (that device holds the trace's data and the store's metadata);
 #   - cow-full: invalidation for want of space, the same release path;
 #   - traces listed in CI_LONG (default long-random: ~90,000 completion
-#     points) only at their first CI_LONG_POINTS (default 16) completion
+#     points) only at their first CI_LONG_POINTS (default 32) completion
 #     points, one `--point P` run each.
 # Jobs run nproc at a time (CI_JOBS); databases are merged with `snapsim db
 # merge` into $CI_OUT/explore-ci.db (default out/explore-ci). Prints each job
@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh" >/dev/null
 snapsim=$SNAPSIM_BUILD_DIR/snapsim
 jobs=${CI_JOBS:-$(nproc)}
 long=" ${CI_LONG:-long-random} "
-long_points=${CI_LONG_POINTS:-16}
+long_points=${CI_LONG_POINTS:-32}
 out=${CI_OUT:-$SNAPSIM_ROOT/out/explore-ci}
 rm -rf "$out"
 mkdir -p "$out/jobs"

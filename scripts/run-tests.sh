@@ -10,6 +10,9 @@ jobs=$(nproc)
 echo "== tests: release build ($SNAPSIM_BUILD_DIR)"
 ctest --test-dir "$SNAPSIM_BUILD_DIR" --output-on-failure -j"$jobs"
 
+echo "== explore: fault-injection and COW-disk traces at every completion point"
+bash "$SNAPSIM_ROOT/scripts/explore-ci.sh"
+
 echo "== fuzz: AFL++ smoke campaign per harness (the corpora replay under ASan below)"
 bash "$SNAPSIM_ROOT/fuzz/smoke.sh" "${SNAPSIM_FUZZ_SMOKE_SECONDS:-10}"
 

@@ -1,7 +1,8 @@
 /*
- * dm_table.c - the dm table language: the argument tokenizer, number
- * parsing, table parse/validate/print, bind-time checks, and the services
- * dm core gives targets about their table (dm_get_device() and friends).
+ * dm_table.c - the dm table language: table parse/validate/print,
+ * bind-time checks, and the services dm core gives targets about their
+ * table (dm_get_device() and friends). The argument tokenizer and number
+ * parsing are in dm_args.c.
  *
  * Table text (spec 1.1): one target per line, `<start> <length> <type>
  * [<params>]`. Blank lines and lines starting with `#` are skipped; in the
@@ -25,64 +26,6 @@
 
 /* The largest device end, in sectors (LLONG_MAX bytes). */
 #define DM_MAX_SECTORS ((uint64_t)LLONG_MAX >> SECTOR_SHIFT)
-
-/* ---- tokenizer and numbers ---- */
-
-int dm_split_args(char *buf, char **argv, unsigned *offs, unsigned max_args)
-{
-	char *in = buf;
-	unsigned argc = 0;
-
-	for (;;) {
-		char *out;
-
-		while (*in && isspace((unsigned char)*in))
-			in++;
-		if (!*in)
-			break;
-		if (argc == max_args)
-			return -E2BIG;
-		if (offs)
-			offs[argc] = (unsigned)(in - buf);
-		argv[argc++] = in;
-		/* Compact in place: out never passes in. */
-		out = in;
-		while (*in && !isspace((unsigned char)*in)) {
-			if (*in == '\\' && in[1])
-				in++;
-			*out++ = *in++;
-		}
-		if (*in)
-			in++; /* the separator, before out overwrites it */
-		*out = '\0';
-	}
-	return (int)argc;
-}
-
-int dm_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	bool range = false;
-	const char *p;
-
-	if (!*s)
-		return -EINVAL;
-	for (p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-	for (p = s; *p; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			range = true;
-		else
-			v = v * 10 + d;
-	}
-	if (range || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
 
 /* ---- tables ---- */
 

@@ -1,7 +1,8 @@
 /*
  * dm_device.c - a mapped device as a struct bdev: the submit path (clone
  * splitting, PREFLUSH handling, per-bio data, end_io), in-flight
- * accounting, and the asynchronous suspend / resume machinery.
+ * accounting, the busy count and event number targets raise, and the
+ * asynchronous suspend / resume machinery.
  *
  * The I/O path, for one submitted bio (the "original"):
  *   1. A struct dm_io is allocated. While the device is suspending or
@@ -61,6 +62,39 @@ void *dm_per_bio_data(struct bio *clone)
 struct dm_target *dm_bio_target(struct bio *clone)
 {
 	return to_clone(clone)->ti;
+}
+
+/*
+ * Device state targets change through their table: the busy count suspend
+ * waits for, and the event number.
+ */
+void dm_target_busy_get(struct dm_target *ti)
+{
+	if (ti->table->md)
+		ti->table->md->busy++;
+}
+
+void dm_target_busy_put(struct dm_target *ti)
+{
+	struct dm_device *md = ti->table->md;
+
+	if (!md)
+		return;
+	assert(md->busy > 0);
+	md->busy--;
+	dm_device_check_drained(md);
+}
+
+/*
+ * Linux raises the event number only through dm_table_event() on a bound
+ * (live) table; a table swap by itself raises nothing. Same here.
+ */
+void dm_target_event(struct dm_target *ti)
+{
+	struct dm_device *md = ti->table->md;
+
+	if (md && md->live == ti->table)
+		md->event_nr++;
 }
 
 static void dm_io_dispatch(struct dm_io *io);

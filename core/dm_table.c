@@ -637,35 +637,6 @@ bool dm_target_read_only(struct dm_target *ti)
 	return (ti->table->flags & DM_READ_ONLY) != 0;
 }
 
-void dm_target_busy_get(struct dm_target *ti)
-{
-	if (ti->table->md)
-		ti->table->md->busy++;
-}
-
-void dm_target_busy_put(struct dm_target *ti)
-{
-	struct dm_device *md = ti->table->md;
-
-	if (!md)
-		return;
-	assert(md->busy > 0);
-	md->busy--;
-	dm_device_check_drained(md);
-}
-
-/*
- * Linux raises the event number only through dm_table_event() on a bound
- * (live) table; a table swap by itself raises nothing. Same here.
- */
-void dm_target_event(struct dm_target *ti)
-{
-	struct dm_device *md = ti->table->md;
-
-	if (md && md->live == ti->table)
-		md->event_nr++;
-}
-
 /* ---- tables without a device ---- */
 
 int dm_table_create(struct dm_registry *reg, const char *text, unsigned flags,

@@ -540,3 +540,35 @@ int dm_device_resume_live(struct dm_device *md, struct ss_error *err)
 	}
 	return 0;
 }
+
+/* ---- device accessors ---- */
+
+struct bdev *dm_device_bdev(struct dm_device *md)
+{
+	return &md->base;
+}
+
+const char *dm_device_name_of(struct dm_device *md)
+{
+	return md->base.name;
+}
+
+unsigned dm_device_minor(struct dm_device *md)
+{
+	return md->minor;
+}
+
+unsigned dm_device_event_nr(struct dm_device *md)
+{
+	return md->event_nr;
+}
+
+unsigned dm_device_num_targets(struct dm_device *md)
+{
+	return md->live ? md->live->num_targets : 0;
+}
+
+struct dm_target *dm_device_target(struct dm_device *md, unsigned i)
+{
+	return md->live ? dm_table_target(md->live, i) : NULL;
+}

@@ -181,6 +181,11 @@ void dm_table_postsuspend(struct dm_table *t);
 /* Find an external device by name or a dm device by name. */
 struct dm_ext_dev *dm_registry_find_ext(struct dm_registry *reg,
 					const char *name);
+/* A mapped device by uuid (non-empty) or by minor number, or NULL. */
+struct dm_device *dm_find_device_by_uuid(struct dm_registry *reg,
+					const char *uuid);
+struct dm_device *dm_find_device_by_minor(struct dm_registry *reg,
+					 unsigned minor);
 /* Resolve a table's device argument; NULL with detail set when unknown. */
 struct bdev *dm_registry_resolve(struct dm_registry *reg, const char *path,
 				 char *detail, size_t detail_len);

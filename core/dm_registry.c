@@ -207,7 +207,8 @@ struct dm_device *dm_find_device(struct dm_registry *reg, const char *name)
 	return NULL;
 }
 
-static struct dm_device *find_by_uuid(struct dm_registry *reg, const char *uuid)
+struct dm_device *dm_find_device_by_uuid(struct dm_registry *reg,
+					const char *uuid)
 {
 	for (struct dm_device *md = reg->devices; md; md = md->next)
 		if (md->uuid[0] && !strcmp(md->uuid, uuid))
@@ -215,7 +216,8 @@ static struct dm_device *find_by_uuid(struct dm_registry *reg, const char *uuid)
 	return NULL;
 }
 
-static struct dm_device *find_by_minor(struct dm_registry *reg, unsigned minor)
+struct dm_device *dm_find_device_by_minor(struct dm_registry *reg,
+					 unsigned minor)
 {
 	for (struct dm_device *md = reg->devices; md; md = md->next)
 		if (md->minor == minor)
@@ -266,7 +268,8 @@ struct bdev *dm_registry_resolve(struct dm_registry *reg, const char *path,
 	}
 	if (parse_devno(path, &major, &minor)) {
 		if (major == DM_MAJOR) {
-			struct dm_device *md = find_by_minor(reg, minor);
+			struct dm_device *md =
+				dm_find_device_by_minor(reg, minor);
 
 			if (md)
 				return &md->base;
@@ -341,7 +344,7 @@ static unsigned lowest_free_minor(struct dm_registry *reg)
 {
 	unsigned minor = 0;
 
-	while (find_by_minor(reg, minor))
+	while (dm_find_device_by_minor(reg, minor))
 		minor++;
 	return minor;
 }
@@ -372,10 +375,11 @@ int dm_create(struct dm_registry *reg, const char *name, const char *uuid,
 	if (dm_find_device(reg, name))
 		return ss_error_set(err, -EBUSY, 0, 0,
 				    "device '%s' already exists", name);
-	if (uuid && find_by_uuid(reg, uuid))
+	if (uuid && dm_find_device_by_uuid(reg, uuid))
 		return ss_error_set(err, -EBUSY, 0, 0,
 				    "uuid '%s' is already used by device '%s'",
-				    uuid, find_by_uuid(reg, uuid)->base.name);
+				    uuid,
+				    dm_find_device_by_uuid(reg, uuid)->base.name);
 	md = dm_device_alloc(reg, name, uuid, lowest_free_minor(reg));
 	if (!md)
 		return ss_error_set(err, -ENOMEM, 0, 0, "out of memory");

@@ -1,6 +1,7 @@
 /*
- * dm_internal.h - dm core's private structures, shared by dm_table.c,
- * dm_registry.c and dm_device.c. Targets use dm_target.h only.
+ * dm_internal.h - dm core's private structures, shared by dm_lookup.c,
+ * dm_table.c, dm_device.c and dm_registry.c (each file calls only the ones
+ * before it in that list). Targets use dm_target.h only.
  *
  * Ownership in one picture:
  *
@@ -176,7 +177,7 @@ void dm_device_check_drained(struct dm_device *md);
 void dm_table_presuspend(struct dm_table *t);
 void dm_table_postsuspend(struct dm_table *t);
 
-/* ---- dm_registry.c ---- */
+/* ---- dm_lookup.c ---- */
 
 /* Find an external device by name or a dm device by name. */
 struct dm_ext_dev *dm_registry_find_ext(struct dm_registry *reg,

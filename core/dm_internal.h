@@ -126,10 +126,16 @@ struct dm_registry {
 	void (*snap_dtr)(void *);
 };
 
-/* Built-in target types (dm_linear.c, dm_zero.c, dm_error.c). */
+/*
+ * Built-in target types (dm_linear.c, dm_zero.c, dm_error.c,
+ * dm_snap_origin.c, dm_snap.c), registered by dm_registry_create.
+ */
 extern const struct target_type dm_linear_target;
 extern const struct target_type dm_zero_target;
 extern const struct target_type dm_error_target;
+extern const struct target_type dm_snapshot_origin_target;
+extern const struct target_type dm_snapshot_target;
+extern const struct target_type dm_snapshot_merge_target;
 
 /* ---- dm_table.c ---- */
 

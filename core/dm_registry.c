@@ -13,7 +13,6 @@
  * new table live and the device suspended.
  */
 #include "dm_internal.h"
-#include "dm_snap.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -25,12 +24,16 @@
  * Target types every registry knows, in registration order (Linux
  * registers error, then linear; zero is a module loaded later).
  * `dmsetup targets` lists them newest first, as Linux does.
- * The snapshot targets add themselves in dm_registry_create() below.
+ * Core knows every target, the snapshot ones included, only through its
+ * target_type: it calls nothing else of theirs.
  */
 static const struct target_type *const builtin_targets[] = {
 	&dm_error_target,
 	&dm_linear_target,
 	&dm_zero_target,
+	&dm_snapshot_origin_target,
+	&dm_snapshot_target,
+	&dm_snapshot_merge_target,
 };
 
 /* ---- registry ---- */
@@ -47,11 +50,6 @@ struct dm_registry *dm_registry_create(struct executor *ex)
 			dm_registry_destroy(reg);
 			return NULL;
 		}
-	}
-	/* Snapshot targets (snapshot-origin, snapshot, snapshot-merge). */
-	if (dm_snap_register_targets(reg)) {
-		dm_registry_destroy(reg);
-		return NULL;
 	}
 	return reg;
 }

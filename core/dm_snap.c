@@ -635,14 +635,3 @@ const struct target_type dm_snapshot_merge_target = {
 	.sync_rw = snapshot_sync_rw,
 	.iterate_devices = snapshot_iterate_devices,
 };
-
-int dm_snap_register_targets(struct dm_registry *reg)
-{
-	int r = dm_registry_register_target(reg, &dm_snapshot_origin_target);
-
-	if (!r)
-		r = dm_registry_register_target(reg, &dm_snapshot_target);
-	if (!r)
-		r = dm_registry_register_target(reg, &dm_snapshot_merge_target);
-	return r;
-}

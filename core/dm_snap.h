@@ -229,10 +229,4 @@ extern const struct target_type dm_snapshot_target;
 extern const struct target_type dm_snapshot_merge_target;
 extern const struct target_type dm_snapshot_origin_target;
 
-/*
- * Register snapshot, snapshot-merge and snapshot-origin in reg. Called by
- * dm_registry_create. Returns 0 or the first registration error.
- */
-int dm_snap_register_targets(struct dm_registry *reg);
-
 #endif

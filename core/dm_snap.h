@@ -203,6 +203,31 @@ static inline sector_t snap_chunk_to_sector(const struct dm_snapshot *s,
 	return chunk << s->store->chunk_shift;
 }
 
+/* Whether bio covers exactly one whole chunk. */
+static inline bool chunk_whole(const struct dm_snapshot *s,
+			       const struct bio *bio)
+{
+	uint32_t cs = snap_chunk_sectors(s);
+
+	return bio->nr_sectors == cs && !(bio->sector & (cs - 1));
+}
+
+/* The COW sector of sector (in old chunk) when it lives in new_chunk. */
+static inline sector_t cow_sector(const struct dm_snapshot *s,
+				  chunk_t new_chunk, sector_t sector)
+{
+	return snap_chunk_to_sector(s, new_chunk) +
+	       (sector & (snap_chunk_sectors(s) - 1));
+}
+
+static inline void defer_or_run(struct executor *ex, executor_fn *fn,
+				void *ctx)
+{
+	/* A failed defer cannot be reported anywhere better: run it now. */
+	if (executor_defer(ex, fn, ctx) != 0)
+		fn(ctx);
+}
+
 /* dm_snap_io.c: the I/O paths and the exception machinery. */
 int dm_snap_map(struct dm_snapshot *s, struct bio *clone);
 int dm_snap_merge_map(struct dm_snapshot *s, struct bio *clone);

@@ -61,13 +61,6 @@ struct pending_exception {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static void defer_or_run(struct executor *ex, executor_fn *fn, void *ctx)
-{
-	/* A failed defer cannot be reported anywhere better: run it now. */
-	if (executor_defer(ex, fn, ctx) != 0)
-		fn(ctx);
-}
-
 static void snap_io_end_deferred(void *ctx)
 {
 	struct snap_io *io = ctx;
@@ -90,20 +83,6 @@ static struct snap_io *snap_io_init(struct dm_snapshot *s, struct bio *clone)
 	io->clone = clone;
 	io->snap = s;
 	return io;
-}
-
-static bool chunk_whole(const struct dm_snapshot *s, const struct bio *bio)
-{
-	uint32_t cs = snap_chunk_sectors(s);
-
-	return bio->nr_sectors == cs && !(bio->sector & (cs - 1));
-}
-
-static sector_t cow_sector(const struct dm_snapshot *s, chunk_t new_chunk,
-			   sector_t sector)
-{
-	return snap_chunk_to_sector(s, new_chunk) +
-	       (sector & (snap_chunk_sectors(s) - 1));
 }
 
 /* ------------------------------------------------------------------ */

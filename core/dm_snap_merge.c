@@ -24,13 +24,6 @@
 
 #include "dm_copier.h"
 
-static void defer_or_run(struct executor *ex, executor_fn *fn, void *ctx)
-{
-	/* A failed defer cannot be reported anywhere better: run it now. */
-	if (executor_defer(ex, fn, ctx) != 0)
-		fn(ctx);
-}
-
 static void merge_step(void *ctx);
 
 static void merge_end(struct dm_snapshot *s)

@@ -236,6 +236,14 @@ int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets);
 void dm_snap_invalidate(struct dm_snapshot *s);
 /* Whether a tracked I/O (snapshot read, merge COW write) of chunk c runs. */
 bool dm_snap_chunk_is_tracked(const struct dm_snapshot *s, chunk_t c);
+/* A tracked I/O ended: finish the exceptions that waited for it. */
+void dm_snap_release_read_waiters(struct dm_snapshot *s);
+/*
+ * A snapshot write (spec 4.6) to chunk c, which has no complete exception:
+ * held on the chunk's pending exception, or one is created for it.
+ * Returns DM_MAPIO_SUBMITTED or -EIO (no space: overflow or invalidated).
+ */
+int dm_snap_write(struct dm_snapshot *s, struct snap_io *io, chunk_t c);
 
 /* dm_snap_merge.c: start the background merge (spec 4.12) at resume. */
 void dm_snap_merge_start(struct dm_snapshot *s);

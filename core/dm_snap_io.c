@@ -123,8 +123,11 @@ bool dm_snap_chunk_is_tracked(const struct dm_snapshot *s, chunk_t c)
 
 static void pending_finish(struct pending_exception *pe);
 
-/* A tracked I/O ended: release what waited for it. */
-static void tracked_io_ended(struct dm_snapshot *s)
+/*
+ * Finish the committed exceptions that waited for tracked I/O of their
+ * chunk, once none is in flight any more.
+ */
+void dm_snap_release_read_waiters(struct dm_snapshot *s)
 {
 	struct pending_exception **pp = &s->read_waiters;
 
@@ -139,6 +142,12 @@ static void tracked_io_ended(struct dm_snapshot *s)
 		pending_finish(pe);
 		pp = &s->read_waiters; /* the list may have changed */
 	}
+}
+
+/* A tracked I/O ended: release what waited for it. */
+static void tracked_io_ended(struct dm_snapshot *s)
+{
+	dm_snap_release_read_waiters(s);
 	if (s->merge_wait_writes)
 		dm_snap_merge_check_writes(s);
 }
@@ -499,7 +508,7 @@ static int snap_discard(struct dm_snapshot *s, struct snap_io *io)
 	return DM_MAPIO_SUBMITTED;
 }
 
-static int snap_write(struct dm_snapshot *s, struct snap_io *io, chunk_t c)
+int dm_snap_write(struct dm_snapshot *s, struct snap_io *io, chunk_t c)
 {
 	struct bio *bio = io->clone;
 	struct pending_exception *pe = pending_lookup(s, c);
@@ -562,7 +571,7 @@ int dm_snap_map(struct dm_snapshot *s, struct bio *bio)
 		return DM_MAPIO_REMAPPED;
 	}
 	if (bio->op == BIO_WRITE)
-		return snap_write(s, io, c);
+		return dm_snap_write(s, io, c);
 	/* Read of an uncopied chunk: from the origin, tracked. */
 	snap_io_inner(io, 0, s->origin, BIO_READ, bio->sector, bio->data);
 	io->inner_left = 1;

@@ -2,8 +2,8 @@
  * dm_snap.c - the `snapshot` and `snapshot-merge` target types (spec 1.3,
  * 1.4, 1.6, 1.7, 4.13, 6.7): construction with every argument rule in the
  * spec's order, table and status output, suspend/resume hooks and the
- * handover between two tables sharing a COW device. The I/O paths and the
- * exception machinery are in dm_snap_io.c.
+ * handover between two tables sharing a COW device. The I/O paths are in
+ * dm_snap_io.c, the exception machinery in dm_snap_exception.c.
  *
  * snapsim decisions (spec "snapsim note"s):
  *  - a non-zero target start is rejected ("Snapshot targets must start at

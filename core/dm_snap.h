@@ -2,6 +2,11 @@
  * dm_snap.h - declarations shared by the snapshot targets (dm_snap.c:
  * `snapshot`, `snapshot-merge`; dm_snap_origin.c: `snapshot-origin`) and
  * their origin registry (dm_snap_registry.c). Not a public interface.
+ *
+ * The files call one another in one direction only (each calls only
+ * files after it): dm_snap.c, dm_snap_origin.c; dm_snap_io.c (request
+ * paths); dm_snap_merge.c (background merge); dm_snap_exception.c
+ * (exceptions, origin-write procedure, lifetime); dm_snap_registry.c.
  */
 #ifndef SNAPSIM_DM_SNAP_H
 #define SNAPSIM_DM_SNAP_H
@@ -78,7 +83,7 @@ void snap_registry_remove_origin_target(struct snap_registry *sr,
 struct dm_target *snap_registry_find_origin_target(struct snap_registry *sr,
 						   struct bdev *origin);
 
-/* ---- the origin-write procedure (spec 4.3), in dm_snap.c ---- */
+/* ---- the origin-write procedure (spec 4.3), in dm_snap_exception.c ---- */
 
 /*
  * A write (or a merge step) waiting for a pending exception. rerun runs
@@ -99,7 +104,7 @@ struct origin_waiter {
 bool dm_snap_origin_write(struct snap_origin *o, sector_t sector,
 			  struct origin_waiter *w);
 
-/* ---- the snapshot object (dm_snap.c, dm_snap_io.c) ---- */
+/* ---- the snapshot object ---- */
 
 #define SNAP_TRACK_BUCKETS 16
 
@@ -228,9 +233,11 @@ static inline void defer_or_run(struct executor *ex, executor_fn *fn,
 		fn(ctx);
 }
 
-/* dm_snap_io.c: the I/O paths and the exception machinery. */
+/* dm_snap_io.c: the map functions of snapshot and snapshot-merge. */
 int dm_snap_map(struct dm_snapshot *s, struct bio *clone);
 int dm_snap_merge_map(struct dm_snapshot *s, struct bio *clone);
+
+/* dm_snap_exception.c: the exception machinery. */
 int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets);
 /* Invalidate (spec 4.10): once; header drop, device event. */
 void dm_snap_invalidate(struct dm_snapshot *s);
@@ -244,17 +251,17 @@ void dm_snap_release_read_waiters(struct dm_snapshot *s);
  * Returns DM_MAPIO_SUBMITTED or -EIO (no space: overflow or invalidated).
  */
 int dm_snap_write(struct dm_snapshot *s, struct snap_io *io, chunk_t c);
-
-/* dm_snap_merge.c: start the background merge (spec 4.12) at resume. */
-void dm_snap_merge_start(struct dm_snapshot *s);
-/* A tracked I/O ended while the merge waits for writes to its run. */
-void dm_snap_merge_check_writes(struct dm_snapshot *s);
 /* Move the exception state of src to dest (spec 4.13). */
 void dm_snap_handover(struct dm_snapshot *src, struct dm_snapshot *dest);
 /* Free s if it is dying and nothing refers to it any more. */
 void dm_snap_reap(struct dm_snapshot *s);
 /* Free everything s owns (used by reap and by a failed constructor). */
 void dm_snap_free(struct dm_snapshot *s);
+
+/* dm_snap_merge.c: start the background merge (spec 4.12) at resume. */
+void dm_snap_merge_start(struct dm_snapshot *s);
+/* A tracked I/O ended while the merge waits for writes to its run. */
+void dm_snap_merge_check_writes(struct dm_snapshot *s);
 
 /* ---- target types ---- */
 

@@ -1,0 +1,51 @@
+/*
+ * explore_names.c - the words the explorer prints and records for its
+ * enums (explore.h): modes, subset modes, verdicts, coverage goals. The
+ * CLI, the state database and the repro lines all spell them this way.
+ */
+#include "explore.h"
+
+const char *explore_mode_name(enum explore_mode m)
+{
+	switch (m) {
+	case EXPLORE_MODE_COMPLETION: return "completion";
+	case EXPLORE_MODE_FLUSH: return "flush";
+	case EXPLORE_MODE_MARKED: return "marked";
+	}
+	return "?";
+}
+
+const char *explore_subsets_name(enum sim_subset_mode m)
+{
+	switch (m) {
+	case SIM_SUBSET_ALL: return "all";
+	case SIM_SUBSET_RANDOM: return "random";
+	case SIM_SUBSET_PREFIX: return "prefix";
+	case SIM_SUBSET_REORDER: return "reorder";
+	}
+	return "?";
+}
+
+const char *explore_verdict_name(enum explore_verdict v)
+{
+	switch (v) {
+	case EXPLORE_OK: return "ok";
+	case EXPLORE_VIOLATION: return "violation";
+	case EXPLORE_BAD_TRACE: return "bad-trace";
+	case EXPLORE_TOOL_CRASH: return "crash";
+	case EXPLORE_HANG: return "hang";
+	}
+	return "?";
+}
+
+const char *explore_goal_name(enum explore_goal g)
+{
+	switch (g) {
+	case EXPLORE_GOAL_MID_MERGE: return "crash mid-merge";
+	case EXPLORE_GOAL_PARTIAL_AREA: return "crash while an area was being filled";
+	case EXPLORE_GOAL_COW_FULL: return "crash with the COW full";
+	case EXPLORE_GOAL_OUT_OF_ORDER: return "crash with copies completed out of order";
+	case EXPLORE_GOAL_COUNT: break;
+	}
+	return "?";
+}

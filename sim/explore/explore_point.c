@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dm.h"
+#include "explore_run.h"
 #include "explore_space.h"
 #include "explore_survivors.h"
 #include "hash.h"
@@ -56,47 +57,6 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 /* ------------------------------------------------------------------ */
 /* The run and the crash hook                                           */
 
-struct exc_row {
-	char dev[128];
-	uint64_t old_chunk, new_chunk;
-	const char *note;    /* static strings from explore_check.c */
-};
-
-struct explore_run {
-	const struct explore_opts *o;
-	const char *path;
-	struct explore_result *res;
-	int64_t run_id;
-	uint64_t budget;
-	bool stop;
-	struct exc_row *exc;
-	size_t nr_exc, cap_exc;
-	uint64_t *seen;      /* hashes checked at the current point */
-	size_t nr_seen, cap_seen;
-};
-
-static void collect_exception(void *ctx, const char *device, uint64_t old_chunk,
-			      uint64_t new_chunk, const char *note)
-{
-	struct explore_run *er = ctx;
-
-	if (er->nr_exc == er->cap_exc) {
-		size_t cap = er->cap_exc ? 2 * er->cap_exc : 256;
-		struct exc_row *n = realloc(er->exc, cap * sizeof(*n));
-
-		if (!n)
-			return; /* the rows are a record, not a check: drop them */
-		er->exc = n;
-		er->cap_exc = cap;
-	}
-	struct exc_row *e = &er->exc[er->nr_exc++];
-
-	snprintf(e->dev, sizeof(e->dev), "%s", device);
-	e->old_chunk = old_chunk;
-	e->new_chunk = new_chunk;
-	e->note = note;
-}
-
 static bool seen_add(struct explore_run *er, uint64_t h)
 {
 	for (size_t i = 0; i < er->nr_seen; i++)
@@ -113,19 +73,6 @@ static bool seen_add(struct explore_run *er, uint64_t h)
 	}
 	er->seen[er->nr_seen++] = h;
 	return false;
-}
-
-static void build_repro(const struct explore_run *er, int64_t point, const char *surv,
-			char *buf, size_t len)
-{
-	const struct explore_opts *o = er->o;
-	int n = snprintf(buf, len, "%s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64,
-			 o->program ? o->program : "snapsim", er->path, er->res->seed,
-			 explore_mode_name(o->mode), explore_subsets_name(o->subsets), er->budget);
-
-	if (point >= 0 && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
-			 point, surv ? surv : "");
 }
 
 /* Coverage goals visible on the paused world at this point. */
@@ -161,44 +108,6 @@ static void note_goals(struct explore_run *er, struct replay_world *w,
 		free(st);
 	}
 	(void)cp;
-}
-
-static enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
-{
-	return b > a ? b : a;
-}
-
-/* Record one checked state in the database. */
-static void db_state(struct explore_run *er, int64_t point_id, uint64_t hash,
-		     const char *surv, const struct explore_state_result *sr, const char *repro)
-{
-	struct statedb *db = er->o->db;
-	struct statedb_state s = {
-		.point = point_id, .hash = hash, .survivors = surv,
-		.verdict = explore_verdict_name(sr->verdict), .cow_used = sr->cow_used,
-		.message = sr->verdict ? sr->message : NULL,
-		.repro = sr->verdict ? repro : NULL,
-	};
-	int64_t id;
-
-	if (!db || point_id <= 0)
-		return;
-	id = statedb_state_add(db, &s);
-	if (id <= 0)
-		return;
-	for (size_t i = 0; i < er->nr_exc; i++)
-		statedb_exception_add(db, id, er->exc[i].dev, er->exc[i].old_chunk,
-				      er->exc[i].new_chunk, er->exc[i].note);
-	for (unsigned i = 0; i < sr->nr_evidence; i++) {
-		const struct explore_evidence *e = &sr->evidence[i];
-		struct statedb_evidence ev = {
-			.state = id, .device = e->device, .sector = e->sector,
-			.nsectors = e->nsectors, .expected = e->expected, .found = e->found,
-			.message = e->message,
-		};
-
-		statedb_evidence_add(db, &ev);
-	}
 }
 
 static int explore_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
@@ -359,14 +268,14 @@ static int explore_hook(void *ctx, struct replay_world *w, const struct replay_c
 			continue;
 		}
 		er->nr_exc = 0;
-		explore_check_state(w, forks, sim_hash_combine(res->seed, h), collect_exception,
-				    er, &sr);
+		explore_check_state(w, forks, sim_hash_combine(res->seed, h),
+				    explore_record_exception, er, &sr);
 		for (unsigned d = 0; d < nd; d++)
 			sim_disk_destroy(forks[d]);
 		checked++;
 		res->states_checked++;
 		explore_survivors_text(w, pick, nd, &surv);
-		build_repro(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
+		explore_repro_line(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
 		if (sr.partial_area) {
 			for (unsigned d = 0; d < nd; d++)
 				if (ds[d].n)
@@ -389,7 +298,7 @@ static int explore_hook(void *ctx, struct replay_world *w, const struct replay_c
 			}
 		}
 		point_verdict = worse(point_verdict, sr.verdict);
-		db_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
+		explore_record_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
 		free(surv.p);
 		if (sr.verdict == EXPLORE_HANG || sr.verdict == EXPLORE_TOOL_CRASH)
 			break;
@@ -501,7 +410,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
 		if (res->fail_point < 0) {
 			snprintf(res->failure, sizeof(res->failure), "before any crash: %.990s", rr.failure);
-			build_repro(&er, -1, NULL, res->repro, sizeof(res->repro));
+			explore_repro_line(&er, -1, NULL, res->repro, sizeof(res->repro));
 		}
 		break;
 	case REPLAY_HANG:
@@ -537,7 +446,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 			snprintf(sr.evidence[0].message, sizeof(sr.evidence[0].message), "%.500s",
 				 res->replay_failure);
 			er.nr_exc = 0;
-			db_state(&er, pid, 0, "", &sr, res->repro[0] ? res->repro : NULL);
+			explore_record_state(&er, pid, 0, "", &sr, res->repro[0] ? res->repro : NULL);
 			statedb_point_finish(o->db, pid, 1, explore_verdict_name(res->verdict));
 		}
 		statedb_run_finish(o->db, er.run_id, explore_verdict_name(res->verdict), res->points,

@@ -1,0 +1,50 @@
+/*
+ * explore_run.h - one explorer run's state, shared by the files of
+ * sim/explore that drive it: the crash points it meets and the states it
+ * records (explore_record.c).
+ */
+#ifndef SNAPSIM_EXPLORE_RUN_H
+#define SNAPSIM_EXPLORE_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "explore.h"
+
+struct exc_row {
+	char dev[128];
+	uint64_t old_chunk, new_chunk;
+	const char *note;    /* static strings from explore_check.c */
+};
+
+struct explore_run {
+	const struct explore_opts *o;
+	const char *path;
+	struct explore_result *res;
+	int64_t run_id;
+	uint64_t budget;
+	bool stop;
+	struct exc_row *exc;
+	size_t nr_exc, cap_exc;
+	uint64_t *seen;      /* hashes checked at the current point */
+	size_t nr_seen, cap_seen;
+};
+
+static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
+{
+	return b > a ? b : a;
+}
+
+/* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
+void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
+			      uint64_t new_chunk, const char *note);
+/* Record one checked state, its exceptions and evidence in er->o->db (when set). */
+void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
+			  const char *surv, const struct explore_state_result *sr,
+			  const char *repro);
+/* The command that replays the run; with point >= 0, just that point's state surv. */
+void explore_repro_line(const struct explore_run *er, int64_t point, const char *surv,
+			char *buf, size_t len);
+
+#endif

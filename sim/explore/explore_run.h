@@ -12,6 +12,8 @@
 
 #include "explore.h"
 
+struct replay_crash_point;
+
 struct exc_row {
 	char dev[128];
 	uint64_t old_chunk, new_chunk;
@@ -36,6 +38,12 @@ static inline enum explore_verdict worse(enum explore_verdict a, enum explore_ve
 	return b > a ? b : a;
 }
 
+/*
+ * The replayer's crash hook (replay_opts.crash_hook) over er (ctx): every
+ * durable state of crash point cp, combined, checked and recorded
+ * (explore_point.c). Returns nonzero to stop the replay.
+ */
+int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp);
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);

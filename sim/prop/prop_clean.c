@@ -22,13 +22,12 @@
 #include "exception_table.h"
 #include "explore.h"
 #include "hash.h"
+#include "prop_props.h"
 #include "replay.h"
 #include "sim_sched.h"
 #include "ss_error.h"
 
-#define PROP_DEFAULT_BUDGET 8
 #define PROP_DEFAULT_RUNS 300
-#define PROP_MAX_DEVS 8
 #define PROP_READ_SECTORS 64
 
 static const char *const prop_names[PROP_COUNT] = { "crash", "stores", "clean" };
@@ -44,62 +43,6 @@ int prop_parse(const char *name)
 		if (!strcmp(name, prop_names[k]))
 			return k;
 	return -1;
-}
-
-/* ---- PROP_CRASH: the model and the crash explorer ---- */
-
-struct crash_out {
-	char msg[1024];
-	int64_t point;
-	char survivors[2048];
-	uint64_t states;
-};
-
-/*
- * Explore buf; returns the verdict (0: held). only_point >= 0 checks one
- * state (shrinking survivors).
- */
-static int run_crash(const char *name, const char *buf, size_t len, uint64_t seed,
-		     const struct prop_opts *o, int64_t only_point, const char *only_surv,
-		     struct crash_out *out)
-{
-	struct explore_opts eo = {
-		.has_seed = true, .seed = seed, .mode = EXPLORE_MODE_MARKED,
-		.subsets = SIM_SUBSET_RANDOM, .budget = o->budget ? o->budget : PROP_DEFAULT_BUDGET,
-		.only_point = only_point, .only_survivors = only_surv, .program = "snapsim",
-	};
-	struct explore_result *er = calloc(1, sizeof(*er));
-	/* Crash points while a merge runs or after a removal are left out: see prop.h. */
-	int passes = only_point >= 0 || strstr(buf, "snapshot-merge") ||
-		     strstr(buf, "dm: remove S2") ? 1 : (seed % 3 == 0 ? 2 : 1);
-	int v = 0;
-
-	if (!er)
-		return -ENOMEM;
-	out->msg[0] = out->survivors[0] = '\0';
-	out->point = -1;
-	out->states = 0;
-	for (int pass = 0; pass < passes && v == 0; pass++) {
-		if (pass == 1) { /* a sample of the FLUSH/FUA completions at the disks */
-			eo.mode = EXPLORE_MODE_FLUSH;
-			eo.shard_n = 8;
-			eo.shard_k = (unsigned)(seed / 3 % 8);
-			eo.budget = 4;
-		}
-		v = (int)explore_trace_mem(name, buf, len, &eo, er);
-		out->states += er->states_checked;
-		if (v) {
-			snprintf(out->msg, sizeof(out->msg), "%.500s%s%.500s",
-				 er->replay_failure[0] ? er->replay_failure : er->failure,
-				 er->repro[0] ? "; state: " : "", er->repro[0] ? er->repro : "");
-			out->point = er->fail_point;
-			snprintf(out->survivors, sizeof(out->survivors), "%s", er->fail_survivors);
-			if (pass == 1)
-				out->point = -2; /* not a marker: survivors are not shrunk */
-		}
-	}
-	free(er);
-	return v;
 }
 
 /* ---- helpers over a paused world ---- */
@@ -557,7 +500,7 @@ static int attempt(struct shrink *s, bool record)
 	s->runs++;
 	switch (s->k) {
 	case PROP_CRASH:
-		cls = run_crash("prop", buf, len, s->seed, s->o, -1, NULL, &co);
+		cls = prop_crash_run("prop", buf, len, s->seed, s->o, -1, NULL, &co);
 		snprintf(msg, sizeof(msg), "%s", co.msg);
 		break;
 	case PROP_STORES:
@@ -683,7 +626,7 @@ static void shrink_survivors(struct shrink *s, const char *buf, size_t len)
 		if (!strcmp(cand, s->co.survivors))
 			break; /* no token number drop: done */
 		s->runs++;
-		if (run_crash("prop", buf, len, s->seed, s->o, s->co.point, cand, &co) > 0) {
+		if (prop_crash_run("prop", buf, len, s->seed, s->o, s->co.point, cand, &co) > 0) {
 			snprintf(s->co.survivors, sizeof(s->co.survivors), "%s", cand);
 			snprintf(s->co.msg, sizeof(s->co.msg), "%s", co.msg);
 			snprintf(s->msg, sizeof(s->msg), "%s", co.msg);
@@ -854,7 +797,7 @@ int prop_check_trace(const char *path, uint64_t seed, const struct prop_opts *o,
 			break;
 	}
 	fclose(f);
-	v = run_crash(path, buf, len, seed, o, -1, NULL, &co);
+	v = prop_crash_run(path, buf, len, seed, o, -1, NULL, &co);
 	free(buf);
 	if (v > 0 && !o->no_shrink && co.point != -2) {
 		/* Minimize with the explorer's own minimizer (steps, then survivors). */

@@ -27,5 +27,7 @@ struct crash_out {
 int prop_crash_run(const char *name, const char *buf, size_t len, uint64_t seed,
 		   const struct prop_opts *o, int64_t only_point, const char *only_surv,
 		   struct crash_out *out);
+/* PROP_STORES (prop_stores.c): the trace under P and under N stores reads the same. */
+int prop_stores_run(const char *buf, size_t len, uint64_t seed, char *msg, size_t msglen);
 
 #endif

@@ -29,5 +29,7 @@ int prop_crash_run(const char *name, const char *buf, size_t len, uint64_t seed,
 		   struct crash_out *out);
 /* PROP_STORES (prop_stores.c): the trace under P and under N stores reads the same. */
 int prop_stores_run(const char *buf, size_t len, uint64_t seed, char *msg, size_t msglen);
+/* PROP_CLEAN (prop_clean.c): a clean shutdown restarts to the same tables and status. */
+int prop_clean_run(const char *buf, size_t len, uint64_t seed, char *msg, size_t msglen);
 
 #endif

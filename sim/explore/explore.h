@@ -77,7 +77,7 @@ struct explore_opts {
 	unsigned shard_k, shard_n;   /* explore crash points with seq % n == k; n 0: all */
 	uint64_t event_budget;       /* per replay wait (replay_opts); 0: the replayer's default */
 	int64_t only_point;          /* >= 0: explore this crash point only */
-	const char *only_survivors;  /* with only_point: check exactly this state (explore_survivors_format) */
+	const char *only_survivors;  /* with only_point: check exactly this state (survivors text, below) */
 	bool keep_going;             /* continue after a failing crash point */
 	struct statedb *db;          /* may be NULL */
 	const char *options_text;    /* for the db's runs row and repro lines */

@@ -10,7 +10,6 @@
  * most step objects ever alive at once so tests can hold us to that.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,36 +46,6 @@ struct trace_reader {
 	unsigned nr_frames;
 	uint64_t seq;
 };
-
-/* ---- errors ---- */
-
-void trace_error_clear(struct trace_error *err)
-{
-	if (err)
-		memset(err, 0, sizeof(*err));
-}
-
-int trace_error_set(struct trace_error *err, int code, const char *file, unsigned line,
-		    unsigned column, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || err->code)
-		return code;
-	err->code = code;
-	snprintf(err->file, sizeof(err->file), "%s", file ? file : "");
-	err->line = line;
-	err->column = column;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(err->text, sizeof(err->text), "%s:%u:%u: %s", err->file, line,
-			 column ? column : 1, err->msg);
-	else
-		snprintf(err->text, sizeof(err->text), "%s: %s", err->file, err->msg);
-	return code;
-}
 
 /* ---- helpers for users ---- */
 

@@ -1,6 +1,7 @@
 /*
  * trace_impl.h - private parts of the trace loader, shared by its files:
  *   trace.c        reader: header, streaming of steps, repeat expansion, check
+ *   trace_err.c    error reports with file and position
  *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
  *   trace_steps.c  tree -> struct trace_step, name checks
  *   trace_dm.c     the dm command language and table device names
@@ -50,6 +51,9 @@ struct trace_ctx {
 	unsigned nodes;            /* nodes of the tree being built */
 };
 
+/* ---- errors (trace_err.c) ---- */
+
+/* Fill c->err (if still clear) with -EINVAL at a position; returns -EINVAL. */
 int trace_error_at(struct trace_ctx *c, unsigned line, unsigned column,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int trace_error_node(struct trace_ctx *c, const struct tnode *n,

@@ -9,36 +9,11 @@
  * a large tree, and traces do not need them.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace_impl.h"
-
-int trace_error_at(struct trace_ctx *c, unsigned line, unsigned column,
-		   const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return trace_error_set(c->err, -EINVAL, c->file, line, column, "%s", msg);
-}
-
-int trace_error_node(struct trace_ctx *c, const struct tnode *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return trace_error_set(c->err, -EINVAL, c->file, n ? n->line : 0,
-			       n ? n->column : 0, "%s", msg);
-}
 
 int trace_yaml_next(struct trace_ctx *c, yaml_parser_t *p, yaml_event_t *ev)
 {

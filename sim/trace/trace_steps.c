@@ -162,8 +162,8 @@ struct kv {
  * Collect the pairs of map n into kv (appending), refusing non-scalar and
  * duplicate keys and keys not in allowed (NULL-terminated).
  */
-static int collect(struct trace_ctx *c, const struct tnode *n, const char *what,
-		   const char *const *allowed, struct kv *kv, unsigned *nr)
+static int tnode_collect(struct trace_ctx *c, const struct tnode *n, const char *what,
+			 const char *const *allowed, struct kv *kv, unsigned *nr)
 {
 	for (unsigned i = 0; i + 1 < n->nr_kids; i += 2) {
 		const struct tnode *k = n->kids[i];
@@ -205,8 +205,8 @@ static const struct tnode *kv_get(const struct kv *kv, unsigned nr, const char *
 	return NULL;
 }
 
-static int missing(struct trace_ctx *c, const struct tnode *at, const char *key,
-		   const char *what)
+static int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
+			 const char *what)
 {
 	return trace_error_node(c, at, "missing key '%s' in %s", key, what);
 }
@@ -306,7 +306,7 @@ static int parse_fault(struct trace_ctx *c, const struct tnode *n, struct trace_
 	r = tnode_expect_type(c, n, TNODE_MAP, "a fault");
 	if (r)
 		return r;
-	r = collect(c, n, "a fault", keys, kv, &nr);
+	r = tnode_collect(c, n, "a fault", keys, kv, &nr);
 	if (r)
 		return r;
 	if ((v = kv_get(kv, nr, "op"))) {
@@ -404,11 +404,11 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 	r = tnode_expect_type(c, n, TNODE_MAP, "a disk");
 	if (r)
 		return r;
-	r = collect(c, n, "a disk", keys, kv, &nr);
+	r = tnode_collect(c, n, "a disk", keys, kv, &nr);
 	if (r)
 		return r;
 	if (!(v = kv_get(kv, nr, "name")))
-		return missing(c, n, "name", "a disk");
+		return tnode_missing(c, n, "name", "a disk");
 	r = copy_name(c, v, "name", d->name, sizeof(d->name));
 	if (r)
 		return r;
@@ -433,7 +433,7 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 						d->name, o->line);
 	}
 	if (!(v = kv_get(kv, nr, "size")))
-		return missing(c, n, "size", "a disk");
+		return tnode_missing(c, n, "size", "a disk");
 	r = tnode_sectors(c, v, "size", &d->size_sectors);
 	if (r)
 		return r;
@@ -470,7 +470,7 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 		r = tnode_expect_type(c, v, TNODE_MAP, "latency");
 		if (r)
 			return r;
-		r = collect(c, v, "latency", lkeys, lkv, &lnr);
+		r = tnode_collect(c, v, "latency", lkeys, lkv, &lnr);
 		if (r)
 			return r;
 		if ((lv = kv_get(lkv, lnr, "min")) && (r = tnode_time(c, lv, "min", &d->latency_min_ns)))
@@ -666,8 +666,8 @@ static int resolve_file(struct trace_ctx *c, const struct tnode *n, struct trace
  * Parse `data:` (write) or `expect:` (read): seed-N, zero, or a mapping
  * with one of pattern / bytes / file / zero.
  */
-static int parse_data(struct trace_ctx *c, const struct tnode *n, const char *what,
-		      struct trace_data *d)
+static int trace_data_parse(struct trace_ctx *c, const struct tnode *n, const char *what,
+			    struct trace_data *d)
 {
 	static const char *const keys[] = { "pattern", "base", "seed_stride", "bytes", "file",
 					    "file_offset", "zero", NULL };
@@ -693,7 +693,7 @@ static int parse_data(struct trace_ctx *c, const struct tnode *n, const char *wh
 	r = tnode_expect_type(c, n, TNODE_MAP, what);
 	if (r)
 		return r;
-	r = collect(c, n, what, keys, kv, &nr);
+	r = tnode_collect(c, n, what, keys, kv, &nr);
 	if (r)
 		return r;
 	if ((v = kv_get(kv, nr, "pattern"))) {
@@ -753,7 +753,7 @@ static int parse_data(struct trace_ctx *c, const struct tnode *n, const char *wh
 	return 0;
 }
 
-static void data_release(struct trace_data *d)
+static void trace_data_release(struct trace_data *d)
 {
 	free(d->bytes);
 	free(d->file);
@@ -827,17 +827,14 @@ static int check_dev(struct trace_ctx *c, const struct tnode *n, const struct tr
 				"device created before this step)", n->str);
 }
 
-static int parse_io(struct trace_ctx *c, const struct tnode *at, const struct tnode *verb_val,
-		    const struct kv *kv, unsigned nr, struct trace_step *st)
+static int trace_io_parse(struct trace_ctx *c, const struct tnode *at,
+			  const struct tnode *verb_val, const char *what, const struct kv *kv,
+			  unsigned nr, struct trace_step *st)
 {
 	struct trace_io *io = &st->u.io;
 	const struct tnode *v, *dev = NULL;
-	const char *what = actions[0].key;
 	int r;
 
-	for (size_t i = 0; i < NR_ACTIONS; i++)
-		if (actions[i].kind == st->kind && st->kind != TRACE_STEP_QUERY)
-			what = actions[i].key;
 	if (verb_val->type == TNODE_SCALAR && !is_null(verb_val)) {
 		dev = verb_val;
 		if (kv_get(kv, nr, "dev"))
@@ -848,7 +845,7 @@ static int parse_io(struct trace_ctx *c, const struct tnode *at, const struct tn
 		dev = kv_get(kv, nr, "dev");
 	}
 	if (!dev)
-		return missing(c, at, "dev", what);
+		return tnode_missing(c, at, "dev", what);
 	if ((r = tnode_string(c, dev, "dev", &io->dev)))
 		return r;
 	if ((r = check_dev(c, dev, st, false)))
@@ -865,7 +862,7 @@ static int parse_io(struct trace_ctx *c, const struct tnode *at, const struct tn
 	}
 	if (st->kind != TRACE_STEP_FLUSH) {
 		if (!(v = kv_get(kv, nr, "length")))
-			return missing(c, at, "length", what);
+			return tnode_missing(c, at, "length", what);
 		if ((r = tnode_sectors(c, v, "length", &io->length)))
 			return r;
 		if (!io->length)
@@ -879,11 +876,11 @@ static int parse_io(struct trace_ctx *c, const struct tnode *at, const struct tn
 		return r;
 	if (st->kind == TRACE_STEP_WRITE) {
 		if (!(v = kv_get(kv, nr, "data")))
-			return missing(c, at, "data", what);
-		if ((r = parse_data(c, v, "data", &io->data)))
+			return tnode_missing(c, at, "data", what);
+		if ((r = trace_data_parse(c, v, "data", &io->data)))
 			return r;
 	}
-	if ((v = kv_get(kv, nr, "expect")) && (r = parse_data(c, v, "expect", &io->expect)))
+	if ((v = kv_get(kv, nr, "expect")) && (r = trace_data_parse(c, v, "expect", &io->expect)))
 		return r;
 	/* Static range check against a disk (dm sizes are known only at run time). */
 	if (!st->expect_error && st->kind != TRACE_STEP_FLUSH && !io->stride) {
@@ -976,14 +973,14 @@ static int parse_repeat(struct trace_ctx *c, const struct tnode *v, struct trace
 		return trace_error_node(c, v, "repeat blocks nested deeper than %u",
 					TRACE_MAX_REPEAT_DEPTH);
 	if ((r = tnode_expect_type(c, v, TNODE_MAP, "repeat")) ||
-	    (r = collect(c, v, "repeat", keys, kv, &nr)))
+	    (r = tnode_collect(c, v, "repeat", keys, kv, &nr)))
 		return r;
 	if (!(s = kv_get(kv, nr, "count")))
-		return missing(c, v, "count", "repeat");
+		return tnode_missing(c, v, "count", "repeat");
 	if ((r = tnode_uint(c, s, "count", &st->u.repeat.count)))
 		return r;
 	if (!(s = kv_get(kv, nr, "steps")))
-		return missing(c, v, "steps", "repeat");
+		return tnode_missing(c, v, "steps", "repeat");
 	if ((r = tnode_expect_type(c, s, TNODE_SEQ, "steps")))
 		return r;
 	if (!s->nr_kids)
@@ -1000,8 +997,9 @@ static int parse_repeat(struct trace_ctx *c, const struct tnode *v, struct trace
 	return 0;
 }
 
-static int parse_query(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
-		       const struct kv *kv, unsigned nr, struct trace_step *st)
+static int trace_query_parse(struct trace_ctx *c, const struct tnode *verb,
+			     const struct tnode *val, const struct kv *kv, unsigned nr,
+			     struct trace_step *st)
 {
 	struct trace_query *q = &st->u.query;
 	const struct tnode *v;
@@ -1088,14 +1086,14 @@ int trace_step_parse(struct trace_ctx *c, const struct tnode *n, struct trace_st
 		for (unsigned j = 0; act->params[j]; j++)
 			allowed[na++] = act->params[j];
 		allowed[na] = NULL;
-		if ((r = collect(c, n, act->key, allowed, kv, &nr)))
+		if ((r = tnode_collect(c, n, act->key, allowed, kv, &nr)))
 			return r;
 	}
 	/* Parameters written inside the action (`write: {dev: X, ...}`). */
 	if ((act->kind == TRACE_STEP_READ || act->kind == TRACE_STEP_WRITE ||
 	     act->kind == TRACE_STEP_FLUSH || act->kind == TRACE_STEP_DISCARD) &&
 	    val->type == TNODE_MAP) {
-		if ((r = collect(c, val, act->key, act->params, kv, &nr)))
+		if ((r = tnode_collect(c, val, act->key, act->params, kv, &nr)))
 			return r;
 	}
 	if ((v = kv_get(kv, nr, "error")) && (r = tnode_errno(c, v, "error", &st->expect_error)))
@@ -1111,12 +1109,12 @@ int trace_step_parse(struct trace_ctx *c, const struct tnode *n, struct trace_st
 	case TRACE_STEP_QUERY:
 		if ((r = tnode_expect_type(c, val, TNODE_SCALAR, verb->str)))
 			return r;
-		return parse_query(c, verb, val, kv, nr, st);
+		return trace_query_parse(c, verb, val, kv, nr, st);
 	case TRACE_STEP_READ:
 	case TRACE_STEP_WRITE:
 	case TRACE_STEP_FLUSH:
 	case TRACE_STEP_DISCARD:
-		return parse_io(c, n, val, kv, nr, st);
+		return trace_io_parse(c, n, val, act->key, kv, nr, st);
 	case TRACE_STEP_PARALLEL:
 		return parse_group(c, val, st, depth);
 	case TRACE_STEP_REPEAT:
@@ -1127,10 +1125,10 @@ int trace_step_parse(struct trace_ctx *c, const struct tnode *n, struct trace_st
 			struct kv ckv[MAX_KEYS];
 			unsigned cnr = 0;
 
-			if ((r = collect(c, val, "crash", ck, ckv, &cnr)))
+			if ((r = tnode_collect(c, val, "crash", ck, ckv, &cnr)))
 				return r;
 			if (!(v = kv_get(ckv, cnr, "name")))
-				return missing(c, val, "name", "crash");
+				return tnode_missing(c, val, "name", "crash");
 			return tnode_string(c, v, "name", &st->u.crash_name);
 		}
 		if (is_null(val))
@@ -1164,8 +1162,8 @@ void trace_step_release(struct trace_ctx *c, struct trace_step *st)
 	case TRACE_STEP_FLUSH:
 	case TRACE_STEP_DISCARD:
 		free(st->u.io.dev);
-		data_release(&st->u.io.data);
-		data_release(&st->u.io.expect);
+		trace_data_release(&st->u.io.data);
+		trace_data_release(&st->u.io.expect);
 		break;
 	case TRACE_STEP_PARALLEL:
 		for (unsigned i = 0; i < st->u.group.nr_steps; i++)

@@ -3,7 +3,8 @@
  *   trace.c        reader: header, streaming of steps, repeat expansion, check
  *   trace_err.c    error reports with file and position
  *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
- *   trace_steps.c  tree -> struct trace_step, name checks
+ *   trace_steps.c  tree -> struct trace_step
+ *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
  * Not for users of the loader.
  */
@@ -90,7 +91,7 @@ int tnode_sectors(struct trace_ctx *c, const struct tnode *n, const char *key,
 int tnode_time(struct trace_ctx *c, const struct tnode *n, const char *key, uint64_t *out);
 int tnode_string(struct trace_ctx *c, const struct tnode *n, const char *key, char **out);
 
-/* ---- names ---- */
+/* ---- names (trace_names.c) ---- */
 
 const struct trace_disk *trace_find_disk(const struct trace_ctx *c, const char *name);
 bool trace_dm_defined(const struct trace_ctx *c, const char *name);

@@ -3,6 +3,7 @@
  *   trace.c        reader: header, streaming of steps, repeat expansion, check
  *   trace_err.c    error reports with file and position
  *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
+ *   trace_node.c   typed values and mapping keys of a node
  *   trace_steps.c  tree -> struct trace_step
  *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
@@ -12,6 +13,7 @@
 #define SNAPSIM_TRACE_IMPL_H
 
 #include <stdbool.h>
+#include <string.h>
 #include <yaml.h>
 
 #include "trace.h"
@@ -81,7 +83,11 @@ void trace_step_release(struct trace_ctx *c, struct trace_step *st);
 int trace_header_disks(struct trace_ctx *c, const struct tnode *n);
 void trace_header_release(struct trace_header *h);
 
-/* Helpers for typed scalars. */
+/* ---- typed values and mapping keys (trace_node.c) ---- */
+
+/* Room for a units.h parser's reason, quoted in an error. */
+#define WHY_LEN 160
+
 int tnode_expect_type(struct trace_ctx *c, const struct tnode *n,
 		      enum tnode_type t, const char *what);
 int tnode_bool(struct trace_ctx *c, const struct tnode *n, const char *key, bool *out);
@@ -90,6 +96,40 @@ int tnode_sectors(struct trace_ctx *c, const struct tnode *n, const char *key,
 		  sector_t *out);
 int tnode_time(struct trace_ctx *c, const struct tnode *n, const char *key, uint64_t *out);
 int tnode_string(struct trace_ctx *c, const struct tnode *n, const char *key, char **out);
+/* An errno name (EIO, ENOSPC, ...) as a negative code. */
+int tnode_errno(struct trace_ctx *c, const struct tnode *n, const char *key, int *out);
+
+static inline bool is_null(const struct tnode *n)
+{
+	return n->type == TNODE_SCALAR && !n->quoted && (!n->len || !strcmp(n->str, "~") ||
+							  !strcmp(n->str, "null"));
+}
+
+/* One key of a mapping, with the names the caller accepts. */
+struct kv {
+	const struct tnode *key;
+	const struct tnode *val;
+};
+
+#define MAX_KEYS 24
+
+/*
+ * Collect the pairs of map n into kv (appending), refusing non-scalar and
+ * duplicate keys and keys not in allowed (NULL-terminated).
+ */
+int tnode_collect(struct trace_ctx *c, const struct tnode *n, const char *what,
+		  const char *const *allowed, struct kv *kv, unsigned *nr);
+
+static inline const struct tnode *kv_get(const struct kv *kv, unsigned nr, const char *key)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (!strcmp(kv[i].key->str, key))
+			return kv[i].val;
+	return NULL;
+}
+
+int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
+		  const char *what);
 
 /* ---- names (trace_names.c) ---- */
 

@@ -5,6 +5,7 @@
  *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
  *   trace_node.c   typed values and mapping keys of a node
  *   trace_steps.c  tree -> struct trace_step
+ *   trace_disks.c  the header's disks and their faults
  *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
  * Not for users of the loader.
@@ -80,6 +81,10 @@ int trace_step_parse(struct trace_ctx *c, const struct tnode *n,
 		     struct trace_step *st, unsigned depth, bool in_group);
 /* Free what a step owns (not st itself). */
 void trace_step_release(struct trace_ctx *c, struct trace_step *st);
+
+/* ---- the header's disks (trace_disks.c) ---- */
+
+/* Parse `disks:` into c->hdr. */
 int trace_header_disks(struct trace_ctx *c, const struct tnode *n);
 void trace_header_release(struct trace_header *h);
 

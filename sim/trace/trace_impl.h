@@ -6,6 +6,7 @@
  *   trace_node.c   typed values and mapping keys of a node
  *   trace_steps.c  tree -> struct trace_step
  *   trace_disks.c  the header's disks and their faults
+ *   trace_data.c   the data a write writes or a read expects
  *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
  * Not for users of the loader.
@@ -135,6 +136,13 @@ static inline const struct tnode *kv_get(const struct kv *kv, unsigned nr, const
 
 int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
 		  const char *what);
+
+/* ---- data of a write or read (trace_data.c) ---- */
+
+/* Parse `data:` (write) or `expect:` (read) node n, what naming it, into *d. */
+int trace_data_parse(struct trace_ctx *c, const struct tnode *n, const char *what,
+		     struct trace_data *d);
+void trace_data_release(struct trace_data *d);
 
 /* ---- names (trace_names.c) ---- */
 

@@ -6,6 +6,7 @@
  *   trace_node.c   typed values and mapping keys of a node
  *   trace_steps.c  tree -> struct trace_step
  *   trace_disks.c  the header's disks and their faults
+ *   trace_io.c     I/O and query steps (the steps that name one device)
  *   trace_data.c   the data a write writes or a read expects
  *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
@@ -136,6 +137,18 @@ static inline const struct tnode *kv_get(const struct kv *kv, unsigned nr, const
 
 int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
 		  const char *what);
+
+/* ---- steps that name one device (trace_io.c) ---- */
+
+/*
+ * The I/O step (kind already in st) whose node is at, action value verb_val
+ * and action name what, with its parameters kv.
+ */
+int trace_io_parse(struct trace_ctx *c, const struct tnode *at, const struct tnode *verb_val,
+		   const char *what, const struct kv *kv, unsigned nr, struct trace_step *st);
+/* The query step whose action key is verb and device val. */
+int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
+		      const struct kv *kv, unsigned nr, struct trace_step *st);
 
 /* ---- data of a write or read (trace_data.c) ---- */
 

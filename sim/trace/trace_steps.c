@@ -10,13 +10,10 @@
  * `offset: ...`) or inside it (`write: {dev: X, offset: ...}`).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "trace_impl.h"
-#include "units.h"
 
 /* ---- steps ---- */
 
@@ -62,100 +59,6 @@ static void count_step(struct trace_ctx *c)
 	c->steps_parsed++;
 	if (++c->live_steps > c->max_live_steps)
 		c->max_live_steps = c->live_steps;
-}
-
-static int check_dev(struct trace_ctx *c, const struct tnode *n, const struct trace_step *st,
-		     bool dm_only)
-{
-	if (st->expect_error)
-		return 0; /* a step that expects to fail may name anything */
-	if (dm_only ? trace_dm_defined(c, n->str) : trace_dev_known(c, n->str))
-		return 0;
-	if (dm_only && trace_find_disk(c, n->str))
-		return trace_error_node(c, n, "'%s' is a disk, not a dm device", n->str);
-	return trace_error_node(c, n,
-				"device '%s' is not defined (no disk of that name and no dm "
-				"device created before this step)", n->str);
-}
-
-static int trace_io_parse(struct trace_ctx *c, const struct tnode *at,
-			  const struct tnode *verb_val, const char *what, const struct kv *kv,
-			  unsigned nr, struct trace_step *st)
-{
-	struct trace_io *io = &st->u.io;
-	const struct tnode *v, *dev = NULL;
-	int r;
-
-	if (verb_val->type == TNODE_SCALAR && !is_null(verb_val)) {
-		dev = verb_val;
-		if (kv_get(kv, nr, "dev"))
-			return trace_error_node(c, kv_get(kv, nr, "dev"),
-						"device given twice ('%s: %s' and 'dev')", what,
-						verb_val->str);
-	} else {
-		dev = kv_get(kv, nr, "dev");
-	}
-	if (!dev)
-		return tnode_missing(c, at, "dev", what);
-	if ((r = tnode_string(c, dev, "dev", &io->dev)))
-		return r;
-	if ((r = check_dev(c, dev, st, false)))
-		return r;
-	if ((v = kv_get(kv, nr, "offset")) && (r = tnode_sectors(c, v, "offset", &io->offset)))
-		return r;
-	if ((v = kv_get(kv, nr, "stride")) && (r = tnode_sectors(c, v, "stride", &io->stride)))
-		return r;
-	if ((v = kv_get(kv, nr, "wrap"))) {
-		if ((r = tnode_sectors(c, v, "wrap", &io->wrap)))
-			return r;
-		if (!io->wrap)
-			return trace_error_node(c, v, "wrap must be positive");
-	}
-	if (st->kind != TRACE_STEP_FLUSH) {
-		if (!(v = kv_get(kv, nr, "length")))
-			return tnode_missing(c, at, "length", what);
-		if ((r = tnode_sectors(c, v, "length", &io->length)))
-			return r;
-		if (!io->length)
-			return trace_error_node(c, v, "length must be positive");
-		if (io->length > UINT32_MAX)
-			return trace_error_node(c, v, "length is larger than one request can be");
-	}
-	if ((v = kv_get(kv, nr, "fua")) && (r = tnode_bool(c, v, "fua", &io->fua)))
-		return r;
-	if ((v = kv_get(kv, nr, "preflush")) && (r = tnode_bool(c, v, "preflush", &io->preflush)))
-		return r;
-	if (st->kind == TRACE_STEP_WRITE) {
-		if (!(v = kv_get(kv, nr, "data")))
-			return tnode_missing(c, at, "data", what);
-		if ((r = trace_data_parse(c, v, "data", &io->data)))
-			return r;
-	}
-	if ((v = kv_get(kv, nr, "expect")) && (r = trace_data_parse(c, v, "expect", &io->expect)))
-		return r;
-	/* Static range check against a disk (dm sizes are known only at run time). */
-	if (!st->expect_error && st->kind != TRACE_STEP_FLUSH && !io->stride) {
-		const struct trace_disk *d = trace_find_disk(c, io->dev);
-
-		if (d && !trace_dm_defined(c, io->dev) &&
-		    (io->offset > d->size_sectors || io->length > d->size_sectors - io->offset))
-			return trace_error_node(c, dev, "I/O beyond the end of disk '%s' (%llu sectors)",
-						d->name, (unsigned long long)d->size_sectors);
-	}
-	{
-		const struct trace_data *d = st->kind == TRACE_STEP_WRITE ? &io->data : &io->expect;
-
-		if (d->kind == TRACE_DATA_FILE) {
-			struct stat sb;
-
-			if (!stat(d->file, &sb) &&
-			    (uint64_t)sb.st_size < d->file_offset_bytes + io->length * 512)
-				return trace_error_node(c, at,
-							"data file '%s' is shorter than offset + length",
-							d->file);
-		}
-	}
-	return 0;
 }
 
 /*
@@ -245,31 +148,6 @@ static int parse_repeat(struct trace_ctx *c, const struct tnode *v, struct trace
 		if (r)
 			return r;
 	}
-	return 0;
-}
-
-static int trace_query_parse(struct trace_ctx *c, const struct tnode *verb,
-			     const struct tnode *val, const struct kv *kv, unsigned nr,
-			     struct trace_step *st)
-{
-	struct trace_query *q = &st->u.query;
-	const struct tnode *v;
-	int r;
-
-	if (!strcmp(verb->str, "status"))
-		q->kind = TRACE_QUERY_STATUS;
-	else if (!strcmp(verb->str, "table"))
-		q->kind = TRACE_QUERY_TABLE;
-	else if (!strcmp(verb->str, "deps"))
-		q->kind = TRACE_QUERY_DEPS;
-	else
-		q->kind = TRACE_QUERY_INFO;
-	if ((r = tnode_string(c, val, verb->str, &q->dev)) || (r = check_dev(c, val, st, true)))
-		return r;
-	if ((v = kv_get(kv, nr, "inactive")) && (r = tnode_bool(c, v, "inactive", &q->inactive)))
-		return r;
-	if ((v = kv_get(kv, nr, "expect")) && (r = tnode_string(c, v, "expect", &q->expect)))
-		return r;
 	return 0;
 }
 

@@ -1,15 +1,17 @@
 /*
- * trace_impl.h - private parts of the trace loader, shared by its files:
+ * trace_impl.h - private parts of the trace loader, shared by its files.
+ * Each file calls only the files listed after it (scripts/check-cycles.sh):
  *   trace.c        reader: header, streaming of steps, repeat expansion, check
- *   trace_err.c    error reports with file and position
- *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
- *   trace_node.c   typed values and mapping keys of a node
- *   trace_steps.c  tree -> struct trace_step
+ *   trace_steps.c  one step: its action, parallel groups, repeats, crash, wait
  *   trace_disks.c  the header's disks and their faults
  *   trace_io.c     I/O and query steps (the steps that name one device)
  *   trace_data.c   the data a write writes or a read expects
- *   trace_names.c  disk and dm device names defined so far
  *   trace_dm.c     the dm command language and table device names
+ *   trace_node.c   typed values and mapping keys of a node
+ *   trace_names.c  disk and dm device names defined so far
+ *   trace_yaml.c   libyaml events -> a small tree for one node (one step)
+ *   trace_err.c    error reports with file and position
+ *   units.c        numbers with units (units.h)
  * Not for users of the loader.
  */
 #ifndef SNAPSIM_TRACE_IMPL_H

@@ -1,7 +1,10 @@
 /*
- * trace_steps.c - from the tree of one YAML node to the structs of
- * trace.h: the `disks:` header and each step, with every check that needs
- * no dm core (keys, types, units, names defined earlier in the file).
+ * trace_steps.c - one step, from the tree of its YAML node to struct
+ * trace_step: find its one action, check the names of its parameters, read
+ * the error it expects, and parse the action: I/O and queries in
+ * trace_io.c, dm commands in trace_dm.c, and here the steps that hold
+ * steps (parallel groups, whose writes must not overlap; repeat blocks)
+ * and the control steps (crash, wait, settle, sleep). Also frees a step.
  *
  * A step is a mapping with exactly one action key (dm, status, table,
  * deps, info, read, write, flush, discard, parallel, repeat, crash, wait,
@@ -14,8 +17,6 @@
 #include <string.h>
 
 #include "trace_impl.h"
-
-/* ---- steps ---- */
 
 struct action {
 	const char *key;

@@ -150,6 +150,8 @@ static void scratch_submit(struct bdev *bd, struct bio *bio)
 static int scratch_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 			   uint32_t nr_sectors, uint8_t *data)
 {
+	if (op == BIO_FLUSH)
+		return 0; /* the overlay is memory: nothing to make durable */
 	if (op != BIO_READ && op != BIO_WRITE)
 		return -EINVAL;
 	return scratch_rw((struct scratch_bdev *)bd, op, sector, nr_sectors, data);

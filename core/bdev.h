@@ -26,12 +26,14 @@ struct bdev_ops {
 	/* Release the device. Called once, with no I/O in flight. May be NULL. */
 	void (*destroy)(struct bdev *bd);
 	/*
-	 * Control-path synchronous I/O (BIO_READ or BIO_WRITE only), used where
-	 * Linux's constructors do synchronous dm-io: reading a COW store back
-	 * at table load and writing a new store's header. It returns what a
+	 * Control-path synchronous I/O (BIO_READ, BIO_WRITE or BIO_FLUSH),
+	 * used where Linux's constructors do synchronous dm-io: reading a COW
+	 * store back at table load and creating a new store. It returns what a
 	 * read issued now would return / places the write as an ordinary
-	 * completed (not yet durable) write. Never used on the I/O path.
-	 * Returns 0 or a negative errno. May be NULL (then -EOPNOTSUPP).
+	 * completed (not yet durable) write / makes every write completed
+	 * before it durable (BIO_FLUSH: sector and nr_sectors 0, data NULL).
+	 * Never used on the I/O path. Returns 0 or a negative errno. May be
+	 * NULL (then -EOPNOTSUPP).
 	 */
 	int (*sync_rw)(struct bdev *bd, enum bio_op op, sector_t sector,
 		       uint32_t nr_sectors, uint8_t *data);

@@ -289,6 +289,18 @@ static int dm_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 
 	if (!t)
 		return -EIO;
+	if (op == BIO_FLUSH) {
+		/* Every target passes the flush on; one without sync_rw holds no writes. */
+		for (unsigned i = 0; i < t->num_targets; i++) {
+			struct dm_target *ti = t->targets[i];
+			int r = ti->type->sync_rw ?
+				ti->type->sync_rw(ti, BIO_FLUSH, ti->begin, 0, NULL) : 0;
+
+			if (r)
+				return r;
+		}
+		return 0;
+	}
 	while (s < end) {
 		struct dm_target *ti = dm_table_find_target(t, s);
 		sector_t n = ti->begin + ti->len - s;

@@ -78,6 +78,8 @@ static int linear_sync_rw(struct dm_target *ti, enum bio_op op,
 {
 	struct linear_c *lc = ti->private;
 
+	if (op == BIO_FLUSH)
+		return bdev_sync_rw(lc->dev, op, 0, 0, NULL);
 	return bdev_sync_rw(lc->dev, op, lc->start + (sector - ti->begin),
 			    nr_sectors, data);
 }

@@ -150,12 +150,14 @@ static void origin_postsuspend(struct dm_target *ti)
 	}
 }
 
-/* Control-path reads pass through; writes would bypass the snapshots. */
+/* Control-path reads and flushes pass through; writes would bypass the snapshots. */
 static int origin_sync_rw(struct dm_target *ti, enum bio_op op,
 			  sector_t sector, uint32_t nr_sectors, uint8_t *data)
 {
 	struct origin_ctx *oc = ti->private;
 
+	if (op == BIO_FLUSH)
+		return bdev_sync_rw(oc->dev, op, 0, 0, NULL);
 	if (op != BIO_READ)
 		return -EOPNOTSUPP;
 	return bdev_sync_rw(oc->dev, op, sector, nr_sectors, data);

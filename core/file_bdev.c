@@ -99,6 +99,8 @@ static int file_bdev_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 	struct file_bdev *fb = (struct file_bdev *)bd;
 	struct bio probe;
 
+	if (op == BIO_FLUSH)
+		return fb->read_only ? 0 : file_bdev_sync(fb);
 	if (op != BIO_READ && op != BIO_WRITE)
 		return -EINVAL;
 	if (op == BIO_WRITE && fb->read_only)

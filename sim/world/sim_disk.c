@@ -461,6 +461,13 @@ static int sim_disk_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 
 	if (sector > bd->size_sectors || nr_sectors > bd->size_sectors - sector)
 		return -EIO;
+	if (op == BIO_FLUSH) {
+		r = flush_upto(d, d->done_seq);
+		if (!r)
+			d->st.flushes++;
+		sim_sched_logf(d->s, "disk %s sync FLUSH status=%d", bd->name, r);
+		return r;
+	}
 	if (sector % lbs || nr_sectors % lbs)
 		return -EIO;
 	if (nr_sectors && !data)

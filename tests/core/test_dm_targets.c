@@ -398,6 +398,12 @@ Test(dm_io, sync_rw_through_targets)
 	cr_expect_eq(bdev_sync_rw(env_dm(&E, "X"), BIO_READ, 103, 1, buf), -EIO);
 	create_ok("empty", NULL);
 	cr_expect_eq(bdev_sync_rw(env_dm(&E, "empty"), BIO_READ, 0, 0, buf), -EIO);
+	/* A control-path flush reaches every target: linear passes it on, the
+	 * error target fails it (as it fails every request). */
+	cr_expect_eq(bdev_sync_rw(env_dm(&E, "low"), BIO_FLUSH, 0, 0, NULL), 0);
+	cr_expect_eq(bdev_sync_rw(env_dm(&E, "X"), BIO_FLUSH, 0, 0, NULL), -EIO);
+	create_ok("Z", "0 2 zero\n2 100 linear /dev/mapper/low 10");
+	cr_expect_eq(bdev_sync_rw(env_dm(&E, "Z"), BIO_FLUSH, 0, 0, NULL), 0);
 }
 
 Test(dm_io, discard_through_linear)

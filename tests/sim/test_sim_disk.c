@@ -315,7 +315,28 @@ Test(sim_disk, sync_rw_reads_cache_and_writes_a_completed_write)
 	h_run(&h);
 	cr_assert(h_durable_is(h.d, 20, 2, 0x22));
 	cr_assert_eq(bdev_sync_rw(bd, BIO_READ, 250, 8, buf), -EIO);
-	cr_assert_eq(bdev_sync_rw(bd, BIO_FLUSH, 0, 0, buf), -EINVAL);
+	h_fini(&h);
+}
+
+/* A control-path flush makes every completed write durable, sync or not. */
+Test(sim_disk, sync_flush_makes_completed_writes_durable)
+{
+	struct harness h;
+	struct sim_disk_config c = h_config(256);
+	uint8_t buf[2 * SECTOR_SIZE];
+	struct bdev *bd;
+
+	h_init(&h, &c);
+	bd = sim_disk_bdev(h.d);
+	h_write(&h, 0, 10, 2, 0x11);
+	h_run(&h);
+	memset(buf, 0x22, sizeof(buf));
+	cr_assert_eq(bdev_sync_rw(bd, BIO_WRITE, 20, 2, buf), 0);
+	cr_assert_eq(sim_disk_pending_count(h.d), 2);
+	cr_assert_eq(bdev_sync_rw(bd, BIO_FLUSH, 0, 0, NULL), 0);
+	cr_assert_eq(sim_disk_pending_count(h.d), 0);
+	cr_assert(h_durable_is(h.d, 10, 2, 0x11));
+	cr_assert(h_durable_is(h.d, 20, 2, 0x22));
 	h_fini(&h);
 }
 

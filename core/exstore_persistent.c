@@ -35,21 +35,17 @@
  *   AREA_WRITE -> IDLE       pstore_finish_batch()
  *   IDLE -> ACK_DEFERRED     store invalid: batch acked with no I/O
  *   IDLE -> HEADER_WRITE     drop_snapshot (pstore_start_header_write())
- *   IDLE -> HEADER_WRITE     a new store's header, before its first area write
- *                            (pstore_start_create_write())
  *
  * Creation (spec 2.9, hardened): Linux writes the header and the zeroed
  * area 0 as two plain writes, which a disk may make durable in either
  * order; a power cut could then leave a valid header over a garbage area 0,
- * and activation would read garbage records. Here area 0 is zeroed first
- * (synchronously, at activation), and the header, which is what makes the
- * store exist, is written with PREFLUSH as the store's first asynchronous
- * I/O, when the first commit (or merge step, or invalidation) sets the
- * machine going: area 0 is durable before the header can be, and the header
- * before any record (the area write's own PREFLUSH). Activation itself
- * submits no I/O. The bytes on the COW are the same as Linux's; until the
- * header is durable the COW still reads as a new store (magic 0, as its
- * preparer zeroed it), holding nothing, which is what it holds.
+ * and activation would read garbage records. Here activation writes the
+ * zeroed area 0, flushes, writes the header and flushes again, all on the
+ * synchronous control path (pstore_create_new()): area 0 is durable before
+ * the header can be, and the header, which is what makes the store exist
+ * and fixes its chunk size, is durable before activation returns, as
+ * Linux's is once its constructor's writes reach the disk. The bytes on the
+ * COW are the same as Linux's.
  *   IDLE -> MERGE_READ / MERGE_WRITE / MERGE_DEFERRED   merge hooks
  */
 #include <ctype.h>
@@ -119,8 +115,6 @@ struct pstore {
 	enum pstore_state state;
 	struct bio bio;            /* the one store I/O (rule 2) */
 	bool drop_pending;         /* header rewrite waits for IDLE */
-	bool create_pending;       /* new store: header (valid) not written yet */
-	bool create_in_flight;     /* the HEADER_WRITE in flight is that header */
 
 	enum pstore_merge_op merge_op;
 	int merge_nr;              /* commit_merge's count */
@@ -284,24 +278,6 @@ static void pstore_start_header_write(struct pstore *ps)
 	pstore_submit(ps, PS_HEADER_WRITE, BIO_WRITE, 0, 0, buf);
 }
 
-/*
- * A new store's header (valid = 1), after the zeroed area 0: PREFLUSH makes
- * area 0 durable first (see "Creation" above). Submitted before any area
- * write (rule 2), whose own PREFLUSH then covers the header.
- */
-static void pstore_start_create_write(struct pstore *ps)
-{
-	uint8_t *buf = pstore_aux(ps);
-
-	if (!buf) {
-		ps->valid = false; /* as a failed header write */
-		return;
-	}
-	cow_header_chunk_build(buf, ps->chunk_bytes, 1, ps->cs);
-	ps->create_in_flight = true;
-	pstore_submit(ps, PS_HEADER_WRITE, BIO_WRITE, BIO_PREFLUSH, 0, buf);
-}
-
 /* Run the merge answer callback and go back to IDLE. */
 static void pstore_merge_report(struct pstore *ps, int status)
 {
@@ -442,11 +418,7 @@ static void pstore_endio(struct bio *bio, int status)
 		pstore_finish_batch(ps);
 		break;
 	case PS_HEADER_WRITE:
-		/* A failed rewrite is only logged in Linux; a failed creation
-		 * header means there is no store on disk: invalid. */
-		if (status && ps->create_in_flight)
-			ps->valid = false;
-		ps->create_in_flight = false;
+		/* A failed rewrite is only logged in Linux. */
 		ps->state = PS_IDLE;
 		pstore_run(ps);
 		break;
@@ -483,18 +455,11 @@ static void pstore_run(struct pstore *ps)
 	if (ps->state != PS_IDLE || ps->in_callbacks || ps->dying)
 		return;
 	if (ps->drop_pending) {
-		ps->create_pending = false; /* the valid = 0 header replaces it */
 		ps->drop_pending = false;
 		if (ps->active && pstore_aux(ps)) {
 			pstore_start_header_write(ps);
 			return;
 		}
-	}
-	if (ps->create_pending && ps->active) {
-		ps->create_pending = false;
-		pstore_start_create_write(ps);
-		if (ps->state != PS_IDLE)
-			return;
 	}
 	if (!ps->active) {
 		/* Commits without activation: acknowledge as failed. */
@@ -583,9 +548,8 @@ static int pstore_set_geometry(struct exstore *s, struct pstore *ps, uint32_t cs
 }
 
 /*
- * Spec 2.9 creation, hardened (see "Creation" at the top): a zeroed area 0
- * now (plain, synchronous), the header as the store's first I/O, after a
- * flush.
+ * Spec 2.9 creation, hardened (see "Creation" at the top): zeroed area 0,
+ * flush, header, flush. Any failure fails activation (as in Linux).
  */
 static int pstore_create_new(struct exstore *s, struct pstore *ps, uint32_t cs,
 			     uint8_t *buf, struct ss_error *err)
@@ -599,14 +563,21 @@ static int pstore_create_new(struct exstore *s, struct pstore *ps, uint32_t cs,
 				    (unsigned long long)ps->cow->size_sectors, cs);
 	memset(buf, 0, (size_t)cs << SECTOR_SHIFT);
 	r = bdev_sync_rw(ps->cow, BIO_WRITE, cow_area_loc(cs, 0) * cs, cs, buf);
+	if (!r)
+		r = bdev_sync_rw(ps->cow, BIO_FLUSH, 0, 0, NULL);
 	if (r)
 		return ss_error_set(err, r, 0, 0, "Unable to write metadata area 0");
+	cow_header_chunk_build(buf, (size_t)cs << SECTOR_SHIFT, 1, cs);
+	r = bdev_sync_rw(ps->cow, BIO_WRITE, 0, cs, buf);
+	if (!r)
+		r = bdev_sync_rw(ps->cow, BIO_FLUSH, 0, 0, NULL);
+	if (r)
+		return ss_error_set(err, r, 0, 0, "Unable to write snapshot header");
 	r = pstore_set_geometry(s, ps, cs);
 	if (r)
 		return ss_error_set(err, r, 0, 0, "Cannot allocate metadata area");
 	ps->valid = true;
 	ps->active = true;
-	ps->create_pending = true; /* written by the first pstore_run() */
 	return 0;
 }
 

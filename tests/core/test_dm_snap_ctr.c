@@ -215,23 +215,45 @@ Test(snap_ctr, chunk_size_block_multiple)
 
 Test(snap_ctr, persistent_effective_chunk_size)
 {
-	/* New COW, table 0: the default 32 sectors. The header is written with
-	 * the store's first commit, after a flush of the zeroed area 0 (crash
-	 * safety, exstore_persistent.c "Creation"): a table that never
-	 * committed leaves the COW new, and the next table's value holds. */
+	/* New COW, table 0: the default 32 sectors, and activation makes the
+	 * header durable (exstore_persistent.c "Creation"), so from then on
+	 * the header's value wins over the table's. */
 	expect_print("0 1024 snapshot sd1a cow P 0", "0 1024 snapshot sd1a cow P 32\n");
-	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 8\n");
-	/* Header present: it wins over the table value. */
+	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 32\n");
+	/* A fresh COW with a table value keeps it, and it sticks. */
+	expect_print("0 1024 snapshot sd1a cow2 PO 16",
+		     "0 1024 snapshot sd1a cow2 PO 16\n");
+	expect_print("0 1024 snapshot sd1a cow2 P 0", "0 1024 snapshot sd1a cow2 P 16\n");
+	/* A header written by someone else wins the same way. */
 	{
-		struct cow_header h = { COW_MAGIC, 1, COW_VERSION, 32 };
+		struct cow_header h = { COW_MAGIC, 1, COW_VERSION, 64 };
 
 		cow_header_encode(&h, E.disks[1]->data);
 	}
-	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 32\n");
-	expect_print("0 1024 snapshot sd1a cow P 0", "0 1024 snapshot sd1a cow P 32\n");
-	/* A fresh COW with a table value keeps it. */
-	expect_print("0 1024 snapshot sd1a cow2 PO 16",
-		     "0 1024 snapshot sd1a cow2 PO 16\n");
+	expect_print("0 1024 snapshot sd1a cow P 8", "0 1024 snapshot sd1a cow P 64\n");
+}
+
+/*
+ * Linux writes a new store's header at activation, so a snapshot removed
+ * before any commit leaves a store behind whose chunk size overrides the
+ * next table's ("chunk size 8 in device metadata overrides table chunk
+ * size of 16").
+ */
+Test(snap_ctr, header_written_at_activation_overrides_next_table)
+{
+	struct cow_header h;
+
+	senv_create(&E, "X_org", "0 1024 linear sd1a 0");
+	senv_create(&E, "S", "0 1024 snapshot /dev/mapper/X_org cow P 8");
+	cow_header_decode(E.disks[1]->data, &h);
+	cr_expect_eq(h.magic, COW_MAGIC, "no header after activation");
+	cr_expect_eq(h.valid, 1);
+	cr_expect_eq(h.version, COW_VERSION);
+	cr_expect_eq(h.chunk_sectors, 8);
+	senv_remove(&E, "S");
+	senv_create(&E, "S", "0 1024 snapshot /dev/mapper/X_org cow P 16");
+	expect_table(&E, "S", "0 1024 snapshot 254:0 cow P 8\n");
+	expect_status(&E, "S", "0 1024 snapshot 16/4096 16\n");
 }
 
 Test(snap_ctr, bad_metadata)

@@ -352,6 +352,7 @@ static int snap_ctr_common(struct dm_target *ti, unsigned argc, char **argv,
 
 	if (!src) {
 		ss_error_clear(&err);
+		s->store->origin_sectors = s->origin->size_sectors;
 		r = s->store->type->read_metadata(s->store, add_exception, s, &err);
 		if (r < 0) {
 			ti->error = "Failed to read snapshot metadata";

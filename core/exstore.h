@@ -57,8 +57,9 @@ struct exstore_type {
 	 * or choose the chunk size, create a new store or read an existing one
 	 * back, calling add() per exception. Returns 0, EXSTORE_MARKED_INVALID,
 	 * or a negative errno (-EIO read error, -ENXIO bad magic, -EINVAL bad
-	 * version/chunk size, -ENOMEM) with err set. Rejects corrupt records
-	 * (out of range, pointing at metadata, duplicates) with -EINVAL.
+	 * version/chunk size, -ENOMEM) with err set. Refuses exactly the
+	 * stores cow_validate() finds fatal (corrupt records: out of range,
+	 * pointing at metadata, duplicates, origin chunks beyond the origin).
 	 */
 	int (*read_metadata)(struct exstore *s, exstore_add_fn *add, void *ctx,
 			     struct ss_error *err);
@@ -89,6 +90,7 @@ struct exstore {
 	uint32_t chunk_sectors;    /* 0 until known (table 0 / handover) */
 	unsigned chunk_shift;      /* log2(chunk_sectors) */
 	unsigned block_sectors;    /* lcm of origin and COW logical block, in sectors */
+	sector_t origin_sectors;   /* the origin's size at activation; 0: unknown */
 	bool overflow_mode;        /* PO */
 	void *context;             /* the implementation's state */
 };

@@ -54,10 +54,8 @@
 #include <string.h>
 
 #include "cow_format.h"
-#include "exception_table.h"
+#include "cow_validate.h"
 #include "exstore.h"
-
-/* Largest origin chunk a table can address: devices end below LLONG_MAX >> 9. */
 
 enum pstore_state {
 	PS_IDLE,
@@ -581,126 +579,79 @@ static int pstore_create_new(struct exstore *s, struct pstore *ps, uint32_t cs,
 	return 0;
 }
 
-/*
- * Activation validates every record before any reaches the caller. by_old
- * finds duplicate origin chunks. Duplicate COW chunks need no table while
- * the COW chunks read so far are strictly increasing (the store allocates
- * them in increasing order, so every healthy store is read that way):
- * by_new is filled only from the first record that breaks the order on,
- * with every COW chunk seen before it. This halves the work of activating
- * a healthy store and reports exactly what a table from the start would.
- */
-struct pstore_scan {
-	struct extable by_old;  /* old -> new: duplicate origin chunks */
-	struct extable by_new;  /* new -> new: duplicate COW chunks, once used */
-	bool by_new_used;       /* COW chunks stopped increasing: by_new is filled */
-	chunk_t last_new;       /* the previous record's COW chunk (0: none yet) */
+static int pstore_read(void *ctx, uint64_t sector, uint32_t nr_sectors, uint8_t *buf)
+{
+	return bdev_sync_rw(ctx, BIO_READ, sector, nr_sectors, buf);
+}
+
+struct pstore_emit {
 	exstore_add_fn *add;
-	void *add_ctx;
+	void *ctx;
 };
 
-static int pstore_scan_fill_new(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
+static int pstore_emit(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
 {
-	struct extable *by_new = ctx;
+	struct pstore_emit *e = ctx;
 
-	(void)old_chunk;
-	return extable_insert(by_new, new_chunk, new_chunk);
+	return e->add(e->ctx, old_chunk, new_chunk);
 }
 
-static int pstore_scan_emit(void *ctx, chunk_t old_chunk, chunk_t new_chunk)
+/* The error activation fails with for the validator's fatal finding f. */
+static int pstore_refuse(const struct exstore *s, const struct cow_validation *v,
+			 const struct cow_vfinding *f, struct ss_error *err)
 {
-	struct pstore_scan *sc = ctx;
+	int code = cow_problem_errno(f->problem);
+	char what[160];
 
-	return sc->add(sc->add_ctx, old_chunk, new_chunk);
-}
-
-/* Check one record read from slot i of area n and remember it. */
-static int pstore_scan_record(struct pstore *ps, struct pstore_scan *sc,
-			      uint64_t n, uint64_t i, const struct cow_record *rec,
-			      uint64_t cow_chunks, struct ss_error *err)
-{
-	unsigned long long an = n, sl = i, oc = rec->old_chunk, nc = rec->new_chunk;
-	int r;
-
-	if (rec->new_chunk >= cow_chunks)
-		return ss_error_set(err, -EINVAL, 0, 0,
-				    "Corrupt snapshot metadata: area %llu slot %llu: COW chunk %llu is beyond the end of the COW device (%llu chunks)",
-				    an, sl, nc, (unsigned long long)cow_chunks);
-	if (cow_is_area_chunk(ps->cs, rec->new_chunk))
-		return ss_error_set(err, -EINVAL, 0, 0,
-				    "Corrupt snapshot metadata: area %llu slot %llu: COW chunk %llu is a metadata area",
-				    an, sl, nc);
-	if (rec->old_chunk > cow_max_origin_chunk(ps->cs))
-		return ss_error_set(err, -EINVAL, 0, 0,
-				    "Corrupt snapshot metadata: area %llu slot %llu: origin chunk %llu is beyond any device",
-				    an, sl, oc);
-	if (!sc->by_new_used && rec->new_chunk <= sc->last_new) {
-		/* Out of order: from here on, check against every chunk seen. */
-		r = extable_foreach(&sc->by_old, pstore_scan_fill_new, &sc->by_new);
-		if (r)
-			return ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
-		sc->by_new_used = true;
+	switch (f->problem) {
+	case COW_P_SHORT_DEVICE:
+		return ss_error_set(err, code, 0, 0, "Unable to read snapshot header");
+	case COW_P_BAD_MAGIC: /* Linux's messages for the header (spec 2.6) */
+		return ss_error_set(err, code, 0, 0, "Invalid or corrupt snapshot");
+	case COW_P_BAD_CHUNK_SIZE:
+		return ss_error_set(err, code, 0, 0, "Invalid chunk size %u in snapshot header: %s",
+				    v->hdr.chunk_sectors,
+				    cow_chunk_size_problem(v->hdr.chunk_sectors, s->block_sectors));
+	case COW_P_BAD_VERSION:
+		return ss_error_set(err, code, 0, 0, "Unsupported snapshot store version %u",
+				    v->hdr.version);
+	default:
+		break;
 	}
-	sc->last_new = rec->new_chunk;
-	r = sc->by_new_used ? extable_insert(&sc->by_new, rec->new_chunk, rec->new_chunk) : 0;
-	if (r == -EEXIST)
-		return ss_error_set(err, -EINVAL, 0, 0,
-				    "Corrupt snapshot metadata: area %llu slot %llu: COW chunk %llu is used twice",
-				    an, sl, nc);
-	if (r)
-		return ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
-	r = extable_insert(&sc->by_old, rec->old_chunk, rec->new_chunk);
-	if (r == -EEXIST)
-		return ss_error_set(err, -EINVAL, 0, 0,
-				    "Corrupt snapshot metadata: area %llu slot %llu: origin chunk %llu has two exceptions",
-				    an, sl, oc);
-	if (r)
-		return ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
-	if (rec->new_chunk + 1 > ps->next_free)
-		ps->next_free = rec->new_chunk + 1;
-	return 0;
+	cow_vfinding_describe(f, what, sizeof(what));
+	if (f->place == COW_V_SLOT)
+		return ss_error_set(err, code, 0, 0, "Corrupt snapshot metadata: area %llu slot %llu: %s",
+				    (unsigned long long)f->area, (unsigned long long)f->slot, what);
+	return ss_error_set(err, code, 0, 0, "Corrupt snapshot metadata: %s", what);
 }
 
-/* Spec 2.6 step 8-9: read the areas back, validating every record. */
-static int pstore_scan(struct pstore *ps, struct pstore_scan *sc,
-		       struct ss_error *err)
+/* Spec 2.6 steps 7-9 on a store the validator accepted: adopt its state. */
+static int pstore_adopt(struct exstore *s, struct pstore *ps, struct cow_validation *v,
+			exstore_add_fn *add, void *ctx, struct ss_error *err)
 {
-	uint64_t cow_chunks = ps->cow->size_sectors / ps->cs;
-	struct cow_record rec;
-	int r;
+	struct pstore_emit e = { add, ctx };
+	int r = pstore_set_geometry(s, ps, v->chunk_sectors);
 
-	ps->next_free = 2;
-	for (uint64_t n = 0;; n++) {
-		chunk_t loc = cow_area_loc(ps->cs, n);
-		uint64_t i;
-
-		if (loc >= cow_chunks)
-			return ss_error_set(err, -EINVAL, 0, 0,
-					    "Corrupt snapshot metadata: metadata area %llu (chunk %llu) lies beyond the end of the COW device (%llu chunks)",
-					    (unsigned long long)n, (unsigned long long)loc,
-					    (unsigned long long)cow_chunks);
-		r = bdev_sync_rw(ps->cow, BIO_READ, chunk_to_sector(ps, loc), ps->cs,
-				 ps->area);
-		if (r)
-			return ss_error_set(err, r, 0, 0,
-					    "Unable to read metadata area %llu (chunk %llu)",
-					    (unsigned long long)n, (unsigned long long)loc);
-		for (i = 0; i < ps->epa; i++) {
-			cow_area_get(ps->area, i, &rec);
-			if (rec.new_chunk == 0)
-				break;
-			r = pstore_scan_record(ps, sc, n, i, &rec, cow_chunks, err);
-			if (r)
-				return r;
-		}
-		if (i < ps->epa) {
-			ps->current_area = n;
-			ps->current_committed = i;
-			break;
-		}
+	if (r)
+		return ss_error_set(err, r, 0, 0, "Cannot allocate metadata area");
+	ps->active = true;
+	if (v->state == COW_STORE_INVALID) {
+		ps->valid = false; /* spec 2.6 step 7: no records are read */
+		return EXSTORE_MARKED_INVALID;
 	}
-	if (cow_is_area_chunk(ps->cs, ps->next_free))
-		ps->next_free++;
+	ps->valid = true;
+	free(ps->area);
+	ps->area = v->area; /* the image of current_area, as read */
+	v->area = NULL;
+	ps->current_area = v->current_area;
+	ps->current_committed = v->current_committed;
+	ps->next_free = v->next_free;
+	/* Only a fully valid store reaches the caller's table. */
+	r = cow_validation_foreach(v, pstore_emit, &e);
+	if (r) {
+		ps->active = false;
+		return ss_error_set(err, r, 0, 0, "Cannot add exception to the table");
+	}
 	return 0;
 }
 
@@ -709,10 +660,9 @@ static int persistent_read_metadata(struct exstore *s, exstore_add_fn *add,
 {
 	struct pstore *ps = s->context;
 	uint32_t cs = s->chunk_sectors;
-	struct pstore_scan sc;
-	struct cow_header h;
-	const char *problem;
-	uint32_t hdr_sectors;
+	struct cow_validate_opts opts;
+	struct cow_validation v;
+	const struct cow_vfinding *f;
 	uint8_t *buf;
 	int r;
 
@@ -722,90 +672,39 @@ static int persistent_read_metadata(struct exstore *s, exstore_add_fn *add,
 			cs = COW_DEFAULT_CHUNK_SECTORS;
 	}
 	ps->active = false;
-	buf = malloc((size_t)cs << SECTOR_SHIFT);
-	if (!buf)
-		return ss_error_set(err, -ENOMEM, 0, 0, "Cannot allocate header buffer");
 	/*
 	 * Linux reads chunk 0 with the tentative chunk size, so a COW smaller
 	 * than one default chunk (16 KiB) whose header says 1 sector cannot
 	 * be activated with a table chunk size of 0. The header is 16 bytes:
-	 * read no more than the device holds, so every image `cow check`
-	 * accepts also activates (found by fuzz_cow's differential check).
+	 * the validator reads no more than the device holds.
 	 */
-	hdr_sectors = cs;
-	if (hdr_sectors > ps->cow->size_sectors)
-		hdr_sectors = (uint32_t)ps->cow->size_sectors;
-	r = hdr_sectors ? bdev_sync_rw(ps->cow, BIO_READ, 0, hdr_sectors, buf) : -EIO;
-	if (r) {
+	opts = (struct cow_validate_opts){
+		.dev_sectors = ps->cow->size_sectors,
+		.origin_sectors = s->origin_sectors,
+		.block_sectors = s->block_sectors,
+		.header_sectors = cs,
+		.stop_at_fatal = true,
+	};
+	r = cow_validate(&v, &opts, pstore_read, ps->cow, NULL);
+	if (r == -ENOMEM)
+		ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
+	else if (r && v.failed_chunk == 0)
 		ss_error_set(err, r, 0, 0, "Unable to read snapshot header");
-		goto out_free_buf;
+	else if (r)
+		ss_error_set(err, r, 0, 0, "Unable to read metadata area %llu (chunk %llu)",
+			     (unsigned long long)v.failed_area, (unsigned long long)v.failed_chunk);
+	else if (v.nr_fatal)
+		r = (f = cow_validation_first_fatal(&v)) ? pstore_refuse(s, &v, f, err)
+			: ss_error_set(err, -ENOMEM, 0, 0, "Cannot allocate a finding");
+	else if (v.state == COW_STORE_NEW) {
+		buf = malloc((size_t)cs << SECTOR_SHIFT);
+		r = buf ? pstore_create_new(s, ps, cs, buf, err)
+			: ss_error_set(err, -ENOMEM, 0, 0, "Cannot allocate header buffer");
+		free(buf);
+	} else {
+		r = pstore_adopt(s, ps, &v, add, ctx, err);
 	}
-	cow_header_decode(buf, &h);
-	if (h.magic == 0) {
-		r = pstore_create_new(s, ps, cs, buf, err);
-		goto out_free_buf;
-	}
-	if (h.magic != COW_MAGIC) {
-		r = ss_error_set(err, -ENXIO, 0, 0, "Invalid or corrupt snapshot");
-		goto out_free_buf;
-	}
-	if (h.chunk_sectors != cs) {
-		problem = cow_chunk_size_problem(h.chunk_sectors, s->block_sectors);
-		if (problem) {
-			r = ss_error_set(err, -EINVAL, 0, 0,
-					 "Invalid chunk size %u in snapshot header: %s",
-					 h.chunk_sectors, problem);
-			goto out_free_buf;
-		}
-		cs = h.chunk_sectors;
-	}
-	if (h.version != COW_VERSION) {
-		r = ss_error_set(err, -EINVAL, 0, 0,
-				 "Unsupported snapshot store version %u", h.version);
-		goto out_free_buf;
-	}
-	r = pstore_set_geometry(s, ps, cs);
-	if (r) {
-		ss_error_set(err, r, 0, 0, "Cannot allocate metadata area");
-		goto out_free_buf;
-	}
-	ps->active = true;
-	if (h.valid == 0) {
-		ps->valid = false; /* spec 2.6 step 7: no records are read */
-		r = EXSTORE_MARKED_INVALID;
-		goto out_free_buf;
-	}
-	ps->valid = true;
-	sc.add = add;
-	sc.add_ctx = ctx;
-	sc.by_new_used = false;
-	sc.last_new = 0;
-	r = extable_init(&sc.by_old, ps->cow->size_sectors / cs);
-	if (r) {
-		ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
-		goto out_inactive;
-	}
-	r = extable_init(&sc.by_new, ps->cow->size_sectors / cs);
-	if (r) {
-		ss_error_set(err, r, 0, 0, "Cannot allocate exception table");
-		goto out_destroy_old;
-	}
-	r = pstore_scan(ps, &sc, err);
-	if (r)
-		goto out_destroy_new;
-	/* Only a fully valid store reaches the caller's table. */
-	r = extable_foreach(&sc.by_old, pstore_scan_emit, &sc);
-	if (r)
-		ss_error_set(err, r, 0, 0, "Cannot add exception to the table");
-out_destroy_new:
-	extable_destroy(&sc.by_new);
-out_destroy_old:
-	extable_destroy(&sc.by_old);
-out_inactive:
-	if (r)
-		ps->active = false;
-out_free_buf:
-	free(buf);
+	cow_validation_free(&v);
 	return r;
 }
 

@@ -757,7 +757,7 @@ Test(pstore, new_chunk_out_of_range)
 	put_rec(1, 0, 0, 7, 2);
 	put_rec(1, 0, 1, 8, 100);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: area 0 slot 1: COW chunk 100 is beyond the end of the COW device (100 chunks)");
+			"Corrupt snapshot metadata: area 0 slot 1: new_chunk 100 is beyond the end of the COW (100 chunks)");
 }
 
 Test(pstore, record_pointing_at_metadata)
@@ -766,10 +766,10 @@ Test(pstore, record_pointing_at_metadata)
 	put_header(COW_MAGIC, 1, 1, 1);
 	put_rec(1, 0, 0, 7, 34);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: area 0 slot 0: COW chunk 34 is a metadata area");
+			"Corrupt snapshot metadata: area 0 slot 0: new_chunk 34 points at metadata area 1");
 	put_rec(1, 0, 0, 7, 1);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: area 0 slot 0: COW chunk 1 is a metadata area");
+			"Corrupt snapshot metadata: area 0 slot 0: new_chunk 1 points at metadata area 0");
 }
 
 Test(pstore, duplicate_chunks)
@@ -779,10 +779,10 @@ Test(pstore, duplicate_chunks)
 	put_rec(1, 0, 0, 7, 2);
 	put_rec(1, 0, 1, 9, 2);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: area 0 slot 1: COW chunk 2 is used twice");
+			"Corrupt snapshot metadata: area 0 slot 1: duplicate new_chunk 2: already used by area 0 slot 0");
 	put_rec(1, 0, 1, 7, 3);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: area 0 slot 1: origin chunk 7 has two exceptions");
+			"Corrupt snapshot metadata: area 0 slot 1: duplicate old_chunk 7: already mapped by area 0 slot 0");
 }
 
 Test(pstore, full_area_at_device_end)
@@ -792,7 +792,7 @@ Test(pstore, full_area_at_device_end)
 	for (int i = 0; i < 32; i++)
 		put_rec(1, 0, (uint64_t)i, (chunk_t)i, 2 + (chunk_t)i);
 	expect_rejected(-EINVAL,
-			"Corrupt snapshot metadata: metadata area 1 (chunk 34) lies beyond the end of the COW device (34 chunks)");
+			"Corrupt snapshot metadata: area 1 (chunk 34) lies beyond the end of the COW (34 chunks) but area 0 before it is full");
 }
 
 Test(pstore, area_read_error)

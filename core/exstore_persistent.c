@@ -35,6 +35,7 @@
  *   AREA_WRITE -> IDLE       pstore_finish_batch()
  *   IDLE -> ACK_DEFERRED     store invalid: batch acked with no I/O
  *   IDLE -> HEADER_WRITE     drop_snapshot (pstore_start_header_write())
+ *   IDLE -> MERGE_READ / MERGE_WRITE / MERGE_DEFERRED   merge hooks
  *
  * Creation (spec 2.9, hardened): Linux writes the header and the zeroed
  * area 0 as two plain writes, which a disk may make durable in either
@@ -46,7 +47,6 @@
  * and fixes its chunk size, is durable before activation returns, as
  * Linux's is once its constructor's writes reach the disk. The bytes on the
  * COW are the same as Linux's.
- *   IDLE -> MERGE_READ / MERGE_WRITE / MERGE_DEFERRED   merge hooks
  */
 #include <ctype.h>
 #include <stdint.h>

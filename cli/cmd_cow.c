@@ -106,17 +106,17 @@ int cli_origin_size(const char *arg, uint64_t *bytes)
 /* ---- inspect ---- */
 
 struct area_list {
-	struct cow_area_info *v;
+	struct cow_area_summary *v;
 	size_t n, cap;
 };
 
-static int collect_area(void *ctx, const struct cow_area_info *ai)
+static int collect_area(void *ctx, const struct cow_area_summary *ai)
 {
 	struct area_list *l = ctx;
 
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 16;
-		struct cow_area_info *nv = realloc(l->v, ncap * sizeof(*nv));
+		struct cow_area_summary *nv = realloc(l->v, ncap * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		l->v = nv;
@@ -132,13 +132,14 @@ struct list_ctx {
 	uint64_t shown, limit; /* limit 0: all */
 };
 
-static int print_record(void *ctx, const struct cow_area_info *ai,
-			uint64_t slot, const struct cow_record *rec)
+static int print_record(void *ctx, uint64_t area, uint64_t slot,
+			const struct cow_record *rec, const struct cow_vfinding *problem)
 {
 	struct list_ctx *l = ctx;
 
-	(void)ai;
+	(void)area;
 	(void)slot;
+	(void)problem;
 	if (l->limit && l->shown >= l->limit)
 		return 0;
 	if (l->json)
@@ -234,6 +235,9 @@ static int cow_inspect(int argc, char **argv)
 	struct cow_scan s;
 	struct ss_error err;
 	struct area_list areas = { 0 };
+	struct cow_validate_hooks hooks;
+	struct cow_validation v = { 0 };
+	const struct cow_vfinding *bad;
 	struct cow_walk_result w;
 	struct list_ctx lc;
 	struct usage u;
@@ -269,7 +273,16 @@ static int cow_inspect(int argc, char **argv)
 		fprintf(stderr, "snapsim: %s\n", err.msg);
 		return CLI_EXIT_FAILURE;
 	}
-	if (s.header_short) {
+	/* The validator reads what activation would; an invalidated store's
+	 * records are listed too. */
+	hooks = (struct cow_validate_hooks){ .on_area = collect_area, .ctx = &areas };
+	r = cow_scan_validate(&s, 0, true, &hooks, &v, &w, &err);
+	if (r < 0) {
+		fprintf(stderr, "snapsim: %s\n", err.code ? err.msg : "out of memory");
+		goto out;
+	}
+	bad = cow_validation_first_fatal(&v);
+	if (bad && bad->problem == COW_P_SHORT_DEVICE) {
 		fprintf(stderr, "snapsim: %s: image is %llu bytes, smaller than one sector\n",
 			path, (unsigned long long)s.size_bytes);
 		goto out;
@@ -278,39 +291,20 @@ static int cow_inspect(int argc, char **argv)
 		inspect_header_json(&s);
 	else
 		inspect_header_human(&s);
-	if (s.hdr.magic == 0) {
+	if (v.state == COW_STORE_NEW) {
 		if (json)
 			printf("\n}\n");
 		ret = CLI_EXIT_OK;
 		goto out;
 	}
-	if (s.hdr.magic != COW_MAGIC || s.hdr.version != COW_VERSION) {
+	if (v.state == COW_STORE_UNREADABLE || cow_scan_geometry(&s, &err) < 0) {
+		char msg[200];
+
 		if (json)
 			printf("\n}\n");
-		fprintf(stderr, "snapsim: %s: %s at byte offset %d\n", path,
-			s.hdr.magic != COW_MAGIC ? "not a snapshot store (bad magic)"
-						 : "unsupported version",
-			s.hdr.magic != COW_MAGIC ? 0 : 8);
-		goto out;
-	}
-	if (cow_scan_geometry(&s, &err) < 0 || s.dev_chunks < 2) {
-		if (json)
-			printf("\n}\n");
-		if (err.code)
-			fprintf(stderr, "snapsim: %s: header (byte offset 12): %s\n",
-				path, err.msg);
-		else
-			fprintf(stderr, "snapsim: %s: image too small for chunk size %u "
-				"(header and area 0 need 2 chunks)\n", path,
-				s.hdr.chunk_sectors);
-		goto out;
-	}
-	r = cow_scan_walk(&s, NULL, collect_area, &areas, &w, &err);
-	if (r < 0) {
-		if (json)
-			printf("\n}\n");
-		fprintf(stderr, "snapsim: %s\n",
-			err.code ? err.msg : "out of memory");
+		fprintf(stderr, "snapsim: %s: header (byte offset %u): %s\n", path,
+			bad ? bad->field_offset : 12,
+			bad ? cow_vfinding_describe(bad, msg, sizeof(msg)) : err.msg);
 		goto out;
 	}
 	compute_usage(&s, &w, &u);
@@ -386,7 +380,9 @@ static int cow_inspect(int argc, char **argv)
 		printf("exceptions:        %llu%s\n", (unsigned long long)w.nr_records,
 		       s.hdr.valid ? "" : " (on disk; activation ignores them)");
 	}
-	r = cow_scan_walk(&s, print_record, NULL, &lc, &w, &err);
+	cow_validation_free(&v);
+	hooks = (struct cow_validate_hooks){ .on_record = print_record, .ctx = &lc };
+	r = cow_scan_validate(&s, 0, true, &hooks, &v, &w, &err);
 	if (json)
 		printf("\n  ]\n}\n");
 	else if (lc.shown < w.nr_records)
@@ -398,6 +394,7 @@ static int cow_inspect(int argc, char **argv)
 	}
 	ret = CLI_EXIT_OK;
 out:
+	cow_validation_free(&v);
 	free(areas.v);
 	cow_scan_close(&s);
 	return ret;

@@ -125,75 +125,57 @@ int cow_scan_write_area(struct cow_scan *s, uint64_t area, struct ss_error *err)
 	return 0;
 }
 
-/* Count the non-zero slots after slot `from` in s->buf (the area tail). */
-static void scan_tail(const struct cow_scan *s, struct cow_area_info *ai,
-		      uint64_t from)
+/* cow_read_fn over the image; the offset of a failed read is kept for the message. */
+struct scan_read {
+	struct cow_scan *s;
+	uint64_t failed_off;
+	int failed;
+};
+
+static int scan_read(void *ctx, uint64_t sector, uint32_t nr_sectors, uint8_t *buf)
 {
-	ai->tail_dirty = 0;
-	ai->tail_first = 0;
-	for (uint64_t i = from; i < s->epa; i++) {
-		if (cli_is_zero(s->buf + i * COW_RECORD_BYTES, COW_RECORD_BYTES))
-			continue;
-		if (!ai->tail_dirty)
-			ai->tail_first = i;
-		ai->tail_dirty++;
-	}
+	struct scan_read *sr = ctx;
+	uint64_t off = sector << SECTOR_SHIFT, len = (uint64_t)nr_sectors << SECTOR_SHIFT;
+	long long n = cli_pread_full(sr->s->fd, buf, len, off);
+
+	if (n >= 0 && (uint64_t)n == len)
+		return 0;
+	sr->failed = n < 0 ? (int)n : -EIO;
+	sr->failed_off = n < 0 ? off : off + (uint64_t)n;
+	return sr->failed;
 }
 
-int cow_scan_walk(struct cow_scan *s, cow_record_fn *on_record,
-		  cow_area_fn *on_area, void *ctx, struct cow_walk_result *res,
-		  struct ss_error *err)
+int cow_scan_validate(struct cow_scan *s, uint64_t origin_bytes, bool walk_invalid,
+		      const struct cow_validate_hooks *hooks, struct cow_validation *v,
+		      struct cow_walk_result *res, struct ss_error *err)
 {
-	memset(res, 0, sizeof(*res));
-	res->next_free = 2;
-	for (uint64_t area = 0;; area++) {
-		struct cow_area_info ai = {
-			.area = area,
-			.loc = cow_area_loc(s->chunk_sectors, area),
-		};
-		int r = cow_scan_read_area(s, area, err);
+	struct cow_validate_opts o = {
+		.dev_sectors = s->size_bytes >> SECTOR_SHIFT,
+		.origin_sectors = origin_bytes >> SECTOR_SHIFT,
+		.block_sectors = 1,
+		.walk_invalid = walk_invalid,
+	};
+	struct scan_read sr = { .s = s };
+	int r;
 
-		if (r == -ENOSPC) {
-			res->area_missing = true;
-			res->missing_area = area;
-			/* The list ended with the last full area read. */
-			res->last_area = area;
-			res->last_used = 0;
-			break;
-		}
-		if (r < 0)
-			return r;
-		res->nr_areas++;
-		for (ai.used = 0; ai.used < s->epa; ai.used++) {
-			struct cow_record rec;
-			cow_record_decode(s->buf + ai.used * COW_RECORD_BYTES, &rec);
-			if (rec.new_chunk == 0)
-				break;
-			res->nr_records++;
-			if (rec.new_chunk >= res->next_free)
-				res->next_free = rec.new_chunk == UINT64_MAX
-					? UINT64_MAX : rec.new_chunk + 1;
-			if (on_record) {
-				r = on_record(ctx, &ai, ai.used, &rec);
-				if (r < 0)
-					return r;
-			}
-		}
-		ai.full = ai.used == s->epa;
-		if (!ai.full)
-			scan_tail(s, &ai, ai.used + 1);
-		if (on_area) {
-			r = on_area(ctx, &ai);
-			if (r < 0)
-				return r;
-		}
-		if (!ai.full) {
-			res->last_area = area;
-			res->last_used = ai.used;
-			break;
-		}
-	}
-	if (cow_is_area_chunk(s->chunk_sectors, res->next_free))
-		res->next_free++;
-	return 0;
+	/* An origin of less than one sector still has a (partial) chunk. */
+	if (origin_bytes && !o.origin_sectors)
+		o.origin_sectors = 1;
+	r = cow_validate(v, &o, scan_read, &sr, hooks);
+	memset(res, 0, sizeof(*res));
+	res->nr_areas = v->nr_areas;
+	res->nr_records = v->nr_records;
+	res->last_area = v->current_area;
+	res->last_used = v->current_committed;
+	res->area_missing = v->area_missing;
+	res->missing_area = v->area_missing ? v->current_area : 0;
+	res->next_free = v->next_free;
+	if (r && sr.failed == r)
+		return ss_error_set(err, r, 0, 0, "%s: %s at byte offset %llu%s%s", s->path,
+				    r == -EIO ? "read error or short read" : "read error",
+				    (unsigned long long)sr.failed_off, r == -EIO ? "" : ": ",
+				    r == -EIO ? "" : strerror(-r));
+	if (r == -ENOMEM)
+		return ss_error_set(err, r, 0, 0, "%s: out of memory while checking", s->path);
+	return r;
 }

@@ -4,9 +4,9 @@
  * metadata area (one chunk) at a time with pread; it never loads the whole
  * image. Used by `snapsim cow inspect|check|export`.
  *
- * Unlike activation, the scanner does not judge records: it reports what
- * is on disk (records up to the terminating slot, the tail of the last
- * area, a missing area) and leaves the verdicts to its callers.
+ * The scanner does not judge: cow_scan_validate() hands the image to the
+ * validator activation uses (core/cow_validate.h), so the offline tools
+ * and activation agree on every store.
  */
 #ifndef SNAPSIM_COW_SCAN_H
 #define SNAPSIM_COW_SCAN_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cow_format.h"
+#include "cow_validate.h"
 #include "ss_error.h"
 
 struct cow_scan {
@@ -32,17 +33,6 @@ struct cow_scan {
 	uint8_t *buf;           /* one chunk: the area last read */
 };
 
-/* What a walk found about one metadata area. */
-struct cow_area_info {
-	uint64_t area;
-	chunk_t loc;            /* chunk number of the area */
-	uint64_t used;          /* record slots before the terminator (EPA if full) */
-	bool full;
-	/* Slots after the terminator that are not all zero (last area only). */
-	uint64_t tail_dirty;
-	uint64_t tail_first;    /* first such slot (valid when tail_dirty > 0) */
-};
-
 /* Summary of a walk (spec 2.6 step 8-9 applied to what was read). */
 struct cow_walk_result {
 	uint64_t nr_areas;      /* areas read */
@@ -53,16 +43,6 @@ struct cow_walk_result {
 	uint64_t missing_area;  /* its number, when area_missing */
 	chunk_t next_free;      /* what activation would compute */
 };
-
-/*
- * Called for every record (new_chunk != 0) in list order; ai->area and
- * ai->loc are set, the other fields are not final yet. Return 0 to go on,
- * a negative errno to stop the walk with that status.
- */
-typedef int cow_record_fn(void *ctx, const struct cow_area_info *ai,
-			  uint64_t slot, const struct cow_record *rec);
-/* Called once per area read, after its records. Same return convention. */
-typedef int cow_area_fn(void *ctx, const struct cow_area_info *ai);
 
 /*
  * Open path (read-only unless writable) and read the header. Returns 0 or a
@@ -92,14 +72,15 @@ uint64_t cow_scan_slot_offset(const struct cow_scan *s, uint64_t area,
 int cow_scan_read_area(struct cow_scan *s, uint64_t area, struct ss_error *err);
 
 /*
- * Walk the exception list from area 0 as activation does: each area in
- * turn until one has a terminating slot or the next area lies beyond the
- * image. Fills res. Returns 0, a callback's status, or a negative errno
- * with err set (read error).
+ * Judge the image with cow_validate() (v, freed by the caller with
+ * cow_validation_free() whatever the result), calling hooks in list order.
+ * origin_bytes 0: origin unknown. walk_invalid: read the records of an
+ * invalidated store too. Fills res from v. Returns 0, a hook's status, or
+ * a negative errno with err naming the path and byte offset.
  */
-int cow_scan_walk(struct cow_scan *s, cow_record_fn *on_record,
-		  cow_area_fn *on_area, void *ctx, struct cow_walk_result *res,
-		  struct ss_error *err);
+int cow_scan_validate(struct cow_scan *s, uint64_t origin_bytes, bool walk_invalid,
+		      const struct cow_validate_hooks *hooks, struct cow_validation *v,
+		      struct cow_walk_result *res, struct ss_error *err);
 
 /* Write area n from s->buf (only for an image opened writable). */
 int cow_scan_write_area(struct cow_scan *s, uint64_t area, struct ss_error *err);

@@ -11,23 +11,19 @@
  *     yields exceptions whose every new chunk is a data chunk inside the
  *     device (not the header, not a metadata area) and unique, and whose
  *     old chunks are unique.
- *  3. `cow check` agrees with activation on a non-empty, valid-flagged
- *     store: it reports errors exactly when activation rejects the image
- *     (differential: the offline checker and the store are two readers of
- *     one format, written independently).
+ *  3. Activation refuses the image exactly when the validator, run on the
+ *     same bytes from memory the way the offline tools run it, has a fatal
+ *     finding (differential: the store's reads through its COW device and
+ *     its verdict against the shared judge; a store that is not new).
  *  4. No leak, no undefined behaviour (sanitizer build).
  */
-#define _GNU_SOURCE
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cow_check.h"
 #include "cow_format.h"
-#include "cow_scan.h"
+#include "cow_validate.h"
 #include "exstore.h"
 #include "fifo_executor.h"
 #include "fuzz.h"
@@ -92,42 +88,26 @@ static void check_unique(chunk_t *v, size_t n, const char *what)
 			fuzz_fail(what);
 }
 
-/*
- * Run the offline checker on the same bytes. Returns 1 when it found
- * errors, 0 when clean, -1 when it could not run or the case is out of
- * scope (empty or invalidated store).
- */
-static int offline_check(const struct mem_bdev *cow)
+static int mem_read(void *ctx, uint64_t sector, uint32_t nr_sectors, uint8_t *buf)
 {
-	struct cow_scan scan;
-	struct cow_check_opts opts = { 0 };
-	struct cow_check_report rep;
-	struct ss_error err;
-	char path[64];
-	int verdict = -1;
-	int fd = memfd_create("fuzz-cow", 0);
+	const struct mem_bdev *cow = ctx;
 
-	if (fd < 0)
-		return -1;
-	/* The same bytes the store saw: the input padded to whole sectors. */
-	size_t size = (size_t)cow->base.size_sectors * SECTOR_SIZE;
-	if (write(fd, cow->data, size) != (ssize_t)size) {
-		close(fd);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ss_error_clear(&err);
-	if (cow_scan_open(&scan, path, false, &err) == 0) {
-		memset(&rep, 0, sizeof(rep));
-		ss_error_clear(&err);
-		if (cow_check_run(&scan, &opts, &rep, &err) == 0) {
-			if (!rep.empty && !rep.invalid)
-				verdict = rep.nr_errors ? 1 : 0;
-			cow_check_report_free(&rep);
-		}
-		cow_scan_close(&scan);
-	}
-	close(fd);
+	if (sector + nr_sectors > cow->base.size_sectors)
+		fuzz_fail("the validator read beyond the COW");
+	memcpy(buf, cow->data + sector * SECTOR_SIZE, (size_t)nr_sectors * SECTOR_SIZE);
+	return 0;
+}
+
+/* 1: the validator finds the bytes fatal, 0: not, -1: a new store or no memory. */
+static int offline_verdict(const struct mem_bdev *cow)
+{
+	struct cow_validate_opts o = { .dev_sectors = cow->base.size_sectors, .block_sectors = 1 };
+	struct cow_validation v;
+	int verdict = -1;
+
+	if (cow_validate(&v, &o, mem_read, (void *)cow, NULL) == 0 && v.state != COW_STORE_NEW)
+		verdict = v.nr_fatal != 0;
+	cow_validation_free(&v);
 	return verdict;
 }
 
@@ -163,12 +143,12 @@ int snapsim_fuzz_one(const uint8_t *data, size_t size)
 	ss_error_clear(&err);
 	int rc = store->type->read_metadata(store, record, &seen, &err);
 	fifo_executor_run(&fx, 0);
-	if (rc != EXSTORE_MARKED_INVALID) {
-		int offline = offline_check(cow);
-		if (offline == 1 && rc == 0)
-			fuzz_fail("cow check finds errors in a store that activation accepts");
+	{
+		int offline = offline_verdict(cow);
+		if (offline == 1 && rc >= 0)
+			fuzz_fail("the validator finds a fatal problem in a store that activation accepts");
 		if (offline == 0 && rc < 0)
-			fuzz_fail("activation rejects a store that cow check finds clean");
+			fuzz_fail("activation rejects a store that the validator finds without fault");
 	}
 	if (rc < 0) {
 		if (!err.msg[0])

@@ -5,13 +5,19 @@
  * the usage the kernel status line shows, and `cow export` gives back the
  * origin as it was before the writes. The other COW tests build images by
  * hand; this one guards against the reader and the writer drifting apart.
+ * And on the fuzz corpus of fuzz_cow, `cow check` fails exactly the stores
+ * activation refuses.
  */
 #define _GNU_SOURCE
 #include "cli_test_util.h"
 
+#include <dirent.h>
+
 #include "dm.h"
+#include "exstore.h"
 #include "fifo_executor.h"
 #include "file_bdev.h"
+#include "mem_bdev.h"
 
 #define ORIGIN_SECTORS 4096u
 #define NR_WRITES 100
@@ -127,4 +133,94 @@ Test(cow_interop, store_written_by_core_reads_back)
 	cr_assert(memcmp(got, o, n) == 0, "export differs from the origin before the writes");
 	free(got);
 	free(o);
+}
+
+/* ---- cow check and activation agree on the fuzz corpus ---- */
+
+static int count_add(void *ctx, chunk_t o, chunk_t n)
+{
+	(void)o;
+	(void)n;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* fuzz_cow's input: byte 0 picks the table's chunk size, the rest is the COW. */
+static int activate_fuzz_input(const uint8_t *data, size_t size, uint32_t *magic)
+{
+	struct fifo_executor fx;
+	struct mem_bdev *md;
+	struct exstore *s = NULL;
+	struct ss_error err;
+	uint32_t cs = data[0] % 6 == 5 ? 0 : 1u << (data[0] % 6);
+	size_t added = 0;
+	int r;
+
+	fifo_executor_init(&fx);
+	md = mem_bdev_create("cow", (size - 1 + 511) / 512, &fx.base);
+	cr_assert_not_null(md);
+	memcpy(md->data, data + 1, size - 1);
+	*magic = md->base.size_sectors ? (uint32_t)md->data[0] | (uint32_t)md->data[1] << 8 |
+		 (uint32_t)md->data[2] << 16 | (uint32_t)md->data[3] << 24 : 0;
+	ss_error_clear(&err);
+	cr_assert_eq(exstore_create("P", cs, &md->base, 1, &fx.base, &s, &err), 0);
+	r = s->type->read_metadata(s, count_add, &added, &err);
+	exstore_destroy(s);
+	fifo_executor_run(&fx, 0);
+	bdev_destroy(&md->base);
+	fifo_executor_destroy(&fx);
+	return r;
+}
+
+Test(cow_interop, cow_check_exit_code_agrees_with_activation_on_the_fuzz_corpus)
+{
+	static const char *dirs[] = { SNAPSIM_SOURCE_DIR "/fuzz/corpus/cow",
+				      SNAPSIM_SOURCE_DIR "/fuzz/regressions/cow" };
+	unsigned judged = 0, refused = 0;
+
+	for (size_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *e;
+
+		cr_assert_not_null(dir, "%s", dirs[d]);
+		while ((e = readdir(dir))) {
+			char path[512];
+			uint8_t *data, *img;
+			size_t size, sectors;
+			struct run_result r;
+			uint32_t magic;
+			int rc;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
+			data = (uint8_t *)slurp(path, &size);
+			if (size < 1) {
+				free(data);
+				continue;
+			}
+			rc = activate_fuzz_input(data, size, &magic);
+			/* The same bytes as the store saw: padded to whole sectors. */
+			sectors = (size - 1 + 511) / 512;
+			img = calloc(1, sectors * 512 + 1);
+			memcpy(img, data + 1, size - 1);
+			write_file(tpath("fuzz.img"), img, sectors * 512);
+			run(&r, "cow", "check", tpath("fuzz.img"), NULL);
+			cr_expect_eq(r.status & 8, 0, "%s: operational error: %s", path, r.err);
+			/* A new store (magic 0) is created by activation: not judged. */
+			if (magic != 0) {
+				judged++;
+				refused += rc < 0;
+				cr_expect_eq((r.status & 4) != 0, rc < 0,
+					     "%s: cow check exit %d, activation %d\n%s", path, r.status,
+					     rc, r.out);
+			}
+			run_free(&r);
+			free(img);
+			free(data);
+		}
+		closedir(dir);
+	}
+	cr_expect_geq(judged, 10, "only %u corpus inputs judged", judged);
+	cr_expect_geq(refused, 3, "the corpus has corrupt stores; only %u refused", refused);
 }

@@ -209,7 +209,7 @@ Test(cow_tools, inspect_empty_and_bad_magic)
 	p = img_save(&m, "junk.img");
 	run(&r, "cow", "inspect", p, NULL);
 	cr_assert_eq(r.status, 1);
-	assert_has(r.err, "not a snapshot store (bad magic) at byte offset 0");
+	assert_has(r.err, "junk.img: header (byte offset 0): bad magic 0x12345678 (expected 0x70416e53 \"SnAp\"): not a snapshot store");
 	run_free(&r);
 
 	run(&r, "cow", "inspect", tpath("missing.img"), NULL);
@@ -332,7 +332,8 @@ Test(cow_tools, check_bad_chunk_sizes)
 	p = img_save(&m, "csbig.img");
 	check_unmodified(&r, p, NULL);
 	cr_assert_eq(r.status, 4);
-	assert_has(r.out, "chunk size 64 sectors is too large for the image (40960 bytes)");
+	assert_has(r.out, "header (byte offset 12): error: chunk size 64 sectors is too large for the COW: "
+			 "the header and area 0 need 2 chunks");
 	run_free(&r);
 }
 
@@ -351,7 +352,7 @@ Test(cow_tools, check_new_chunk_out_of_range_and_repair)
 	check_unmodified(&r, p, NULL);
 	cr_assert_eq(r.status, 4);
 	assert_has(r.out, "cow.img: area 1 slot 1 (byte offset 17424): error: new_chunk 500 "
-			  "is beyond the end of the image (80 chunks)");
+			  "is beyond the end of the COW (80 chunks)");
 	assert_has(r.out, "repair needed: --repair would zero slots 1..31");
 	assert_has(r.out, "dropping 2 record(s)");
 	assert_has(r.out, "NOT CLEAN, 1 error(s)");
@@ -549,7 +550,7 @@ Test(cow_tools, check_missing_area_after_full_area)
 	check_unmodified(&r, p, "--repair", NULL);
 	cr_assert_eq(r.status, 4, "out: %s", r.out);
 	assert_has(r.out, "cow.img: area 1 (byte offset 17408): error: area 1 (chunk 34) lies "
-			  "beyond the end of the image (34 chunks) but area 0 before it is full");
+			  "beyond the end of the COW (34 chunks) but area 0 before it is full");
 	run_free(&r);
 }
 

@@ -2,8 +2,9 @@
  * explore_check.c - check one crashed state (explore.h, step 4).
  *
  * Order of the checks, each one stopping the state at its first failure:
- *   1. the store invariants, decoded from the crashed COW images alone
- *      (so the verdict does not depend on what activation accepts);
+ *   1. the store invariants, judged from the crashed COW images alone by
+ *      the validator activation and `cow check` use (cow_validate.h), so
+ *      the three cannot disagree on what a valid store is;
  *   2. restart: every table must activate again;
  *   3. the free-chunk pointer of each recovered persistent store (from its
  *      status line) lies beyond every recorded chunk;
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "cow_format.h"
+#include "cow_validate.h"
 #include "dm.h"
 #include "explore.h"
 #include "hash.h"
@@ -33,7 +35,7 @@ struct explore_snap {
 	char cow_dev[128];      /* the COW's dm device, "" when a disk */
 	bool persistent;
 	uint32_t cs;           /* table chunk size */
-	uint64_t origin_sectors;
+	uint64_t origin_sectors; /* the origin device's size (0: unresolved) */
 	int disk;              /* COW's disk, -1 unresolved */
 	uint64_t cow_offset;   /* sectors on that disk */
 	uint64_t cow_sectors;
@@ -151,6 +153,20 @@ static void resolve_cow(struct replay_world *w, const char *arg, struct explore_
 	s->cow_sectors = len;
 }
 
+/* The size of the device a table argument names (a disk or a dm device), 0 if unknown. */
+static uint64_t device_sectors(struct replay_world *w, const char *arg)
+{
+	int d = find_disk(w, arg), dev;
+	struct dm_device *md;
+
+	if (d >= 0)
+		return sim_disk_config(replay_world_disk(w, (unsigned)d))->size_sectors;
+	dev = find_dev(w, arg);
+	md = dev < 0 ? NULL : dm_find_device(replay_world_registry(w),
+					     replay_world_dev_name(w, (unsigned)dev));
+	return md ? dm_device_bdev(md)->size_sectors : 0;
+}
+
 /* Every snapshot / snapshot-merge segment of the paused world's live tables. */
 static unsigned find_snaps(struct replay_world *w, struct explore_snap *snaps, unsigned max)
 {
@@ -173,7 +189,7 @@ static unsigned find_snaps(struct replay_world *w, struct explore_snap *snaps, u
 				snprintf(s->dev, sizeof(s->dev), "%s", replay_world_dev_name(w, i));
 				s->persistent = ps[0] == 'P' || ps[0] == 'p';
 				s->cs = (uint32_t)cs;
-				s->origin_sectors = start + len;
+				s->origin_sectors = device_sectors(w, origin);
 				resolve_cow(w, cow, s);
 			}
 			t = nl ? nl + 1 : NULL;
@@ -182,158 +198,110 @@ static unsigned find_snaps(struct replay_world *w, struct explore_snap *snaps, u
 	return n;
 }
 
-/* A tiny open-addressing set of u64 keys (duplicate detection). */
-struct u64set {
-	uint64_t *k;
-	size_t cap, n;
+struct decode_ctx {
+	struct explore_snap *s;
+	struct sim_disk *disk;
+	explore_exception_fn *on_exc;
+	void *exc_ctx;
+	struct explore_state_result *out;
+	uint32_t cs;
 };
 
-/* Insert key; 1 if it was present, 0 if added, -ENOMEM. */
-static int u64set_add(struct u64set *s, uint64_t key)
+static int decode_read(void *ctx, uint64_t sector, uint32_t nr_sectors, uint8_t *buf)
 {
-	if (2 * (s->n + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		uint64_t *k = malloc(cap * sizeof(*k));
+	struct decode_ctx *dc = ctx;
 
-		if (!k)
-			return -ENOMEM;
-		memset(k, 0xff, cap * sizeof(*k));
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->k[i] == UINT64_MAX)
-				continue;
-			size_t j = sim_mix64(s->k[i]) & (cap - 1);
+	return sim_disk_read_durable(dc->disk, dc->s->cow_offset + sector, nr_sectors, buf);
+}
 
-			while (k[j] != UINT64_MAX)
-				j = (j + 1) & (cap - 1);
-			k[j] = s->k[i];
-		}
-		free(s->k);
-		s->k = k;
-		s->cap = cap;
+/* Every record goes to on_exc; one with a fatal finding is a violation. */
+static int decode_record(void *ctx, uint64_t area, uint64_t slot, const struct cow_record *r,
+			 const struct cow_vfinding *problem)
+{
+	struct decode_ctx *dc = ctx;
+	struct explore_snap *s = dc->s;
+	char note[160] = "", msg[256], found[64];
+	bool bad = problem && problem->severity == COW_V_FATAL;
+
+	if (r->new_chunk > s->max_new)
+		s->max_new = r->new_chunk;
+	if (bad)
+		cow_vfinding_describe(problem, note, sizeof(note));
+	if (dc->on_exc)
+		dc->on_exc(dc->exc_ctx, s->dev, r->old_chunk, r->new_chunk, bad ? note : NULL);
+	if (bad) {
+		snprintf(msg, sizeof(msg), "area %" PRIu64 " slot %" PRIu64 ": %" PRIu64 " -> %" PRIu64
+			 ": %s", area, slot, r->old_chunk, r->new_chunk, note);
+		snprintf(found, sizeof(found), "%" PRIu64 " -> %" PRIu64, r->old_chunk, r->new_chunk);
+		add_evidence(dc->out, s->dev, cow_area_loc(dc->cs, area) * dc->cs, dc->cs,
+			     "origin chunk -> unique data chunk in range", found, msg);
+		fail(dc->out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
 	}
-	size_t j = sim_mix64(key) & (s->cap - 1);
-
-	while (s->k[j] != UINT64_MAX) {
-		if (s->k[j] == key)
-			return 1;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->k[j] = key;
-	s->n++;
 	return 0;
 }
 
+/* A fatal header finding: judged after the restart (judge_bad_headers). */
+static bool is_header_corruption(const struct cow_vfinding *f)
+{
+	return f->problem == COW_P_SHORT_DEVICE || f->problem == COW_P_BAD_MAGIC ||
+	       f->problem == COW_P_BAD_VERSION || f->problem == COW_P_BAD_CHUNK_SIZE;
+}
+
 /*
- * Decode snapshot s's COW from its crashed disk image and check the
- * store's invariants (spec 2.3-2.6, 2.14). Records go to on_exc.
+ * Judge snapshot s's COW from its crashed disk image with the validator
+ * (spec 2.3-2.6, 2.14). Records go to on_exc.
  */
 static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 		       explore_exception_fn *on_exc, void *exc_ctx,
 		       struct explore_state_result *out)
 {
-	struct u64set by_new = { 0 }, by_old = { 0 };
+	struct decode_ctx dc = { s, disk, on_exc, exc_ctx, out, 0 };
+	struct cow_validate_hooks hooks = { .on_record = decode_record, .ctx = &dc };
+	struct cow_validate_opts o = {
+		.dev_sectors = s->cow_sectors, .origin_sectors = s->origin_sectors,
+		.block_sectors = 1,
+	};
+	struct cow_validation v;
 	struct cow_header h;
-	uint8_t hdr[512], *area = NULL;
-	uint32_t cs;
-	uint64_t cow_chunks, epa;
 	char msg[256];
+	int r;
 
-	if (sim_disk_read_durable(disk, s->cow_offset, 1, hdr))
+	if (sim_disk_read_durable(disk, s->cow_offset, 1, s->hdr))
 		return;
-	cow_header_decode(hdr, &h);
-	if (h.magic == 0) {
-		s->decoded = true; /* a new store: nothing recorded */
-		return;
-	}
-	if (h.magic != COW_MAGIC || h.version != COW_VERSION ||
-	    cow_chunk_size_problem(h.chunk_sectors, 1)) {
-		/* Judged after the restart (judge_bad_headers): the store may
-		 * never have been durably created. */
-		snprintf(s->bad_msg, sizeof(s->bad_msg), "corrupt COW header: magic %08" PRIx32
-			 " version %" PRIu32 " chunk size %" PRIu32, h.magic, h.version,
-			 h.chunk_sectors);
-		memcpy(s->hdr, hdr, sizeof(hdr));
-		s->bad_header = true;
-		return;
-	}
-	if (!h.valid) {
-		s->decoded = true; /* invalidated: records are not read */
-		return;
-	}
-	cs = h.chunk_sectors;
-	epa = cow_epa(cs);
-	cow_chunks = s->cow_sectors / cs;
-	area = malloc((size_t)cs * 512);
-	if (!area) {
+	cow_header_decode(s->hdr, &h);
+	dc.cs = h.chunk_sectors;
+	r = cow_validate(&v, &o, decode_read, &dc, &hooks);
+	s->records = v.nr_records;
+	if (r == -ENOMEM) {
 		fail(out, EXPLORE_TOOL_CRASH, "out of memory decoding %s", s->dev);
-		return;
-	}
-	for (uint64_t n = 0;; n++) {
-		chunk_t loc = cow_area_loc(cs, n);
-		uint64_t i;
+	} else if (r && v.failed_chunk) {
+		snprintf(msg, sizeof(msg), "metadata area %" PRIu64 " (chunk %" PRIu64
+			 ") cannot be read from the COW", v.failed_area, (uint64_t)v.failed_chunk);
+		add_evidence(out, s->dev, v.failed_chunk * v.chunk_sectors, v.chunk_sectors,
+			     "a zeroed area", "none", msg);
+		fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
+	} else if (!r) {
+		for (size_t i = 0; i < v.nr_findings; i++) {
+			const struct cow_vfinding *f = &v.findings[i];
 
-		if (loc >= cow_chunks ||
-		    sim_disk_read_durable(disk, s->cow_offset + loc * cs, cs, area)) {
-			snprintf(msg, sizeof(msg), "metadata area %" PRIu64 " (chunk %" PRIu64
-				 ") lies beyond the COW (%" PRIu64 " chunks) after a full area",
-				 n, (uint64_t)loc, cow_chunks);
-			add_evidence(out, s->dev, loc * cs, cs, "a zeroed area", "none", msg);
-			fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
-			break;
-		}
-		for (i = 0; i < epa; i++) {
-			struct cow_record r;
-			const char *note = NULL;
-			int dup;
-
-			cow_area_get(area, i, &r);
-			if (r.new_chunk == 0)
+			if (f->severity != COW_V_FATAL || f->place == COW_V_SLOT)
+				continue; /* records: decode_record */
+			cow_vfinding_describe(f, msg, sizeof(msg));
+			if (is_header_corruption(f)) {
+				snprintf(s->bad_msg, sizeof(s->bad_msg), "corrupt COW header: %.170s", msg);
+				s->bad_header = true;
 				break;
-			s->records++;
-			if (r.new_chunk > s->max_new)
-				s->max_new = r.new_chunk;
-			if (r.new_chunk >= cow_chunks)
-				note = "COW chunk beyond the end of the COW device";
-			else if (r.new_chunk < 2 || cow_is_area_chunk(cs, r.new_chunk))
-				note = "COW chunk is the header or a metadata area";
-			else if (s->cs && r.old_chunk * cs >= s->origin_sectors)
-				note = "origin chunk beyond the origin";
-			if (!note) {
-				dup = u64set_add(&by_new, r.new_chunk);
-				if (dup == 1)
-					note = "COW chunk shared by two exceptions";
-				else if (dup == 0 && (dup = u64set_add(&by_old, r.old_chunk)) == 1)
-					note = "origin chunk has two exceptions";
-				if (dup < 0) {
-					fail(out, EXPLORE_TOOL_CRASH, "out of memory");
-					break;
-				}
 			}
-			if (on_exc)
-				on_exc(exc_ctx, s->dev, r.old_chunk, r.new_chunk, note);
-			if (note) {
-				char found[64];
-
-				snprintf(msg, sizeof(msg), "area %" PRIu64 " slot %" PRIu64
-					 ": %" PRIu64 " -> %" PRIu64 ": %s", n, i, r.old_chunk,
-					 r.new_chunk, note);
-				snprintf(found, sizeof(found), "%" PRIu64 " -> %" PRIu64, r.old_chunk,
-					 r.new_chunk);
-				add_evidence(out, s->dev, (cow_area_loc(cs, n)) * cs, cs,
-					     "origin chunk -> unique data chunk in range", found, msg);
-				fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
-			}
+			add_evidence(out, s->dev, f->place == COW_V_AREA ? f->value * v.chunk_sectors : 0,
+				     v.chunk_sectors, f->place == COW_V_AREA ? "a zeroed area" : "SnAp header",
+				     "none", msg);
+			fail(out, EXPLORE_VIOLATION, "%s: %s", s->dev, msg);
 		}
-		if (i < epa) {
-			if (i > 0)
-				out->partial_area = true;
-			break;
-		}
+		if (v.current_committed > 0 && !v.area_missing)
+			out->partial_area = true;
+		s->decoded = !s->bad_header;
 	}
-	s->decoded = true;
-	free(area);
-	free(by_new.k);
-	free(by_old.k);
+	cow_validation_free(&v);
 }
 
 /*

@@ -304,6 +304,29 @@ Test(cow_tools, check_invalid_store_is_a_note)
 	run_free(&r);
 }
 
+/* Activation reads no records of an invalidated store, so check judges none. */
+Test(cow_tools, check_invalid_store_records_are_not_judged)
+{
+	struct img m = healthy();
+	const char *p;
+	struct run_result r;
+
+	img_header(&m, 0x70416E53u, 0, 1, 1);
+	img_rec(&m, 0, 1, 7, 5000); /* beyond the image: an error in a valid store */
+	p = img_save(&m, "cow.img");
+	check_unmodified(&r, p, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	assert_lacks(r.out, ": error:");
+	run_free(&r);
+	m = healthy();
+	img_rec(&m, 0, 1, 7, 5000);
+	p = img_save(&m, "cow2.img");
+	check_unmodified(&r, p, NULL);
+	cr_assert_eq(r.status, 4);
+	assert_has(r.out, "new_chunk 5000 is beyond");
+	run_free(&r);
+}
+
 Test(cow_tools, check_bad_chunk_sizes)
 {
 	struct img m;

@@ -1,11 +1,13 @@
 /*
  * cow_check.h - the consistency checker behind `snapsim cow check` (and the
- * gate of `cow export`): judges what cow_scan reads against spec 2 and
- * plans the repairs `--repair` may make.
+ * gate of `cow export`): the findings of the validator activation uses
+ * (core/cow_validate.h) on the image, worded for the command line, and the
+ * repairs `--repair` may make.
  *
- * Findings have a severity: an ERROR is something activation must reject
- * or cannot get past; a WARNING is a deviation a healthy Linux-written store
- * does not show but which does not stop activation; a NOTE is information.
+ * Findings have a severity: an ERROR is a fatal finding, exactly what makes
+ * activation refuse the store; a WARNING is a deviation a healthy
+ * Linux-written store does not show but which does not stop activation; a
+ * NOTE is information.
  */
 #ifndef SNAPSIM_COW_CHECK_H
 #define SNAPSIM_COW_CHECK_H

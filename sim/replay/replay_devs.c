@@ -13,112 +13,6 @@
 #include "replay_impl.h"
 #include "sparse_map.h"
 
-/* ---- the tap ---- */
-
-struct rp_tap_io {
-	struct bio clone;
-	struct bio *orig;
-	struct rp_tap *tap;
-	struct rp_tap_io *prev, *next; /* the tap's in-flight list */
-};
-
-static void tap_unlink(struct rp_tap_io *io)
-{
-	if (io->prev)
-		io->prev->next = io->next;
-	else
-		io->tap->inflight = io->next;
-	if (io->next)
-		io->next->prev = io->prev;
-}
-
-/* A world torn down with I/O in flight: the lower device never completes it. */
-static void tap_free_inflight(struct rp_tap *t)
-{
-	while (t->inflight) {
-		struct rp_tap_io *io = t->inflight;
-
-		t->inflight = io->next;
-		free(io);
-	}
-}
-
-static void tap_done(struct bio *clone, int status)
-{
-	struct rp_tap_io *io = clone->private;
-	struct rp_tap *t = io->tap;
-	struct replay_world *w = t->w;
-	struct bio *orig = io->orig;
-	unsigned modes = w->crash_modes;
-
-	if (clone->op != BIO_READ && (modes & (REPLAY_CRASH_DISK_IO | REPLAY_CRASH_FLUSH))) {
-		bool fl = clone->op == BIO_FLUSH ||
-			  (clone->flags & (BIO_FUA | BIO_PREFLUSH));
-		struct replay_crash_point cp = {
-			.kind = (modes & REPLAY_CRASH_DISK_IO) ? REPLAY_CRASH_DISK_IO
-							       : REPLAY_CRASH_FLUSH,
-			.disk = (int)t->idx, .op = clone->op, .bio_flags = clone->flags,
-			.sector = clone->sector, .nr_sectors = clone->nr_sectors,
-			.status = status,
-		};
-		if ((modes & REPLAY_CRASH_DISK_IO) || fl)
-			rp_crash_point(w, &cp);
-	}
-	tap_unlink(io);
-	free(io);
-	bio_endio(orig, status);
-}
-
-struct rp_tap_err {
-	struct bio *bio;
-	int status;
-};
-
-static void tap_fail_now(void *ctx)
-{
-	struct bio *bio = ctx;
-
-	bio_endio(bio, -ENOMEM);
-}
-
-static void tap_submit(struct bdev *bd, struct bio *bio)
-{
-	struct rp_tap *t = (struct rp_tap *)bd;
-	struct rp_tap_io *io = malloc(sizeof(*io));
-
-	if (!io) {
-		if (executor_defer(sim_sched_executor(&t->w->sched), tap_fail_now, bio))
-			t->w->failed = true; /* cannot even report it */
-		return;
-	}
-	io->clone = *bio;
-	io->clone.bdev = t->lower;
-	io->clone.done = tap_done;
-	io->clone.private = io;
-	io->orig = bio;
-	io->tap = t;
-	io->prev = NULL;
-	io->next = t->inflight;
-	if (t->inflight)
-		t->inflight->prev = io;
-	t->inflight = io;
-	bdev_submit(&io->clone);
-}
-
-static int tap_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
-		       uint32_t nr_sectors, uint8_t *data)
-{
-	struct rp_tap *t = (struct rp_tap *)bd;
-
-	return bdev_sync_rw(t->lower, op, sector, nr_sectors, data);
-}
-
-static const struct bdev_ops tap_ops = {
-	.submit = tap_submit,
-	.destroy = NULL,
-	.sync_rw = tap_sync_rw,
-};
-
 /* ---- garbage shared with the model ---- */
 
 void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out)
@@ -192,7 +86,7 @@ static int disk_setup(struct replay_world *w, unsigned i, struct sim_disk *disk,
 		}
 		top = sim_fault_bdev_bdev(rd->fault);
 	}
-	rd->tap.base.ops = &tap_ops;
+	rd->tap.base.ops = &rp_tap_ops;
 	rd->tap.base.size_sectors = top->size_sectors;
 	rd->tap.base.logical_block_bytes = top->logical_block_bytes;
 	rd->tap.base.caps = top->caps;
@@ -319,7 +213,7 @@ void replay_world_destroy(struct replay_world *w)
 			sim_fault_bdev_destroy(w->disks[i].fault);
 		if (w->disks[i].disk)
 			sim_disk_destroy(w->disks[i].disk);
-		tap_free_inflight(&w->disks[i].tap);
+		rp_tap_free_inflight(&w->disks[i].tap);
 	}
 	sim_sched_destroy(&w->sched);
 	rp_free_all(w);

@@ -123,7 +123,7 @@ enum rp_run {
 
 typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 
-/* replay_world.c */
+/* replay_devs.c */
 int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
 		    const struct replay_opts *opts, struct replay_world **out,
 		    char *errbuf, size_t len);
@@ -145,6 +145,11 @@ int rp_poll_devices(struct replay_world *w);
 void rp_poll_invalid(struct replay_world *w);
 /* Whether dev is a snapshot the core reports Invalid (tells the model). */
 bool rp_snapshot_went_invalid(struct replay_world *w, const char *dev);
+
+/* replay_tap.c */
+extern const struct bdev_ops rp_tap_ops;
+/* A world torn down with I/O in flight: free the wrappers the lower device never completes. */
+void rp_tap_free_inflight(struct rp_tap *t);
 
 /* replay_io.c */
 void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)

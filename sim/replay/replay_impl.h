@@ -123,10 +123,19 @@ enum rp_run {
 
 typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 
-/* replay_devs.c */
+/* replay_build.c */
 int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
 		    const struct replay_opts *opts, struct replay_world **out,
 		    char *errbuf, size_t len);
+/* A world with its scheduler, registry and model but no disks yet (NULL: out of memory). */
+struct replay_world *rp_world_alloc(uint64_t seed, const char *trace,
+				    const struct replay_opts *opts, unsigned nr_disks);
+/* Disk i of w over disk: fault wrapper (td's faults; td NULL: none), tap, registry entry. */
+int rp_disk_setup(struct replay_world *w, unsigned i, struct sim_disk *disk,
+		  const struct trace_disk *td, char *errbuf, size_t len);
+void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out);
+
+/* replay_devs.c */
 bool rp_disk_referenced(const struct replay_world *w, unsigned i);
 int rp_disk_index(const struct replay_world *w, const char *name);
 struct rp_dev *rp_dev_find(struct replay_world *w, const char *name);
@@ -165,6 +174,5 @@ void rp_free_all(struct replay_world *w);
 int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
 			sector_t nr, char *errbuf, size_t len);
 const char *rp_errname(int e, char *buf, size_t len);
-void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out);
 
 #endif

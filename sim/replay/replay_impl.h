@@ -160,9 +160,11 @@ extern const struct bdev_ops rp_tap_ops;
 /* A world torn down with I/O in flight: free the wrappers the lower device never completes. */
 void rp_tap_free_inflight(struct rp_tap *t);
 
-/* replay_io.c */
+/* replay_fail.c */
 void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* replay_io.c */
 enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);
 void rp_drain(struct replay_world *w);
 void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp);

@@ -5,34 +5,12 @@
  * and the whole-device checks the crash explorer uses.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pattern.h"
 #include "replay_impl.h"
-
-void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char msg[REPLAY_MSG_MAX];
-
-	if (w->failed)
-		return;
-	w->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(w->fail, sizeof(w->fail), "%.200s:%u: %.760s (seed %llu)", w->trace, line, msg,
-			 (unsigned long long)w->seed);
-	else
-		snprintf(w->fail, sizeof(w->fail), "%.200s: %.760s (seed %llu)", w->trace, msg,
-			 (unsigned long long)w->seed);
-	if (w->res && !w->res->fail_line)
-		w->res->fail_line = line;
-}
 
 /* ---- crash points ---- */
 

@@ -164,10 +164,12 @@ void rp_tap_free_inflight(struct rp_tap *t);
 void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* replay_io.c */
+/* replay_loop.c */
 enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);
 void rp_drain(struct replay_world *w);
 void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp);
+
+/* replay_io.c */
 /* Submit a request built by the caller (bio fields, dev, buffers set). */
 void rp_req_submit(struct rp_req *q);
 struct rp_req *rp_req_new(struct replay_world *w);

@@ -1,7 +1,9 @@
 /*
- * replay_world.c - the replayer's world: disks (sim disk, optional fault
- * wrapper, completion tap), the dm registry, the model; the record of each
- * dm device's live table (what a restart rebuilds); restart and teardown.
+ * replay_devs.c - what the replayer knows of its dm devices: the record of
+ * each one's live table (what a restart rebuilds), the model told of every
+ * table change, merges that finished and snapshots an I/O error
+ * invalidated, which disks and devices hold a COW store, and trace names
+ * resolved to disks and dm devices.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -386,4 +388,75 @@ bool rp_disk_referenced(const struct replay_world *w, unsigned i)
 		}
 	}
 	return false;
+}
+
+/* ---- what holds a COW ---- */
+
+/*
+ * Mark what a table argument names, and everything below it, as holding a
+ * COW: a disk, or a dm device and (through the devices its live table maps
+ * to) the disks and devices under it.
+ */
+static void mark_cow(const struct replay_world *w, const char *arg, bool *dev_cow,
+		     bool *disk_cow, int depth)
+{
+	int d = rp_disk_index(w, arg);
+	const char *name = arg;
+
+	if (d >= 0) {
+		disk_cow[d] = true;
+		return;
+	}
+	if (!strncmp(name, "/dev/mapper/", 12))
+		name += 12;
+	for (unsigned k = 0; k < w->nr_devs; k++) {
+		const char *p = w->devs[k].live;
+
+		if (strcmp(w->devs[k].name, name) || dev_cow[k])
+			continue;
+		dev_cow[k] = true;
+		if (depth > 16)
+			return;
+		/* Every device argument of its live table: linear's 4th field. */
+		while (p && *p) {
+			char type[32], under[160];
+
+			if (sscanf(p, "%*s %*s %31s %159s", type, under) == 2 &&
+			    !strcmp(type, "linear"))
+				mark_cow(w, under, dev_cow, disk_cow, depth + 1);
+			p = strchr(p, '\n');
+			if (p)
+				p++;
+		}
+		return;
+	}
+}
+
+int replay_world_cow_holders(const struct replay_world *w, bool *dev_cow, bool *disk_cow)
+{
+	memset(dev_cow, 0, (w->nr_devs ? w->nr_devs : 1) * sizeof(*dev_cow));
+	memset(disk_cow, 0, (w->nr_disks ? w->nr_disks : 1) * sizeof(*disk_cow));
+	for (unsigned k = 0; k < w->nr_devs; k++) {
+		const char *p = w->devs[k].live;
+
+		while (p && *p) {
+			char type[32], origin[160], cow[160];
+
+			if (sscanf(p, "%*s %*s %31s %159s %159s", type, origin, cow) == 3 &&
+			    (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")))
+				mark_cow(w, cow, dev_cow, disk_cow, 0);
+			p = strchr(p, '\n');
+			if (p)
+				p++;
+		}
+	}
+	/* A disk, or a dm device over it, keeps its store's bytes after the
+	 * table that used it went (a finished merge swapped to linear, a
+	 * removed snapshot, a snapshot whose header a power cut lost so it
+	 * does not come back): the model never knew those bytes. */
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		disk_cow[i] |= w->disks[i].held_cow;
+	for (unsigned k = 0; k < w->nr_devs; k++)
+		dev_cow[k] |= w->devs[k].held_cow;
+	return 0;
 }

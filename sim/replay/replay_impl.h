@@ -175,8 +175,11 @@ void rp_req_submit(struct rp_req *q);
 struct rp_req *rp_req_new(struct replay_world *w);
 void rp_req_free(struct rp_req *q);
 void rp_free_all(struct replay_world *w);
+const char *rp_errname(int e, char *buf, size_t len);
+const char *rp_op_name(enum bio_op op);
+
+/* replay_check.c */
 int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
 			sector_t nr, char *errbuf, size_t len);
-const char *rp_errname(int e, char *buf, size_t len);
 
 #endif

@@ -174,6 +174,8 @@ void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp)
 void rp_req_submit(struct rp_req *q);
 struct rp_req *rp_req_new(struct replay_world *w);
 void rp_req_free(struct rp_req *q);
+/* Free completed requests; the rest stay in flight (a suspended device). */
+void rp_req_reap(struct replay_world *w);
 void rp_free_all(struct replay_world *w);
 const char *rp_errname(int e, char *buf, size_t len);
 const char *rp_op_name(enum bio_op op);

@@ -42,6 +42,16 @@ void rp_req_free(struct rp_req *q)
 	free(q);
 }
 
+/* Free completed requests; the rest stay in flight (a suspended device). */
+void rp_req_reap(struct replay_world *w)
+{
+	for (struct rp_req *q = w->reqs, *n; q; q = n) {
+		n = q->next;
+		if (q->done)
+			rp_req_free(q);
+	}
+}
+
 void rp_free_all(struct replay_world *w)
 {
 	while (w->reqs)

@@ -448,16 +448,6 @@ static bool nothing_due(struct replay_world *w, void *ctx)
 	return !sim_sched_next_time(&w->sched, &t) || t > *(const uint64_t *)ctx;
 }
 
-/* Free completed requests; the rest stay in flight (a suspended device). */
-static void reap(struct replay_world *w)
-{
-	for (struct rp_req *q = w->reqs, *n; q; q = n) {
-		n = q->next;
-		if (q->done)
-			rp_req_free(q);
-	}
-}
-
 static enum rp_run run_io(struct replay_world *w, const struct trace_step *st, uint64_t iter)
 {
 	struct rp_req *one[1];
@@ -495,7 +485,7 @@ static enum rp_run run_io(struct replay_world *w, const struct trace_step *st, u
 	if (reqs != one)
 		free(reqs);
 	if (r == RP_COND || r == RP_IDLE)
-		reap(w);
+		rp_req_reap(w);
 	return r;
 }
 
@@ -718,7 +708,7 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 				w->inflight);
 			r = RP_FAIL;
 		}
-		reap(w);
+		rp_req_reap(w);
 		break;
 	case TRACE_STEP_SETTLE:
 		r = rp_run(w, sched_idle, NULL);

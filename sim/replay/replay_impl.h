@@ -184,4 +184,8 @@ const char *rp_op_name(enum bio_op op);
 int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
 			sector_t nr, char *errbuf, size_t len);
 
+/* replay_step_dm.c: a dm verb step, an output query step. */
+enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);
+enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
+
 #endif

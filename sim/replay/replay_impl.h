@@ -188,4 +188,7 @@ int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector
 enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);
 enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
 
+/* replay_step_io.c: an I/O step or a parallel group of them, iteration iter of a repeat. */
+enum rp_run rp_step_io(struct replay_world *w, const struct trace_step *st, uint64_t iter);
+
 #endif

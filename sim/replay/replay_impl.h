@@ -191,4 +191,7 @@ enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
 /* replay_step_io.c: an I/O step or a parallel group of them, iteration iter of a repeat. */
 enum rp_run rp_step_io(struct replay_world *w, const struct trace_step *st, uint64_t iter);
 
+/* replay_validate.c: replay_validate() over a trace held in memory. */
+int rp_validate_mem(const char *name, const char *buf, size_t len, struct trace_error *err);
+
 #endif

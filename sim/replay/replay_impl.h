@@ -1,7 +1,22 @@
 /*
- * replay_impl.h - private parts of the replayer shared by replay.c (steps),
- * replay_world.c (world build, restart, tables) and replay_io.c (requests,
- * the run loop, crash points, whole-device checks). Not for other modules.
+ * replay_impl.h - private parts of the replayer, shared by its files and not
+ * for other modules. The files call one way: each calls only files later in
+ * this list (sim/README.md has the same order).
+ *
+ *   replay_run.c       replay_run(): the step loop and the result
+ *   replay_validate.c  validation before a run
+ *   replay_step_dm.c   dm verb and query steps
+ *   replay_step_io.c   I/O steps and parallel groups
+ *   replay_check.c     whole-device checks for the explorer
+ *   replay_restart.c   a new world over crashed disks
+ *   replay_build.c     world build and teardown, accessors
+ *   replay_io.c        requests and their completion checks
+ *   replay_tap.c       completion tap over each disk
+ *   replay_loop.c      run loop and crash-point queue
+ *   replay_devs.c      dm device records, live tables, model follow, COW holders
+ *   replay_fail.c      the first failure's record (calls none)
+ *
+ * Declarations below follow the same order.
  */
 #ifndef SNAPSIM_SIM_REPLAY_IMPL_H
 #define SNAPSIM_SIM_REPLAY_IMPL_H
@@ -123,6 +138,20 @@ enum rp_run {
 
 typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 
+/* replay_validate.c: replay_validate() over a trace held in memory. */
+int rp_validate_mem(const char *name, const char *buf, size_t len, struct trace_error *err);
+
+/* replay_step_dm.c: a dm verb step, an output query step. */
+enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);
+enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
+
+/* replay_step_io.c: an I/O step or a parallel group of them, iteration iter of a repeat. */
+enum rp_run rp_step_io(struct replay_world *w, const struct trace_step *st, uint64_t iter);
+
+/* replay_check.c */
+int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
+			sector_t nr, char *errbuf, size_t len);
+
 /* replay_build.c */
 int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
 		    const struct replay_opts *opts, struct replay_world **out,
@@ -134,6 +163,27 @@ struct replay_world *rp_world_alloc(uint64_t seed, const char *trace,
 int rp_disk_setup(struct replay_world *w, unsigned i, struct sim_disk *disk,
 		  const struct trace_disk *td, char *errbuf, size_t len);
 void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out);
+
+/* replay_io.c */
+/* Submit a request built by the caller (bio fields, dev, buffers set). */
+void rp_req_submit(struct rp_req *q);
+struct rp_req *rp_req_new(struct replay_world *w);
+void rp_req_free(struct rp_req *q);
+/* Free completed requests; the rest stay in flight (a suspended device). */
+void rp_req_reap(struct replay_world *w);
+void rp_free_all(struct replay_world *w);
+const char *rp_errname(int e, char *buf, size_t len);
+const char *rp_op_name(enum bio_op op);
+
+/* replay_tap.c */
+extern const struct bdev_ops rp_tap_ops;
+/* A world torn down with I/O in flight: free the wrappers the lower device never completes. */
+void rp_tap_free_inflight(struct rp_tap *t);
+
+/* replay_loop.c */
+enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);
+void rp_drain(struct replay_world *w);
+void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp);
 
 /* replay_devs.c */
 bool rp_disk_referenced(const struct replay_world *w, unsigned i);
@@ -155,43 +205,8 @@ void rp_poll_invalid(struct replay_world *w);
 /* Whether dev is a snapshot the core reports Invalid (tells the model). */
 bool rp_snapshot_went_invalid(struct replay_world *w, const char *dev);
 
-/* replay_tap.c */
-extern const struct bdev_ops rp_tap_ops;
-/* A world torn down with I/O in flight: free the wrappers the lower device never completes. */
-void rp_tap_free_inflight(struct rp_tap *t);
-
 /* replay_fail.c */
 void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* replay_loop.c */
-enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);
-void rp_drain(struct replay_world *w);
-void rp_crash_point(struct replay_world *w, const struct replay_crash_point *cp);
-
-/* replay_io.c */
-/* Submit a request built by the caller (bio fields, dev, buffers set). */
-void rp_req_submit(struct rp_req *q);
-struct rp_req *rp_req_new(struct replay_world *w);
-void rp_req_free(struct rp_req *q);
-/* Free completed requests; the rest stay in flight (a suspended device). */
-void rp_req_reap(struct replay_world *w);
-void rp_free_all(struct replay_world *w);
-const char *rp_errname(int e, char *buf, size_t len);
-const char *rp_op_name(enum bio_op op);
-
-/* replay_check.c */
-int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
-			sector_t nr, char *errbuf, size_t len);
-
-/* replay_step_dm.c: a dm verb step, an output query step. */
-enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);
-enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
-
-/* replay_step_io.c: an I/O step or a parallel group of them, iteration iter of a repeat. */
-enum rp_run rp_step_io(struct replay_world *w, const struct trace_step *st, uint64_t iter);
-
-/* replay_validate.c: replay_validate() over a trace held in memory. */
-int rp_validate_mem(const char *name, const char *buf, size_t len, struct trace_error *err);
 
 #endif

@@ -10,6 +10,10 @@ jobs=$(nproc)
 echo "== tests: release build ($SNAPSIM_BUILD_DIR)"
 ctest --test-dir "$SNAPSIM_BUILD_DIR" --output-on-failure -j"$jobs"
 
+echo "== layout: no file-level call cycles, no source file over 800 lines"
+(cd "$SNAPSIM_ROOT" && bash scripts/check-cycles.sh -b "$SNAPSIM_BUILD_DIR" core models cli reports sim/*/)
+bash "$SNAPSIM_ROOT/scripts/check-size.sh" 800
+
 echo "== explore: fault-injection and COW-disk traces at every completion point"
 bash "$SNAPSIM_ROOT/scripts/explore-ci.sh"
 

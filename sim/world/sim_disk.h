@@ -3,7 +3,7 @@
  * volatile write cache, latency, queueing, reordering, power cuts and
  * cheap copy-on-write forks of crash states.
  *
- * The disk model (DESIGN.md, "Simulator contracts"):
+ * The disk model:
  *  (1) A request is served after a seeded latency (per operation type,
  *      uniform in [min, max]); at most queue_depth requests are in service,
  *      the rest wait in FIFO order. Completions reorder when latencies

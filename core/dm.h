@@ -35,6 +35,15 @@ struct dm_registry *dm_registry_create(struct executor *ex);
  * registry. External devices are not destroyed (their owner does that).
  */
 void dm_registry_destroy(struct dm_registry *reg);
+/*
+ * Fail every bio queued on a suspended device with -EIO, as Linux fails
+ * I/O to a device being removed; the completions run from the executor.
+ * An owner that keeps running its executor calls this, runs it, and only
+ * then destroys the registry, so that nothing queued is left behind (queued
+ * I/O dm_registry_destroy finds is deferred to an executor that may never
+ * run again). Returns the number of bios failed.
+ */
+unsigned dm_registry_fail_queued(struct dm_registry *reg);
 struct executor *dm_registry_executor(struct dm_registry *reg);
 
 /*

@@ -374,6 +374,31 @@ void dm_device_free(struct dm_device *md)
 	free(md);
 }
 
+/*
+ * What Linux does to I/O on a device being removed: every bio queued on a
+ * suspended device fails with -EIO, through the executor like any
+ * completion (the device stays suspended).
+ */
+unsigned dm_registry_fail_queued(struct dm_registry *reg)
+{
+	unsigned n = 0;
+
+	for (struct dm_device *md = reg->devices; md; md = md->next) {
+		while (md->queue_head) {
+			struct dm_io *io = md->queue_head;
+
+			md->queue_head = io->next;
+			io->status = -EIO;
+			io->md = NULL;
+			if (executor_defer(reg->ex, fail_queued_io, io) != 0)
+				dm_io_finish(io);
+			n++;
+		}
+		md->queue_tail = NULL;
+	}
+	return n;
+}
+
 /* ---- suspend ---- */
 
 void dm_table_presuspend(struct dm_table *t)

@@ -207,6 +207,12 @@ void replay_world_destroy(struct replay_world *w)
 {
 	if (!w)
 		return;
+	w->res = NULL; /* final: I/O the teardown fails below is not counted */
+	/* I/O still queued on a suspended device fails with -EIO (a removed
+	 * device's I/O on Linux) and completes while the world is whole; what
+	 * that completion submits anew (a held origin write) fails the same way. */
+	for (int round = 0; w->reg && round < 64 && dm_registry_fail_queued(w->reg); round++)
+		sim_sched_run(&w->sched, w->budget ? w->budget : 1000000);
 	if (w->reg)
 		dm_registry_destroy(w->reg);
 	for (unsigned i = 0; i < w->nr_disks; i++) {

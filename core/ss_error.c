@@ -2,6 +2,7 @@
 #include "ss_error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ss_error_clear(struct ss_error *err)
@@ -18,6 +19,8 @@ int ss_error_set(struct ss_error *err, int code, unsigned line,
 		 unsigned column, const char *fmt, ...)
 {
 	va_list ap;
+	char *full;
+	int n;
 
 	if (!err || err->code != 0)
 		return code;
@@ -25,9 +28,41 @@ int ss_error_set(struct ss_error *err, int code, unsigned line,
 	err->line = line;
 	err->column = column;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(err->msg) && (full = malloc((size_t)n + 1))) {
+		/* Too long: format it whole once more and drop its middle. */
+		va_start(ap, fmt);
+		vsnprintf(full, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		ss_elide(err->msg, sizeof(err->msg), full);
+		free(full);
+	}
 	return code;
+}
+
+char *ss_elide(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src), mark = sizeof(SS_ELISION) - 1, head, tail;
+
+	if (!len)
+		return dst;
+	if (n < len) {
+		memcpy(dst, src, n + 1);
+		return dst;
+	}
+	if (len <= mark + 2) {
+		snprintf(dst, len, "%s", src);
+		return dst;
+	}
+	/* The end usually says why (the cause follows the echoed input). */
+	tail = (len - 1 - mark) / 2;
+	head = len - 1 - mark - tail;
+	memcpy(dst, src, head);
+	memcpy(dst + head, SS_ELISION, mark);
+	memcpy(dst + head + mark, src + n - tail, tail);
+	dst[len - 1] = '\0';
+	return dst;
 }
 
 void ss_error_locate(struct ss_error *err, unsigned line, unsigned column)

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 #define SS_OK 0
 
@@ -31,7 +32,8 @@ void ss_error_clear(struct ss_error *err);
  * Record an error (only the first one: a record that already holds an
  * error is left as it is, so the innermost, most precise message wins).
  * Returns code, so callers can write `return ss_error_set(err, -EINVAL, ...)`.
- * err may be NULL.
+ * err may be NULL. A message longer than the record loses its middle, not
+ * its end (ss_elide), so a cause written after an echoed input survives.
  */
 int ss_error_set(struct ss_error *err, int code, unsigned line,
 		 unsigned column, const char *fmt, ...)
@@ -39,6 +41,14 @@ int ss_error_set(struct ss_error *err, int code, unsigned line,
 
 /* Set the position of an already recorded error if it has none yet. */
 void ss_error_locate(struct ss_error *err, unsigned line, unsigned column);
+
+/*
+ * Copy src into dst (len bytes with the NUL). When it does not fit, keep
+ * its beginning and its end around SS_ELISION, so both what it starts with
+ * and how it ends survive. Returns dst.
+ */
+#define SS_ELISION "[...]"
+char *ss_elide(char *dst, size_t len, const char *src);
 
 /*
  * Format "line L, column C: msg" (or just msg when there is no position)

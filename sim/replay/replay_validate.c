@@ -154,10 +154,33 @@ static int vtable(struct vctx *v, const struct trace_step *st, const char *table
 			    &t, &e);
 	fifo_executor_run(&v->fx, 0);
 	if (r) {
-		char b[SS_ERROR_MSG_MAX + 64];
+		/* The cause first, the echoed command (which may be many table
+		 * lines) last and shortened in its middle to fit the record. */
+		char b[SS_ERROR_MSG_MAX + 64], cmd[sizeof(err->msg)], *flat;
+		const char *name = strstr(st->u.dm.text, st->u.dm.name);
+		int head = name ? (int)(name - st->u.dm.text + strlen(st->u.dm.name)) : 0;
+		size_t n = 0;
+		int used;
 
-		return trace_error_set(err, r, v->file, st->line, st->column, "dm %s: %s",
-				       st->u.dm.text, ss_error_format(&e, b, sizeof(b)));
+		if (head > 64)
+			head = 64;
+		ss_error_format(&e, b, sizeof(b));
+		used = snprintf(NULL, 0, "dm %.*s: %s%s (in: dm )", head, st->u.dm.text,
+				e.line ? "table " : "", b);
+		/* One line: a table's newlines are shown as \n. */
+		flat = malloc(2 * strlen(st->u.dm.text) + 1);
+		for (const char *p = st->u.dm.text; flat && *p; p++) {
+			if (*p == '\n')
+				flat[n++] = '\\';
+			flat[n++] = *p == '\n' ? 'n' : *p;
+		}
+		if (flat)
+			flat[n] = '\0';
+		ss_elide(cmd, used + 48 < (int)sizeof(cmd) ? sizeof(cmd) - (size_t)used : 48,
+			 flat ? flat : st->u.dm.text);
+		free(flat);
+		return trace_error_set(err, r, v->file, st->line, st->column, "dm %.*s: %s%s (in: dm %s)",
+				       head, st->u.dm.text, e.line ? "table " : "", b, cmd);
 	}
 	*size = dm_table_size(t);
 	dm_table_destroy(t);

@@ -45,8 +45,8 @@ struct trace_error {
 	char file[256];
 	unsigned line;         /* 1-based; 0 when the error has no position */
 	unsigned column;       /* 1-based */
-	char msg[256];
-	char text[640];        /* "FILE:LINE:COLUMN: msg" (or "FILE: msg") */
+	char msg[512];         /* room for a core message (SS_ERROR_MSG_MAX) and what it concerns */
+	char text[1024];       /* "FILE:LINE:COLUMN: msg" (or "FILE: msg"): never cut */
 };
 
 void trace_error_clear(struct trace_error *err);

@@ -7,6 +7,7 @@
  */
 #include "explore.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,16 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 		res->verdict = worse(res->verdict, EXPLORE_TOOL_CRASH);
 		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
 		break;
+	}
+	if (o->only_point >= 0 && res->verdict == EXPLORE_OK &&
+	    (uint64_t)o->only_point >= res->points) {
+		/* The whole trace ran without reaching it: a request for nothing. */
+		res->verdict = EXPLORE_NO_POINT;
+		snprintf(res->replay_failure, sizeof(res->replay_failure),
+			 "--point %" PRId64 ": no such crash point: %s has %" PRIu64
+			 " crash point%s in --mode %s (0..%" PRIu64 ")", o->only_point, path,
+			 res->points, res->points == 1 ? "" : "s", explore_mode_name(o->mode),
+			 res->points ? res->points - 1 : 0);
 	}
 	if (o->db && er.run_id > 0) {
 		statedb_begin(o->db);

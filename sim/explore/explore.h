@@ -49,13 +49,14 @@ enum explore_mode {
 	EXPLORE_MODE_MARKED,         /* at the trace's `crash:` steps */
 };
 
-/* Verdicts, worst last; values are the CLI's exit codes. */
+/* Verdicts, worst last (the CLI maps them to its exit codes). */
 enum explore_verdict {
 	EXPLORE_OK = 0,
 	EXPLORE_VIOLATION = 1,
 	EXPLORE_BAD_TRACE = 2,
 	EXPLORE_TOOL_CRASH = 3,      /* the tool failed (out of memory, a world that cannot be built) */
 	EXPLORE_HANG = 4,            /* the event budget ran out */
+	EXPLORE_NO_POINT = 5,        /* only_point names a crash point the trace does not have */
 };
 
 /* Coverage goals the report lists (reached or not). */

@@ -34,6 +34,7 @@ const char *explore_verdict_name(enum explore_verdict v)
 	case EXPLORE_BAD_TRACE: return "bad-trace";
 	case EXPLORE_TOOL_CRASH: return "crash";
 	case EXPLORE_HANG: return "hang";
+	case EXPLORE_NO_POINT: return "no-such-point";
 	}
 	return "?";
 }

@@ -1,22 +1,26 @@
 /*
  * statedb.c - the crash explorer's SQLite state database (statedb.h).
  *
- * Organisation: schema text, open/close with the prepared statements,
- * one insert function per table, then merge (ATTACH + INSERT ... SELECT
- * with every id shifted past the output's largest id, so rows of several
- * inputs never collide and references stay consistent).
+ * Organisation: schema text, the schema version check every opener runs,
+ * open/close with the prepared statements, one insert function per table.
+ * Merging is statedb_merge.c.
  */
 #include "statedb.h"
+#include "statedb_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
-static const char statedb_schema[] =
+#define STATEDB_STR_(x) #x
+#define STATEDB_STR(x) STATEDB_STR_(x)
+
+const char statedb_schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"
 	"CREATE TABLE IF NOT EXISTS runs(\n"
 	"  id INTEGER PRIMARY KEY,\n"
@@ -78,7 +82,8 @@ static const char statedb_schema[] =
 	"CREATE INDEX IF NOT EXISTS states_by_point ON states(point);\n"
 	"CREATE INDEX IF NOT EXISTS exceptions_by_state ON exceptions(state);\n"
 	"CREATE INDEX IF NOT EXISTS evidence_by_state ON evidence(state);\n"
-	"INSERT OR IGNORE INTO meta VALUES('schema_version', '2');\n";
+	"INSERT OR IGNORE INTO meta VALUES('schema_version', '"
+	STATEDB_STR(STATEDB_SCHEMA_VERSION) "');\n";
 
 enum statedb_stmt {
 	ST_RUN_ADD = 0,
@@ -121,7 +126,7 @@ struct statedb {
 	bool in_tx;
 };
 
-static int statedb_errno(int rc)
+int statedb_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_NOMEM:
@@ -143,7 +148,7 @@ static int statedb_errno(int rc)
 	}
 }
 
-static void statedb_set_err(char *err, size_t err_len, const char *what, sqlite3 *h)
+void statedb_set_err(char *err, size_t err_len, const char *what, sqlite3 *h)
 {
 	if (err && err_len)
 		snprintf(err, err_len, "%s: %s", what, h ? sqlite3_errmsg(h) : "out of memory");
@@ -181,6 +186,96 @@ static int64_t statedb_insert(struct statedb *db, enum statedb_stmt which)
 	return r ? r : (int64_t)sqlite3_last_insert_rowid(db->h);
 }
 
+/* The first column of the first row of sql as text (malloc'd), or NULL; *rc gets SQLite's code. */
+static char *query_text(sqlite3 *h, const char *sql, int *rc)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	*rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	if (*rc != SQLITE_OK)
+		return NULL;
+	*rc = sqlite3_step(st);
+	if (*rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		v = strdup(t ? (const char *)t : "");
+		*rc = SQLITE_OK;
+	} else if (*rc == SQLITE_DONE) {
+		*rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+int statedb_check_schema(sqlite3 *h, const char *path, char *err, size_t err_len)
+{
+	char *tables, *version;
+	int rc, r;
+
+	tables = query_text(h, "SELECT COUNT(*) FROM sqlite_master", &rc);
+	if (rc != SQLITE_OK || !tables) {
+		free(tables);
+		if (err && err_len)
+			snprintf(err, err_len, "%s: not a state database: %s", path,
+				 rc == SQLITE_OK ? "out of memory" : sqlite3_errmsg(h));
+		return rc == SQLITE_OK ? -ENOMEM : statedb_errno(rc) == -EBUSY ? -EBUSY : -EINVAL;
+	}
+	r = strcmp(tables, "0") ? 0 : 1;
+	free(tables);
+	if (r == 1)
+		return 1; /* a new, empty file */
+	version = query_text(h, "SELECT value FROM meta WHERE key = 'schema_version'", &rc);
+	if (!version) {
+		if (err && err_len)
+			snprintf(err, err_len, "%s: not a snapsim state database (no meta.schema_version)",
+				 path);
+		return -EINVAL;
+	}
+	if (strcmp(version, STATEDB_STR(STATEDB_SCHEMA_VERSION))) {
+		if (err && err_len)
+			snprintf(err, err_len, "%s: state database schema version %.40s; this snapsim "
+				 "reads version %d only", path, version, STATEDB_SCHEMA_VERSION);
+		free(version);
+		return -EINVAL;
+	}
+	free(version);
+	return 0;
+}
+
+int statedb_open_readonly(const char *path, sqlite3 **out, char *err, size_t err_len)
+{
+	sqlite3 *h = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if (access(path, F_OK) != 0) {
+		r = -errno;
+		if (err && err_len)
+			snprintf(err, err_len, "%s: cannot open: %s", path, strerror(-r));
+		return r;
+	}
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		statedb_set_err(err, err_len, path, h);
+		sqlite3_close(h);
+		return statedb_errno(rc);
+	}
+	sqlite3_busy_timeout(h, 5000);
+	r = statedb_check_schema(h, path, err, err_len);
+	if (r == 1) {
+		if (err && err_len)
+			snprintf(err, err_len, "%s: not a snapsim state database (empty)", path);
+		r = -EINVAL;
+	}
+	if (r) {
+		sqlite3_close(h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
 int statedb_open(const char *path, struct statedb **out, char *err, size_t err_len)
 {
 	struct statedb *db;
@@ -198,6 +293,12 @@ int statedb_open(const char *path, struct statedb **out, char *err, size_t err_l
 		goto err_close;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
+	/* Refuse what is not ours, or another version, before writing to it. */
+	rc = statedb_check_schema(db->h, path, err, err_len);
+	if (rc < 0) {
+		statedb_close(db);
+		return rc;
+	}
 	rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 			  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
@@ -391,102 +492,4 @@ const char *statedb_errmsg(const struct statedb *db)
 struct sqlite3 *statedb_handle(struct statedb *db)
 {
 	return db->h;
-}
-
-/* ------------------------------------------------------------------ */
-/* Merge                                                                */
-
-/*
- * Copy src.* into main.*, shifting ids: runs by R, points by P, states
- * by S, evidence by E (each the output's largest id before the copy).
- */
-static const char statedb_merge_sql[] =
-	"CREATE TEMP TABLE IF NOT EXISTS shift(r INTEGER, p INTEGER, s INTEGER, e INTEGER);\n"
-	"DELETE FROM temp.shift;\n"
-	"INSERT INTO temp.shift SELECT\n"
-	"  (SELECT COALESCE(MAX(id), 0) FROM main.runs),\n"
-	"  (SELECT COALESCE(MAX(id), 0) FROM main.crash_points),\n"
-	"  (SELECT COALESCE(MAX(id), 0) FROM main.states),\n"
-	"  (SELECT COALESCE(MAX(id), 0) FROM main.evidence);\n"
-	"INSERT INTO main.runs SELECT id + (SELECT r FROM temp.shift), trace, trace_name, seed,\n"
-	"  options, version, started, verdict, points, states_checked, repro, minimized\n"
-	"  FROM src.runs;\n"
-	"INSERT INTO main.crash_points SELECT id + (SELECT p FROM temp.shift),\n"
-	"  run + (SELECT r FROM temp.shift), seq, kind, trace_line, label, time_ns,\n"
-	"  states_total, states_checked, verdict, torn_bits FROM src.crash_points;\n"
-	"INSERT INTO main.states SELECT id + (SELECT s FROM temp.shift),\n"
-	"  point + (SELECT p FROM temp.shift), hash, survivors, verdict, cow_used, message, repro\n"
-	"  FROM src.states;\n"
-	"INSERT INTO main.exceptions SELECT state + (SELECT s FROM temp.shift), device,\n"
-	"  old_chunk, new_chunk, note FROM src.exceptions;\n"
-	"INSERT INTO main.evidence SELECT id + (SELECT e FROM temp.shift),\n"
-	"  state + (SELECT s FROM temp.shift), device, sector, nsectors, expected, found, message\n"
-	"  FROM src.evidence;\n"
-	"INSERT INTO main.coverage SELECT run + (SELECT r FROM temp.shift), goal, reached,\n"
-	"  point_seq, detail FROM src.coverage;\n";
-
-int statedb_merge(const char *out, const char *const *in, size_t n, char *err,
-		  size_t err_len)
-{
-	struct statedb *db;
-	int r, rc;
-
-	r = statedb_open(out, &db, err, err_len);
-	if (r)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st;
-		char *msg = NULL;
-
-		sqlite3 *probe;
-
-		/* The input must exist and carry our schema: open it alone first. */
-
-		rc = sqlite3_open_v2(in[i], &probe, SQLITE_OPEN_READONLY, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(probe, "SELECT id FROM runs LIMIT 0; "
-					  "SELECT state FROM exceptions LIMIT 0; "
-					  "SELECT run FROM coverage LIMIT 0", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			statedb_set_err(err, err_len, in[i], probe);
-			sqlite3_close(probe);
-			r = statedb_errno(rc);
-			goto out_close;
-		}
-		sqlite3_close(probe);
-
-		rc = sqlite3_prepare_v2(db->h, "ATTACH DATABASE ?1 AS src", -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, in[i], -1, SQLITE_STATIC);
-			rc = sqlite3_step(st);
-			rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_OK) {
-			statedb_set_err(err, err_len, in[i], db->h);
-			r = statedb_errno(rc);
-			goto out_close;
-		}
-		rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db->h, statedb_merge_sql, NULL, NULL, &msg);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			if (err && err_len)
-				snprintf(err, err_len, "%s: %s", in[i],
-					 msg ? msg : sqlite3_errmsg(db->h));
-			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-		}
-		sqlite3_free(msg);
-		sqlite3_exec(db->h, "DETACH DATABASE src", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			r = statedb_errno(rc);
-			goto out_close;
-		}
-	}
-	r = 0;
-out_close:
-	statedb_close(db);
-	return r;
 }

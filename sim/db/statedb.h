@@ -22,9 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATEDB_SCHEMA_VERSION 1
+/* The schema this code writes and reads; meta.schema_version holds it. */
+#define STATEDB_SCHEMA_VERSION 2
 
 struct statedb;
+struct sqlite3;
 
 struct statedb_run {
 	const char *trace;      /* path as given */
@@ -69,9 +71,26 @@ struct statedb_evidence {
 /*
  * Open (creating if needed) the database at path, with the schema, WAL
  * and prepared statements. Returns 0 and *out, or a negative errno with
- * err (may be NULL) holding SQLite's message.
+ * err (may be NULL) holding the message: -EINVAL when the file is not a
+ * state database or holds another schema version (nothing is written to
+ * it then), another errno when it cannot be opened or created.
  */
 int statedb_open(const char *path, struct statedb **out, char *err, size_t err_len);
+
+/*
+ * Open an existing state database read-only for a reader (reports):
+ * -ENOENT (or the errno of access()) when the file is missing, -EINVAL
+ * when it is not a state database of STATEDB_SCHEMA_VERSION. The caller
+ * closes *out with sqlite3_close().
+ */
+int statedb_open_readonly(const char *path, struct sqlite3 **out, char *err, size_t err_len);
+
+/*
+ * The check every opener runs: 0 when h is a state database of this
+ * schema version, 1 when it is empty (no tables: a new file), -EINVAL
+ * (err filled, naming path) when it is something else.
+ */
+int statedb_check_schema(struct sqlite3 *h, const char *path, char *err, size_t err_len);
 /* Finalize statements and close. A transaction still open is committed. */
 void statedb_close(struct statedb *db);
 
@@ -106,10 +125,14 @@ const char *statedb_errmsg(const struct statedb *db);
 struct sqlite3 *statedb_handle(struct statedb *db);
 
 /*
- * Merge the databases in[0..n-1] into out (created if needed): every
- * row is copied with its ids remapped past out's, so shards of a sweep
- * and runs from many machines combine. One transaction per input.
- * Returns 0 or a negative errno with err filled.
+ * Merge the databases in[0..n-1] into out (created if needed; statedb_merge.c):
+ * every row is copied with its ids remapped past out's, so shards of a
+ * sweep and runs from many machines combine. Every input (and out, when it
+ * exists) is checked first; the result is built in a temporary file beside
+ * out and renamed over it at the end, so out is either the whole merge or
+ * untouched. Returns 0 or a negative errno with err filled: -EINVAL or
+ * -ENOENT for an input that is missing or not a state database of this
+ * version, another errno when the output cannot be written.
  */
 int statedb_merge(const char *out, const char *const *in, size_t n,
 		  char *err, size_t err_len);

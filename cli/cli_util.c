@@ -172,6 +172,44 @@ int cli_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+int cli_mkdir_p(const char *path)
+{
+	char *buf;
+	struct stat st;
+	int r = 0;
+
+	if (!*path)
+		return -ENOENT;
+	buf = strdup(path);
+	if (!buf)
+		return -ENOMEM;
+	/* Each parent in turn, then the whole path. */
+	for (char *p = buf + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		if (stat(buf, &st) != 0) {
+			r = -errno;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			r = -ENOTDIR;
+			break;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(buf);
+	return r;
+}
+
 bool cli_is_zero(const void *p, size_t len)
 {
 	const unsigned char *c = p;

@@ -1,6 +1,5 @@
 /*
- * cli_util.h - small helpers shared by the snapsim verbs: exit codes,
- * size parsing, whole-file reads for table text, positioned reads that
+ * cli_util.h - small helpers shared by the snapsim verbs: size parsing, whole-file reads for table text, positioned reads that
  * tolerate EOF, JSON string output and a u64 -> u64 hash map.
  */
 #ifndef SNAPSIM_CLI_UTIL_H
@@ -11,10 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit codes of the plain verbs (table check, cow inspect, cow export). */
-#define CLI_EXIT_OK      0
-#define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE   2
+#include "cli_exit.h" /* the exit status table of every verb */
 
 /* Whether arg is -h or --help. */
 bool cli_is_help(const char *arg);
@@ -55,10 +51,17 @@ long long cli_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pwrite() all of buf. Returns 0 or a negative errno. */
 int cli_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
+/*
+ * Create directory path and its missing parents (mkdir -p), mode 0777
+ * under the umask. An existing directory is fine. Returns 0 or a negative
+ * errno (-ENOTDIR when path or a parent exists and is not a directory).
+ */
+int cli_mkdir_p(const char *path);
+
 /* Whether all len bytes of p are zero. */
 bool cli_is_zero(const void *p, size_t len);
 
-/* Write s as a JSON string literal (with quotes). */
+/* Write s as a JSON string literal (with quotes); the writer is cli_json.h. */
 void cli_json_string(FILE *out, const char *s);
 
 /*

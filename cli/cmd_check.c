@@ -5,19 +5,21 @@
  * of each property from seed N on; with --trace it runs each trace under
  * crash exploration for N seeds. Writes JUnit XML and/or TAP. Exit 0 only
  * when every case held, 1 when one failed (its seed and minimized trace
- * are printed), 2 usage, 3 a tool error.
+ * are printed); the rest of cli_exit.h: 3 a --trace file is rejected,
+ * 4 --out or --junit cannot be written or a tool error.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "prop.h"
-
-#define CHECK_MAX_TRACES 256
+#include "replay.h"
 
 struct check_case {
 	char name[600];
@@ -28,21 +30,39 @@ struct check_case {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: snapsim check [--cases N] [--seed N] [--trace FILE...] [--store P|N]\n"
-		"                     [--props crash,stores,clean] [--junit FILE] [--tap]\n"
-		"                     [--out DIR] [--budget N]\n"
-		"Property tests: generated traces checked by the model and the crash explorer,\n"
-		"failures shrunk to a minimal YAML trace. With --trace, your traces are run\n"
-		"under crash exploration for --cases seeds each instead.\n"
-		"  --cases N     cases per property (default 20), or seeds per trace\n"
-		"  --seed N      first seed (default 1)\n"
-		"  --store P|N   snapshot store of generated cases (default: mixed)\n"
-		"  --props LIST  properties to run (default: crash,stores,clean)\n"
-		"  --junit FILE  write JUnit XML      --tap  print TAP on stdout\n"
-		"  --out DIR     where minimized traces go (default: $TMPDIR or /tmp)\n"
-		"  --budget N    crash states per crash point (default 8)\n"
-		"Exit status: 0 every case held, 1 a case failed, 2 usage, 3 tool error.\n");
+	fputs("usage: snapsim check [--cases N] [--seed N] [--store P|N] [--props crash,stores,clean]\n"
+	      "                     [--trace FILE...] [--junit FILE | --tap] [--out DIR]\n"
+	      "                     [--budget N] [-q] [--json]\n"
+	      "\n"
+	      "Property tests: generated traces checked by the model and the crash explorer,\n"
+	      "failures shrunk to a minimal YAML trace. With --trace, your traces are run\n"
+	      "under crash exploration for --cases seeds each instead (every trace is\n"
+	      "validated before any case runs).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --cases N     cases per property (default 20), or seeds per trace\n"
+	      "  --seed N      first seed (default 1)\n"
+	      "  --store P|N   snapshot store of generated cases (default: mixed; not with\n"
+	      "                --trace)\n"
+	      "  --props LIST  properties to run (default: crash,stores,clean; not with\n"
+	      "                --trace)\n"
+	      "  --trace       the arguments are your trace files\n"
+	      "  --junit FILE  write JUnit XML\n"
+	      "  --tap         print TAP on stdout (not with --json)\n"
+	      "  --out DIR     where minimized traces go, created with its parents if\n"
+	      "                missing (default: $TMPDIR or /tmp)\n"
+	      "  --budget N    crash states per crash point (default 8)\n"
+	      "  -q, --quiet   no progress lines; failures and errors only\n"
+	      "  --json        one JSON object on stdout: every case, or the error\n"
+	      "  --version     print the version and exit\n"
+	      "  -h, --help    print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  every case held\n"
+	      "  1  a case failed (its seed and minimized trace are printed)\n"
+	      "  2  usage error\n"
+	      "  3  a --trace file is missing or invalid (nothing ran)\n"
+	      "  4  I/O or tool error (--out or --junit cannot be written)\n", out);
 }
 
 static void xml_escape(FILE *f, const char *s)
@@ -86,100 +106,175 @@ static int write_junit(const char *path, const struct check_case *cs, size_t n, 
 	return fclose(f) ? -errno : 0;
 }
 
+/* --props LIST. 0 or the usage error's code. */
+static int parse_props(struct cli_verb *v, const char *list, bool props[PROP_COUNT])
+{
+	char buf[128], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return cli_usage_error(v, "--props %s: too long", list);
+	memset(props, 0, PROP_COUNT * sizeof(props[0]));
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int k = prop_parse(t);
+
+		if (k < 0)
+			return cli_usage_error(v, "--props %s: unknown property '%s' (crash, stores, "
+					       "clean)", list, t);
+		props[k] = true;
+	}
+	if (!props[0] && !props[1] && !props[2])
+		return cli_usage_error(v, "--props '%s': no property named", list);
+	return 0;
+}
+
+/* Every --trace file must load before any case runs. */
+static int validate_traces(struct cli_verb *v, char **traces, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct trace_error err;
+
+		trace_error_clear(&err);
+		if (replay_validate(traces[i], &err))
+			return cli_error(v, CLI_EXIT_INPUT,
+					 &(struct cli_json_where){ .input = traces[i], .line = err.line,
+								   .column = err.column },
+					 err.msg[0] ? err.msg : err.text, err.text);
+	}
+	return 0;
+}
+
+static void json_cases(const struct check_case *cs, size_t n, size_t failed, uint64_t seed,
+		       int rc, const char *error)
+{
+	struct cli_json j;
+
+	cli_json_begin(&j, stdout);
+	cli_json_kstr(&j, "verb", "check");
+	cli_json_kuint(&j, "seed", seed);
+	cli_json_kuint(&j, "cases", n);
+	cli_json_kuint(&j, "failed", failed);
+	cli_json_key(&j, "results");
+	cli_json_open_array(&j);
+	for (size_t i = 0; i < n; i++) {
+		cli_json_open_object(&j);
+		cli_json_kstr(&j, "name", cs[i].name);
+		cli_json_kbool(&j, "failed", cs[i].failed);
+		if (cs[i].failed) {
+			cli_json_kstr(&j, "message", cs[i].message);
+			cli_json_kstr(&j, "minimized", cs[i].trace[0] ? cs[i].trace : NULL);
+		}
+		cli_json_close(&j);
+	}
+	cli_json_close(&j);
+	cli_json_kint(&j, "exit_code", rc);
+	if (error)
+		cli_json_kerror(&j, rc, error, NULL);
+	cli_json_end(&j);
+}
+
 int cmd_check(int argc, char **argv)
 {
+	enum { OPT_CASES = 0x100, OPT_SEED, OPT_BUDGET, OPT_STORE, OPT_PROPS, OPT_JUNIT, OPT_OUT,
+	       OPT_TAP, OPT_TRACE };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "cases", required_argument, NULL, OPT_CASES },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "props", required_argument, NULL, OPT_PROPS },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "tap", no_argument, NULL, OPT_TAP },
+		{ "trace", no_argument, NULL, OPT_TRACE },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb v = CLI_VERB("check", usage);
 	uint64_t cases = 20, seed = 1;
-	const char *traces[CHECK_MAX_TRACES];
+	char **traces;
 	size_t nr_traces = 0, n = 0, failed = 0;
-	bool props[PROP_COUNT] = { true, true, true }, tap = false, in_traces = false;
-	const char *junit = NULL;
+	bool props[PROP_COUNT] = { true, true, true }, tap = false, want_traces = false;
+	const char *junit = NULL, *props_opt = NULL, *store_opt = NULL, *error = NULL;
+	char error_buf[1200];
 	struct prop_opts o = { 0 };
 	struct check_case *cs;
-	int rc = 0;
+	int rc = CLI_EXIT_OK, opt, r;
 
-	for (int i = 1; i < argc;) {
-		const char *v = NULL;
-		int used = 1;
-
-		if (cli_is_help(argv[i])) {
-			usage(stdout);
-			return 0;
-		} else if (cli_long_opt("--cases", argc, argv, i, &v, &used) ||
-			   cli_long_opt("--seed", argc, argv, i, &v, &used) ||
-			   cli_long_opt("--budget", argc, argv, i, &v, &used)) {
-			char *end;
-			uint64_t x = v ? strtoull(v, &end, 10) : 0;
-
-			if (!v || !*v || *end) {
-				fprintf(stderr, "snapsim check: %s needs a number\n", argv[i]);
-				return 2;
-			}
-			if (!strncmp(argv[i], "--cases", 7))
-				cases = x;
-			else if (!strncmp(argv[i], "--seed", 6))
-				seed = x;
-			else
-				o.budget = x;
-			in_traces = false;
-		} else if (cli_long_opt("--store", argc, argv, i, &v, &used)) {
-			if (!v || (strcmp(v, "P") && strcmp(v, "N") && strcmp(v, "p") && strcmp(v, "n"))) {
-				fprintf(stderr, "snapsim check: --store takes P or N\n");
-				return 2;
-			}
-			o.store = (char)(v[0] & ~0x20);
-			in_traces = false;
-		} else if (cli_long_opt("--props", argc, argv, i, &v, &used)) {
-			char buf[128], *save = NULL;
-
-			if (!v) {
-				fprintf(stderr, "snapsim check: --props needs a list\n");
-				return 2;
-			}
-			memset(props, 0, sizeof(props));
-			snprintf(buf, sizeof(buf), "%s", v);
-			for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				int k = prop_parse(t);
-
-				if (k < 0) {
-					fprintf(stderr, "snapsim check: unknown property '%s'\n", t);
-					return 2;
-				}
-				props[k] = true;
-			}
-			in_traces = false;
-		} else if (cli_long_opt("--junit", argc, argv, i, &v, &used)) {
-			junit = v;
-			in_traces = false;
-		} else if (cli_long_opt("--out", argc, argv, i, &v, &used)) {
-			o.out_dir = v;
-			in_traces = false;
-		} else if (!strcmp(argv[i], "--tap")) {
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END) {
+		switch (opt) {
+		case CLI_OPT_EXIT:
+			return v.exit;
+		case OPT_CASES:
+			if (cli_opt_u64(&v, "--cases", optarg, 1, 1000000000, &cases))
+				return v.exit;
+			break;
+		case OPT_SEED:
+			if (cli_opt_u64(&v, "--seed", optarg, 0, UINT64_MAX / 2, &seed))
+				return v.exit;
+			break;
+		case OPT_BUDGET:
+			if (cli_opt_u64(&v, "--budget", optarg, 1, UINT64_MAX, &o.budget))
+				return v.exit;
+			break;
+		case OPT_STORE:
+			if (strcmp(optarg, "P") && strcmp(optarg, "N") && strcmp(optarg, "p") &&
+			    strcmp(optarg, "n"))
+				return cli_usage_error(&v, "--store %s: expected P or N", optarg);
+			o.store = (char)(optarg[0] & ~0x20);
+			store_opt = optarg;
+			break;
+		case OPT_PROPS:
+			if (parse_props(&v, optarg, props))
+				return v.exit;
+			props_opt = optarg;
+			break;
+		case OPT_JUNIT:
+			junit = optarg;
+			break;
+		case OPT_OUT:
+			o.out_dir = optarg;
+			break;
+		case OPT_TAP:
 			tap = true;
-			in_traces = false;
-		} else if (!strcmp(argv[i], "--trace")) {
-			in_traces = true;
-		} else if (in_traces && argv[i][0] != '-' && nr_traces < CHECK_MAX_TRACES) {
-			traces[nr_traces++] = argv[i];
-		} else {
-			fprintf(stderr, "snapsim check: unexpected argument '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
+			break;
+		case OPT_TRACE:
+			want_traces = true;
+			break;
 		}
-		if (used == 2 && !v) {
-			fprintf(stderr, "snapsim check: %s needs a value\n", argv[i]);
-			return 2;
-		}
-		i += used;
 	}
-	if (cases == 0) {
-		fprintf(stderr, "snapsim check: --cases must be at least 1\n");
-		return 2;
-	}
+	traces = argv + optind;
+	nr_traces = (size_t)(argc - optind);
+	if (nr_traces && !want_traces)
+		return cli_usage_error(&v, "unexpected argument '%s' (trace files follow --trace)",
+				       traces[0]);
+	if (want_traces && !nr_traces)
+		return cli_usage_error(&v, "--trace needs at least one trace FILE");
+	if (want_traces && (props_opt || store_opt))
+		return cli_usage_error(&v, "--trace and %s %s cannot be used together (they choose "
+				       "generated cases)", props_opt ? "--props" : "--store",
+				       props_opt ? props_opt : store_opt);
+	if (tap && v.json)
+		return cli_usage_error(&v, "--tap and --json cannot be used together (both use "
+				       "stdout)");
+	if (cases > UINT64_MAX / 2 - seed)
+		return cli_usage_error(&v, "--seed %" PRIu64 " --cases %" PRIu64 ": too many seeds",
+				       seed, cases);
+	if ((r = validate_traces(&v, traces, (int)nr_traces)))
+		return r;
+	if (o.out_dir && (r = cli_mkdir_p(o.out_dir)) == 0 && access(o.out_dir, W_OK | X_OK))
+		r = -errno;
+	if (o.out_dir && r)
+		return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = o.out_dir },
+				  "--out %s: cannot create or write the directory: %s", o.out_dir,
+				  strerror(-r));
 	cs = calloc((nr_traces ? nr_traces : PROP_COUNT) * cases, sizeof(*cs));
 	if (!cs)
-		return 3;
-	fprintf(stderr, "snapsim check: seed %" PRIu64 ", %" PRIu64 " cases%s\n", seed, cases,
-		nr_traces ? " per trace" : " per property");
+		return cli_errorf(&v, CLI_EXIT_IO, NULL, "out of memory");
+	if (!v.quiet)
+		fprintf(stderr, "snapsim check: seed %" PRIu64 ", %" PRIu64 " cases%s\n", seed, cases,
+			nr_traces ? " per trace" : " per property");
 	if (tap)
 		printf("TAP version 13\n1..%" PRIu64 "\n",
 		       cases * (nr_traces ? nr_traces :
@@ -190,7 +285,6 @@ int cmd_check(int argc, char **argv)
 		for (uint64_t s = seed; s < seed + cases; s++) {
 			struct check_case *c = &cs[n];
 			struct prop_result res;
-			int r;
 
 			if (nr_traces) {
 				snprintf(c->name, sizeof(c->name), "%s seed %" PRIu64, traces[t], s);
@@ -204,7 +298,12 @@ int cmd_check(int argc, char **argv)
 				res.failed = true;
 				snprintf(res.message, sizeof(res.message), "tool error %d (%s)", r,
 					 strerror(-r));
-				rc = 3;
+				rc = CLI_EXIT_IO;
+				if (!error) {
+					snprintf(error_buf, sizeof(error_buf), "%s: %s", c->name,
+						 res.message);
+					error = error_buf;
+				}
 			}
 			c->failed = res.failed;
 			snprintf(c->message, sizeof(c->message), "%s", res.message);
@@ -224,13 +323,20 @@ int cmd_check(int argc, char **argv)
 			}
 		}
 	}
-	fprintf(stderr, "snapsim check: %zu cases, %zu failed\n", n, failed);
+	if (!v.quiet)
+		fprintf(stderr, "snapsim check: %zu cases, %zu failed\n", n, failed);
 	if (junit && write_junit(junit, cs, n, failed)) {
 		fprintf(stderr, "snapsim check: cannot write %s\n", junit);
-		rc = 3;
+		rc = CLI_EXIT_IO;
+		if (!error) {
+			snprintf(error_buf, sizeof(error_buf), "cannot write %s", junit);
+			error = error_buf;
+		}
 	}
+	if (rc == CLI_EXIT_OK && failed)
+		rc = CLI_EXIT_FAILED;
+	if (v.json)
+		json_cases(cs, n, failed, seed, rc, error);
 	free(cs);
-	if (rc)
-		return rc;
-	return failed ? 1 : 0;
+	return rc;
 }

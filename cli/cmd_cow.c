@@ -2,9 +2,10 @@
  * cmd_cow.c - `snapsim cow inspect` and `snapsim cow check`: read-only
  * views of a persistent COW image (spec 2), and its fsck.
  *
- * Exit codes: inspect 0 / 1 (not readable as a store, or I/O error) / 2
- * (usage). check follows fsck(8): 0 no errors, 1 errors corrected, 4
- * errors left uncorrected, 8 operational error, 16 usage error (bits OR'd).
+ * Exit codes: inspect follows cli_exit.h (3 not readable as a store, 4 an
+ * I/O error). check follows fsck(8), the one exception: 0 no errors, 1
+ * errors corrected, 4 errors left uncorrected, 8 operational error, 16
+ * usage error (bits OR'd).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,16 +14,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "cow_check.h"
 #include "cow_scan.h"
 
-#define CHECK_EXIT_OK          0
-#define CHECK_EXIT_CORRECTED   1
-#define CHECK_EXIT_UNCORRECTED 4
-#define CHECK_EXIT_OPERATIONAL 8
-#define CHECK_EXIT_USAGE       16
+#define CHECK_EXIT_OK          COW_CHECK_EXIT_OK
+#define CHECK_EXIT_CORRECTED   COW_CHECK_EXIT_CORRECTED
+#define CHECK_EXIT_UNCORRECTED COW_CHECK_EXIT_UNCORRECTED
+#define CHECK_EXIT_OPERATIONAL COW_CHECK_EXIT_OPERATIONAL
+#define CHECK_EXIT_USAGE       COW_CHECK_EXIT_USAGE
 
 /* Exceptions and areas the human form of inspect lists without --all. */
 #define INSPECT_LIST_DEFAULT 20
@@ -38,21 +40,31 @@ static const char cow_usage[] =
 	"a chunk at a time. Run `snapsim cow VERB --help` for each verb.\n";
 
 static const char inspect_usage[] =
-	"usage: snapsim cow inspect COW [--json] [--all]\n"
+	"usage: snapsim cow inspect COW [--all] [-q] [--json]\n"
 	"\n"
 	"Print the header (magic, valid, version, chunk size), the geometry\n"
 	"(exceptions per area), the metadata areas, the exception list\n"
 	"(old_chunk -> new_chunk; the first 20 unless --all) and the usage the\n"
 	"kernel's status line would show (allocated/total metadata, sectors).\n"
 	"\n"
-	"  --json   one JSON document on stdout, with every area and exception\n"
-	"  --all    list every area and exception (human form)\n"
+	"Options:\n"
+	"  --all        list every area and exception (human form)\n"
+	"  -q, --quiet  print nothing; the exit status tells whether COW is a\n"
+	"               readable store\n"
+	"  --json       one JSON object on stdout, with every area and exception,\n"
+	"               or the error\n"
+	"  --version    print the version and exit\n"
+	"  -h, --help   print this help and exit\n"
 	"\n"
-	"Exit: 0 shown, 1 not a readable store (bad magic, version or chunk\n"
-	"size, I/O error), 2 usage error.\n";
+	"Exit status:\n"
+	"  0  shown\n"
+	"  2  usage error\n"
+	"  3  COW is missing or not a readable store (bad magic, version or chunk\n"
+	"     size)\n"
+	"  4  I/O error reading it\n";
 
 static const char check_usage[] =
-	"usage: snapsim cow check COW [--origin ORIGIN] [--repair] [--json]\n"
+	"usage: snapsim cow check COW [--origin ORIGIN] [--repair] [-q] [--json]\n"
 	"\n"
 	"Check a persistent COW image with the validator activation uses: an\n"
 	"error is exactly what makes activation refuse the store. Magic,\n"
@@ -64,6 +76,7 @@ static const char check_usage[] =
 	"area. Each finding is printed as\n"
 	"  COW: area A slot S (byte offset O): SEVERITY: message\n"
 	"\n"
+	"Options:\n"
 	"  --origin ORIGIN  origin image, or its size (e.g. 1GiB, 2048s)\n"
 	"  --repair         fix what can be fixed (nothing is written otherwise):\n"
 	"                   the first record with an error and every later slot\n"
@@ -71,15 +84,34 @@ static const char check_usage[] =
 	"                   drops that record and all after it; without bad\n"
 	"                   records, a dirty tail of the last area is zeroed.\n"
 	"                   One area write plus fsync; nothing when clean.\n"
-	"  --json           one JSON document on stdout\n"
+	"  -q, --quiet      print errors only; the exit status tells\n"
+	"  --json           one JSON object on stdout (the error as an \"error\"\n"
+	"                   object)\n"
+	"  --version        print the version and exit\n"
+	"  -h, --help       print this help and exit\n"
 	"\n"
 	"A zero magic is a new, empty store: clean. A store marked invalid\n"
 	"(valid = 0) is the kernel's verdict, not corruption: it is reported as\n"
 	"a note, its records are not judged (activation does not read them),\n"
 	"and `cow export` refuses it.\n"
 	"\n"
-	"Exit (fsck(8) style, bits OR'd): 0 no errors, 1 errors corrected,\n"
-	"4 errors left uncorrected, 8 operational error, 16 usage error.\n";
+	"Exit status (fsck(8)'s codes, bits OR'd; unlike the other verbs):\n"
+	"  0  no errors\n"
+	"  1  errors corrected\n"
+	"  4  errors left uncorrected\n"
+	"  8  operational error (COW or ORIGIN cannot be opened or read)\n"
+	"  16 usage error\n";
+
+static void inspect_help(FILE *out)
+{
+	fputs(inspect_usage, out);
+}
+
+static void check_help(FILE *out)
+{
+	fputs(check_usage, out);
+}
+
 
 int cli_origin_size(const char *arg, uint64_t *bytes)
 {
@@ -131,7 +163,7 @@ static int collect_area(void *ctx, const struct cow_area_summary *ai)
 
 struct list_ctx {
 	FILE *out;
-	bool json;
+	bool json, quiet;
 	uint64_t shown, limit; /* limit 0: all */
 };
 
@@ -143,7 +175,7 @@ static int print_record(void *ctx, uint64_t area, uint64_t slot,
 	(void)area;
 	(void)slot;
 	(void)problem;
-	if (l->limit && l->shown >= l->limit)
+	if ((l->limit && l->shown >= l->limit) || l->quiet)
 		return 0;
 	if (l->json)
 		fprintf(l->out, "%s\n    {\"old\": %llu, \"new\": %llu}",
@@ -233,8 +265,15 @@ static void inspect_header_human(const struct cow_scan *s)
 
 static int cow_inspect(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool json = false, all = false;
+	enum { OPT_ALL = 0x100 };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "all", no_argument, NULL, OPT_ALL },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb cv = CLI_VERB("cow inspect", inspect_help);
+	const char *path;
+	bool all = false, json, human, short_image = false;
 	struct cow_scan s;
 	struct ss_error err;
 	struct area_list areas = { 0 };
@@ -244,74 +283,67 @@ static int cow_inspect(int argc, char **argv)
 	struct cow_walk_result w;
 	struct list_ctx lc;
 	struct usage u;
-	int ret = CLI_EXIT_FAILURE, r;
+	struct cli_json_where where = { 0 };
+	char msg[SS_ERROR_MSG_MAX + 4200] = "";
+	int ret = CLI_EXIT_INPUT, r, opt;
 
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			fputs(inspect_usage, stdout);
-			return CLI_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--all")) {
+	cli_begin(&cv, argc, argv);
+	while ((opt = cli_getopt(&cv, argc, argv, "", longopts)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_EXIT)
+			return cv.exit;
+		if (opt == OPT_ALL)
 			all = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "snapsim cow inspect: unknown option '%s'\n%s",
-				argv[i], inspect_usage);
-			return CLI_EXIT_USAGE;
-		} else if (path) {
-			fprintf(stderr, "snapsim cow inspect: unexpected argument '%s'\n%s",
-				argv[i], inspect_usage);
-			return CLI_EXIT_USAGE;
-		} else {
-			path = argv[i];
-		}
 	}
-	if (!path) {
-		fprintf(stderr, "snapsim cow inspect: missing COW argument\n%s",
-			inspect_usage);
-		return CLI_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return cli_usage_error(&cv, "missing COW argument");
+	if (argc - optind > 1)
+		return cli_usage_error(&cv, "unexpected argument '%s'", argv[optind + 1]);
+	path = argv[optind];
+	where.input = path;
+	json = cv.json;
+	human = !json && !cv.quiet;
 	ss_error_clear(&err);
-	if (cow_scan_open(&s, path, false, &err) < 0) {
-		fprintf(stderr, "snapsim: %s\n", err.msg);
-		return CLI_EXIT_FAILURE;
-	}
+	if (cow_scan_open(&s, path, false, &err) < 0)
+		return cli_errorf(&cv, cli_exit_for_input_errno(err.code), &where, "%s", err.msg);
 	/* The validator reads what activation would; an invalidated store's
-	 * records are listed too. */
+	 * records are listed too. What makes the image unreadable as a store is
+	 * found before anything is printed, so JSON then holds the error alone. */
 	hooks = (struct cow_validate_hooks){ .on_area = collect_area, .ctx = &areas };
 	r = cow_scan_validate(&s, 0, true, &hooks, &v, &w, &err);
+	bad = r < 0 ? NULL : cow_validation_first_fatal(&v);
 	if (r < 0) {
-		fprintf(stderr, "snapsim: %s\n", err.code ? err.msg : "out of memory");
-		goto out;
+		ret = CLI_EXIT_IO; /* a read error, or out of memory */
+		snprintf(msg, sizeof(msg), "%s", err.code ? err.msg : "out of memory");
+	} else if (bad && bad->problem == COW_P_SHORT_DEVICE) {
+		short_image = true;
+		snprintf(msg, sizeof(msg), "%s: image is %llu bytes, smaller than one sector",
+			 path, (unsigned long long)s.size_bytes);
+	} else if (v.state != COW_STORE_NEW &&
+		   (v.state == COW_STORE_UNREADABLE || cow_scan_geometry(&s, &err) < 0)) {
+		char d[200];
+
+		snprintf(msg, sizeof(msg), "%s: header (byte offset %u): %s", path,
+			 bad ? bad->field_offset : 12,
+			 bad ? cow_vfinding_describe(bad, d, sizeof(d)) : err.msg);
 	}
-	bad = cow_validation_first_fatal(&v);
-	if (bad && bad->problem == COW_P_SHORT_DEVICE) {
-		fprintf(stderr, "snapsim: %s: image is %llu bytes, smaller than one sector\n",
-			path, (unsigned long long)s.size_bytes);
+	if (msg[0]) {
+		if (human && r >= 0 && !short_image)
+			inspect_header_human(&s);
+		cli_errorf(&cv, ret, &where, "%s", msg);
 		goto out;
 	}
 	if (json)
 		inspect_header_json(&s);
-	else
+	else if (human)
 		inspect_header_human(&s);
 	if (v.state == COW_STORE_NEW) {
 		if (json)
-			printf("\n}\n");
+			printf(",\n  \"exit_code\": 0\n}\n");
 		ret = CLI_EXIT_OK;
 		goto out;
 	}
-	if (v.state == COW_STORE_UNREADABLE || cow_scan_geometry(&s, &err) < 0) {
-		char msg[200];
-
-		if (json)
-			printf("\n}\n");
-		fprintf(stderr, "snapsim: %s: header (byte offset %u): %s\n", path,
-			bad ? bad->field_offset : 12,
-			bad ? cow_vfinding_describe(bad, msg, sizeof(msg)) : err.msg);
-		goto out;
-	}
 	compute_usage(&s, &w, &u);
-	lc = (struct list_ctx){ .out = stdout, .json = json,
+	lc = (struct list_ctx){ .out = stdout, .json = json, .quiet = !human && !json,
 				.limit = all || json ? 0 : INSPECT_LIST_DEFAULT };
 	if (json) {
 		printf(",\n  \"exceptions_per_area\": %llu,\n  \"chunks\": %llu,\n",
@@ -345,7 +377,7 @@ static int cow_inspect(int argc, char **argv)
 		printf("\"},\n  \"free_sectors\": %llu,\n  \"free_bytes\": %llu,\n"
 		       "  \"free_data_chunks\": %llu,\n  \"exceptions\": [",
 		       u.free_sectors, u.free_sectors << SECTOR_SHIFT, u.free_chunks);
-	} else {
+	} else if (human) {
 		size_t nshow = all || areas.n <= INSPECT_LIST_DEFAULT
 			       ? areas.n : INSPECT_LIST_DEFAULT;
 		printf("exceptions/area:   %llu (area stride %llu chunks)\n",
@@ -386,16 +418,24 @@ static int cow_inspect(int argc, char **argv)
 	cow_validation_free(&v);
 	hooks = (struct cow_validate_hooks){ .on_record = print_record, .ctx = &lc };
 	r = cow_scan_validate(&s, 0, true, &hooks, &v, &w, &err);
-	if (json)
-		printf("\n  ]\n}\n");
-	else if (lc.shown < w.nr_records)
+	ret = r < 0 ? CLI_EXIT_IO : CLI_EXIT_OK;
+	if (json) {
+		/* A read error after the output began: the object still closes. */
+		printf("\n  ],\n  \"exit_code\": %d", ret);
+		if (r < 0) {
+			printf(",\n  \"error\": {\"code\": %d, \"message\": ", ret);
+			cli_json_string(stdout, err.msg);
+			printf(", \"input\": ");
+			cli_json_string(stdout, path);
+			printf("}");
+		}
+		printf("\n}\n");
+	} else if (human && lc.shown < w.nr_records) {
 		printf("  (%llu of %llu exceptions shown; --all for all)\n",
 		       (unsigned long long)lc.shown, (unsigned long long)w.nr_records);
-	if (r < 0) {
-		fprintf(stderr, "snapsim: %s\n", err.msg);
-		goto out;
 	}
-	ret = CLI_EXIT_OK;
+	if (r < 0)
+		fprintf(stderr, "snapsim cow inspect: %s\n", err.msg);
 out:
 	cow_validation_free(&v);
 	free(areas.v);
@@ -478,102 +518,105 @@ static void print_repair(const struct cow_scan *s, const struct cow_check_report
 
 static int cow_check(int argc, char **argv)
 {
-	const char *path = NULL, *origin = NULL;
-	bool json = false, repair = false, repaired = false;
+	enum { OPT_REPAIR = 0x100, OPT_ORIGIN };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "repair", no_argument, NULL, OPT_REPAIR },
+		{ "origin", required_argument, NULL, OPT_ORIGIN },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb v = CLI_VERB("cow check", check_help);
+	const char *path, *origin = NULL;
+	bool json, human, repair = false, repaired = false;
 	struct cow_check_opts opts = { 0 };
 	struct cow_check_report first, again, *final = &first;
 	struct cow_scan s;
 	struct ss_error err;
-	int code;
+	int code, opt;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int used;
-		if (cli_is_help(argv[i])) {
-			fputs(check_usage, stdout);
-			return CHECK_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--repair")) {
+	v.usage_code = CHECK_EXIT_USAGE;
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_EXIT)
+			return v.exit;
+		if (opt == OPT_REPAIR)
 			repair = true;
-		} else if (cli_long_opt("--origin", argc, argv, i, &v, &used)) {
-			if (!v) {
-				fprintf(stderr, "snapsim cow check: option '--origin' needs "
-					"a value\n%s", check_usage);
-				return CHECK_EXIT_USAGE;
-			}
-			origin = v;
-			i += used - 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "snapsim cow check: unknown option '%s'\n%s",
-				argv[i], check_usage);
-			return CHECK_EXIT_USAGE;
-		} else if (path) {
-			fprintf(stderr, "snapsim cow check: unexpected argument '%s'\n%s",
-				argv[i], check_usage);
-			return CHECK_EXIT_USAGE;
-		} else {
-			path = argv[i];
-		}
+		else if (opt == OPT_ORIGIN && !*optarg)
+			return cli_usage_error(&v, "option '--origin' needs a value");
+		else if (opt == OPT_ORIGIN)
+			origin = optarg;
 	}
-	if (!path) {
-		fprintf(stderr, "snapsim cow check: missing COW argument\n%s", check_usage);
-		return CHECK_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return cli_usage_error(&v, "missing COW argument");
+	if (argc - optind > 1)
+		return cli_usage_error(&v, "unexpected argument '%s'", argv[optind + 1]);
+	path = argv[optind];
+	json = v.json;
+	human = !json && !v.quiet;
 	if (origin) {
-		if (cli_origin_size(origin, &opts.origin_bytes) < 0)
+		if (cli_origin_size(origin, &opts.origin_bytes) < 0) {
+			if (json)
+				cli_json_error_doc(stdout, CHECK_EXIT_OPERATIONAL,
+						   "--origin: not a size, and not an image whose "
+						   "size can be read",
+						   &(struct cli_json_where){ .input = origin });
 			return CHECK_EXIT_OPERATIONAL;
+		}
 		opts.have_origin = true;
 	}
 	ss_error_clear(&err);
-	if (cow_scan_open(&s, path, repair, &err) < 0) {
-		fprintf(stderr, "snapsim: %s\n", err.msg);
-		return CHECK_EXIT_OPERATIONAL;
-	}
+	if (cow_scan_open(&s, path, repair, &err) < 0)
+		return cli_errorf(&v, CHECK_EXIT_OPERATIONAL, &(struct cli_json_where){ .input = path },
+				  "%s", err.msg);
 	if (cow_check_run(&s, &opts, &first, &err) < 0) {
-		fprintf(stderr, "snapsim: %s\n", err.msg);
+		cli_errorf(&v, CHECK_EXIT_OPERATIONAL, &(struct cli_json_where){ .input = path },
+			   "%s", err.msg);
 		cow_check_report_free(&first);
 		cow_scan_close(&s);
 		return CHECK_EXIT_OPERATIONAL;
 	}
-	if (!json)
+	if (human)
 		for (size_t i = 0; i < first.nr_kept; i++)
 			cow_finding_print(stdout, path, &first.findings[i]);
-	if (!json && first.nr_dropped)
+	if (human && first.nr_dropped)
 		printf("%s: %llu more finding(s) not listed\n", path,
 		       (unsigned long long)first.nr_dropped);
 	if (repair && first.repair_planned) {
 		if (cow_check_repair(&s, &first, &err) < 0) {
-			fprintf(stderr, "snapsim: %s\n", err.msg);
+			cli_errorf(&v, CHECK_EXIT_OPERATIONAL,
+				   &(struct cli_json_where){ .input = path }, "%s", err.msg);
 			cow_check_report_free(&first);
 			cow_scan_close(&s);
 			return CHECK_EXIT_OPERATIONAL;
 		}
 		repaired = true;
-		if (!json)
+		if (human)
 			print_repair(&s, &first, true);
 		if (cow_check_run(&s, &opts, &again, &err) < 0) {
-			fprintf(stderr, "snapsim: %s (checking again after the repair)\n",
-				err.msg);
+			cli_errorf(&v, CHECK_EXIT_OPERATIONAL | CHECK_EXIT_CORRECTED,
+				   &(struct cli_json_where){ .input = path },
+				   "%s (checking again after the repair)", err.msg);
 			cow_check_report_free(&again);
 			cow_check_report_free(&first);
 			cow_scan_close(&s);
 			return CHECK_EXIT_OPERATIONAL | CHECK_EXIT_CORRECTED;
 		}
 		final = &again;
-		if (!json)
+		if (human)
 			for (size_t i = 0; i < again.nr_kept; i++)
 				if (again.findings[i].severity == COW_ERROR) {
 					printf("after repair: ");
 					cow_finding_print(stdout, path, &again.findings[i]);
 				}
-	} else if (!json && first.repair_planned) {
+	} else if (human && first.repair_planned) {
 		print_repair(&s, &first, false);
 	}
 	code = (repaired ? CHECK_EXIT_CORRECTED : 0) |
 	       (final->nr_errors ? CHECK_EXIT_UNCORRECTED : 0);
 	if (json) {
 		check_json(&s, &first, final, repaired, code);
+	} else if (!human) {
+		/* -q: the exit status tells */
 	} else if (first.empty) {
 		printf("%s: clean (empty store, magic 0)\n", path);
 	} else {
@@ -595,21 +638,30 @@ static int cow_check(int argc, char **argv)
 
 int cmd_cow(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "snapsim cow: missing verb (inspect, check, export)\n%s",
-			cow_usage);
-		return CLI_EXIT_USAGE;
+	struct cli_verb v = CLI_VERB("cow", NULL);
+
+	if (argc >= 2 && !strcmp(argv[1], "inspect"))
+		return cow_inspect(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return cow_check(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "export")) {
+		/* --version is every verb's; export parses the rest itself. */
+		for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+			if (!strcmp(argv[i], "--version")) {
+				cli_print_version(stdout);
+				return CLI_EXIT_OK;
+			}
+		return cmd_cow_export(argc - 1, argv + 1);
 	}
-	if (cli_is_help(argv[1])) {
+	if (argc >= 2 && cli_is_help(argv[1])) {
 		fputs(cow_usage, stdout);
 		return CLI_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "inspect"))
-		return cow_inspect(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "check"))
-		return cow_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "export"))
-		return cmd_cow_export(argc - 1, argv + 1);
-	fprintf(stderr, "snapsim cow: unknown verb '%s'\n%s", argv[1], cow_usage);
-	return CLI_EXIT_USAGE;
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		cli_print_version(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc < 2)
+		return cli_usage_error(&v, "missing verb (inspect, check, export)");
+	return cli_usage_error(&v, "unknown verb '%s' (inspect, check, export)", argv[1]);
 }

@@ -1,46 +1,99 @@
 /*
  * cmd_db.c - `snapsim db merge OUT.db IN.db...`: combine state databases
- * (shards of one sweep, runs from several machines) into one.
+ * (shards of one sweep, runs from several machines) into one. Every input
+ * is checked first and OUT is replaced at the end in one rename
+ * (statedb_merge), so a failed merge leaves no partial OUT.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "statedb.h"
 
 static void db_usage(FILE *out)
 {
-	fprintf(out, "usage: snapsim db merge OUT.db IN.db...\n"
-		"  Copies every run, crash point, state, exception, evidence and coverage row\n"
-		"  of each IN.db into OUT.db (created if needed), with ids renumbered.\n"
-		"Exit: 0 merged, 1 a database could not be read or written, 2 usage.\n");
+	fputs("usage: snapsim db merge OUT.db IN.db... [-q] [--json]\n"
+	      "\n"
+	      "Copy every run, crash point, state, exception, evidence and coverage row\n"
+	      "of each IN.db into OUT.db, with ids renumbered. OUT.db is created if\n"
+	      "missing; an existing one keeps its rows. Every database must be a snapsim\n"
+	      "state database of this schema version. The merge is built in a temporary\n"
+	      "file beside OUT.db and renamed over it at the end: on any error OUT.db is\n"
+	      "as it was (or still absent).\n"
+	      "\n"
+	      "Options:\n"
+	      "  -q, --quiet   print errors only\n"
+	      "  --json        one JSON object on stdout: the merge, or the error\n"
+	      "  --version     print the version and exit\n"
+	      "  -h, --help    print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  merged\n"
+	      "  2  usage error\n"
+	      "  3  an input (or OUT.db) is missing, not a state database, or of another\n"
+	      "     schema version\n"
+	      "  4  I/O error: OUT.db cannot be written\n", out);
 }
 
 int cmd_db(int argc, char **argv)
 {
-	char err[512] = "";
-	int r;
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION, CLI_OPTIONS_END,
+	};
+	struct cli_verb v = CLI_VERB("db merge", db_usage);
+	char err[4600] = "";
+	const char *out;
+	int r, opt, n;
 
-	if (argc >= 2 && cli_is_help(argv[1])) {
-		db_usage(stdout);
-		return CLI_EXIT_OK;
+	if (argc >= 2 && !strcmp(argv[1], "merge")) {
+		argc--;
+		argv++;
+	} else if (argc >= 2 && argv[1][0] != '-') {
+		struct cli_verb top = CLI_VERB("db", db_usage);
+
+		return cli_usage_error(&top, "unknown verb '%s' (merge)", argv[1]);
+	} else if (argc < 2 || (strcmp(argv[1], "--help") && strcmp(argv[1], "-h") &&
+				strcmp(argv[1], "--version"))) {
+		struct cli_verb top = CLI_VERB("db", db_usage);
+
+		return cli_usage_error(&top, "missing verb (merge)");
 	}
-	if (argc < 4 || strcmp(argv[1], "merge")) {
-		db_usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	for (int i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], argv[2])) {
-			fprintf(stderr, "snapsim db merge: %s is both the output and an input\n", argv[i]);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	r = statedb_merge(argv[2], (const char *const *)(argv + 3), (size_t)(argc - 3), err, sizeof(err));
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END)
+		if (opt == CLI_OPT_EXIT)
+			return v.exit;
+	n = argc - optind - 1;
+	if (n < 1)
+		return cli_usage_error(&v, optind < argc ? "no IN.db given" : "no OUT.db given");
+	out = argv[optind];
+	for (int i = optind + 1; i < argc; i++)
+		if (!strcmp(argv[i], out))
+			return cli_usage_error(&v, "%s is both the output and an input", out);
+	r = statedb_merge(out, (const char *const *)(argv + optind + 1), (size_t)n, err,
+			  sizeof(err));
 	if (r) {
-		fprintf(stderr, "snapsim db merge: %s\n", err[0] ? err : "failed");
-		return CLI_EXIT_FAILURE;
+		int code = r == -EINVAL || r == -ENOENT ? CLI_EXIT_INPUT : CLI_EXIT_IO;
+
+		return cli_errorf(&v, code, NULL, "%s", err[0] ? err : strerror(-r));
 	}
-	printf("merged %d database%s into %s\n", argc - 3, argc == 4 ? "" : "s", argv[2]);
+	if (v.json) {
+		struct cli_json j;
+
+		cli_json_begin(&j, stdout);
+		cli_json_kstr(&j, "verb", "db merge");
+		cli_json_kstr(&j, "output", out);
+		cli_json_key(&j, "inputs");
+		cli_json_open_array(&j);
+		for (int i = optind + 1; i < argc; i++)
+			cli_json_str(&j, argv[i]);
+		cli_json_close(&j);
+		cli_json_kint(&j, "exit_code", CLI_EXIT_OK);
+		cli_json_end(&j);
+	} else if (!v.quiet) {
+		printf("merged %d database%s into %s\n", n, n == 1 ? "" : "s", out);
+	}
 	return CLI_EXIT_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * cmd_explore.c - `snapsim explore TRACE...`: the crash-consistency
  * explorer (sim/explore/explore.h) over traces, with a state database, minimized
- * traces for failures, and one exit code per failure class.
+ * traces for failures; exit status from cli_exit.h (a hang counts as a
+ * failed check, a --point the trace lacks as a usage error).
  *
  * A fault inside the tool (a signal) cannot be turned into a verdict in
  * process; the handler prints the trace and seed being explored and exits
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "explore.h"
@@ -32,36 +34,69 @@ static void explore_on_signal(int sig)
 	(void)sig;
 	if (write(STDERR_FILENO, head, sizeof(head) - 1) < 0 ||
 	    write(STDERR_FILENO, explore_crash_note, n) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
-		_exit(EXPLORE_TOOL_CRASH);
-	_exit(EXPLORE_TOOL_CRASH);
+		_exit(CLI_EXIT_IO);
+	_exit(CLI_EXIT_IO);
 }
 
 static void explore_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: snapsim explore TRACE... [--seed N] [--mode completion|flush|marked]\n"
-		"         [--subsets all|random|prefix|reorder] [--budget N] [--db FILE]\n"
-		"         [--shard K/N] [--point P [--survivors SPEC]] [--keep-going]\n"
-		"         [--event-budget N] [--min-dir DIR] [--no-minimize] [--quiet]\n"
-		"  At each crash point, restart the stack on the durable states the disks may\n"
-		"  hold (up to --budget per point, default 64) and check every device against\n"
-		"  the model and the COW store's invariants, then push more I/O and check again.\n"
-		"  --mode: crash after every disk write/flush completion (default), after\n"
-		"  FLUSH/FUA completions only, or at the trace's `crash:` steps (all modes add\n"
-		"  the markers and the end of the trace). --shard K/N: points with seq %% N == K.\n"
-		"  --point/--survivors: check one state (the repro line of a failure).\n"
-		"Exit: 0 ok, 1 violation, 2 usage or bad trace, 3 tool crash, 4 hang.\n");
+	fputs("usage: snapsim explore TRACE... [--seed N] [--mode completion|flush|marked]\n"
+	      "         [--subsets all|random|prefix|reorder] [--budget N] [--db FILE]\n"
+	      "         [--shard K/N | --point P [--survivors SPEC]] [--keep-going]\n"
+	      "         [--event-budget N] [--min-dir DIR | --no-minimize] [-q] [--json]\n"
+	      "\n"
+	      "At each crash point, restart the stack on the durable states the disks may\n"
+	      "hold and check every device against the model and the COW store's\n"
+	      "invariants, then push more I/O and check again. Failures print the seed and a\n"
+	      "command that replays the failing state, and a minimized trace is written.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --seed N            run seed (default: the trace's seed:, else 1)\n"
+	      "  --mode completion|flush|marked\n"
+	      "                      crash after every disk write/flush completion (default),\n"
+	      "                      after FLUSH/FUA completions only, or at the trace's\n"
+	      "                      crash: steps; every mode adds the markers and the end\n"
+	      "  --subsets all|random|prefix|reorder\n"
+	      "                      which sets of cached writes survive a crash (default all)\n"
+	      "  --budget N          durable states checked per crash point (default 64)\n"
+	      "  --db FILE           record every point and state in a state database\n"
+	      "                      (created if missing; reports/README.md)\n"
+	      "  --shard K/N         explore only the points with seq % N == K\n"
+	      "  --point P           explore crash point P only (a failure's repro line)\n"
+	      "  --survivors SPEC    with --point: check exactly this durable state\n"
+	      "  --keep-going        continue after a failing crash point\n"
+	      "  --event-budget N    scheduler events per wait before a hang is declared\n"
+	      "  --min-dir DIR       where minimized traces go (default: beside --db, else\n"
+	      "                      reports/out)\n"
+	      "  --no-minimize       do not minimize failing traces\n"
+	      "  -q, --quiet         no progress on stderr; failures and errors only\n"
+	      "  --json              one JSON object on stdout: every trace's verdict, or\n"
+	      "                      the error\n"
+	      "  --version           print the version and exit\n"
+	      "  -h, --help          print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  every explored state recovered correctly\n"
+	      "  1  a check failed: a violation, or a hang (the event budget ran out)\n"
+	      "  2  usage error (also: --point names a crash point the trace lacks)\n"
+	      "  3  bad input: a trace was rejected, or --db is not a state database\n"
+	      "     of this version\n"
+	      "  4  I/O or tool error: the database cannot be written, out of memory,\n"
+	      "     a fault inside snapsim\n", out);
 }
 
-static int parse_u64(const char *s, uint64_t *v)
+/* The exit status of a verdict (cli_exit.h). */
+static int verdict_exit(enum explore_verdict v)
 {
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return (*end || errno) ? -EINVAL : 0;
+	switch (v) {
+	case EXPLORE_OK: return CLI_EXIT_OK;
+	case EXPLORE_VIOLATION:
+	case EXPLORE_HANG: return CLI_EXIT_FAILED;
+	case EXPLORE_BAD_TRACE: return CLI_EXIT_INPUT;
+	case EXPLORE_TOOL_CRASH: return CLI_EXIT_IO;
+	case EXPLORE_NO_POINT: return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_IO;
 }
 
 /* The trace's file name without directory and .yaml. */
@@ -85,105 +120,194 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* --mode and --subsets values. */
+static int parse_mode(const char *v, enum explore_mode *m)
+{
+	static const char *const names[] = { "completion", "flush", "marked" };
+	static const enum explore_mode modes[] = { EXPLORE_MODE_COMPLETION, EXPLORE_MODE_FLUSH,
+						   EXPLORE_MODE_MARKED };
+
+	for (size_t i = 0; i < 3; i++)
+		if (!strcmp(v, names[i])) {
+			*m = modes[i];
+			return 0;
+		}
+	return -1;
+}
+
+static int parse_subsets(const char *v, enum sim_subset_mode *m)
+{
+	static const char *const names[] = { "all", "random", "prefix", "reorder" };
+	static const enum sim_subset_mode modes[] = { SIM_SUBSET_ALL, SIM_SUBSET_RANDOM,
+						      SIM_SUBSET_PREFIX, SIM_SUBSET_REORDER };
+
+	for (size_t i = 0; i < 4; i++)
+		if (!strcmp(v, names[i])) {
+			*m = modes[i];
+			return 0;
+		}
+	return -1;
+}
+
+static const char *result_message(const struct explore_result *res)
+{
+	return res->fail_point >= 0 ? res->failure : res->replay_failure;
+}
+
+static void json_trace(struct cli_json *j, const char *trace, const struct explore_result *res,
+		       double dt, const char *minimized)
+{
+	cli_json_open_object(j);
+	cli_json_kstr(j, "trace", trace);
+	cli_json_kstr(j, "verdict", explore_verdict_name(res->verdict));
+	cli_json_kuint(j, "seed", res->seed);
+	cli_json_kuint(j, "points", res->points);
+	cli_json_kuint(j, "points_explored", res->points_explored);
+	cli_json_kuint(j, "states_checked", res->states_checked);
+	cli_json_kuint(j, "states_duplicate", res->states_duplicate);
+	cli_json_kuint(j, "failures", res->failures);
+	cli_json_kdouble(j, "seconds", dt);
+	if (res->verdict != EXPLORE_OK) {
+		cli_json_kstr(j, "message", result_message(res));
+		if (res->fail_point >= 0)
+			cli_json_kint(j, "fail_point", res->fail_point);
+		if (res->repro[0])
+			cli_json_kstr(j, "repro", res->repro);
+		if (minimized)
+			cli_json_kstr(j, "minimized", minimized);
+	}
+	cli_json_close(j);
+}
+
+/* Print a failing trace's detail, minimize it; minimized gets the path written. */
+static void report_failure(const char *trace, const struct explore_opts *o,
+			   struct explore_result *res, struct statedb *db, const char *min_dir,
+			   bool minimize, const struct cli_verb *cv, char *minimized, size_t len)
+{
+	FILE *out = cv->json ? stderr : stdout;
+	char stem[256], path[4600];
+
+	fprintf(out, "  %s\n", result_message(res));
+	fprintf(out, "  seed %" PRIu64 "; replay: %s\n", res->seed,
+		res->repro[0] ? res->repro : "(the trace itself is rejected)");
+	if (!minimize || res->verdict != EXPLORE_VIOLATION || o->only_point >= 0)
+		return;
+	trace_stem(trace, stem, sizeof(stem));
+	mkdir(min_dir, 0777);
+	snprintf(path, sizeof(path), "%s/min-%s-%" PRIu64 ".yaml", min_dir, stem, res->seed);
+	if (explore_minimize(trace, o, res, path, 0, cv->quiet || cv->json ? NULL : stdout))
+		return;
+	fprintf(out, "  minimized: %s\n", path);
+	snprintf(minimized, len, "%s", path);
+	if (db && res->run_id > 0)
+		statedb_run_set_minimized(db, res->run_id, path);
+}
+
 int cmd_explore(int argc, char **argv)
 {
+	enum { OPT_SEED = 0x100, OPT_MODE, OPT_SUBSETS, OPT_BUDGET, OPT_EVENT_BUDGET, OPT_POINT,
+	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "subsets", required_argument, NULL, OPT_SUBSETS },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "event-budget", required_argument, NULL, OPT_EVENT_BUDGET },
+		{ "point", required_argument, NULL, OPT_POINT },
+		{ "survivors", required_argument, NULL, OPT_SURVIVORS },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "min-dir", required_argument, NULL, OPT_MIN_DIR },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb cv = CLI_VERB("explore", explore_usage);
 	struct explore_opts o = { .mode = EXPLORE_MODE_COMPLETION, .subsets = SIM_SUBSET_ALL,
-				  .only_point = -1, .program = "snapsim", .version = "0.1.0" };
-	const char *db_path = NULL, *min_dir = NULL, *v;
-	const char **traces = calloc((size_t)argc, sizeof(char *));
-	char options[512], started[32], err[512];
-	enum explore_verdict worst = EXPLORE_OK;
-	bool minimize = true, quiet = false;
-	uint64_t total_states = 0, total_points = 0, total_fail = 0;
+				  .only_point = -1, .program = "snapsim", .version = SNAPSIM_VERSION };
+	const char *db_path = NULL, *min_dir = NULL, *shard_opt = NULL;
+	char options[512], started[32], err[512], first_err[1024] = "";
+	struct cli_json j;
+	bool minimize = true;
+	uint64_t total_states = 0, total_points = 0, total_fail = 0, n;
 	struct statedb *db = NULL;
-	int nt = 0, used;
+	int rc = CLI_EXIT_OK, first_code = 0, opt, nt;
 	double t0;
 
-	if (!traces)
-		return EXPLORE_TOOL_CRASH;
-	for (int i = 1; i < argc; i += used) {
-		uint64_t n;
-
-		used = 1;
-		if (cli_is_help(argv[i])) {
-			explore_usage(stdout);
-			free(traces);
-			return CLI_EXIT_OK;
-		} else if (cli_long_opt("--seed", argc, argv, i, &v, &used)) {
-			if (parse_u64(v, &o.seed))
-				goto bad_value;
+	cli_begin(&cv, argc, argv);
+	while ((opt = cli_getopt(&cv, argc, argv, "", longopts)) != CLI_OPT_END) {
+		switch (opt) {
+		case CLI_OPT_EXIT:
+			return cv.exit;
+		case OPT_SEED:
+			if (cli_opt_u64(&cv, "--seed", optarg, 0, UINT64_MAX, &o.seed))
+				return cv.exit;
 			o.has_seed = true;
-		} else if (cli_long_opt("--mode", argc, argv, i, &v, &used)) {
-			if (v && !strcmp(v, "completion"))
-				o.mode = EXPLORE_MODE_COMPLETION;
-			else if (v && !strcmp(v, "flush"))
-				o.mode = EXPLORE_MODE_FLUSH;
-			else if (v && !strcmp(v, "marked"))
-				o.mode = EXPLORE_MODE_MARKED;
-			else
-				goto bad_value;
-		} else if (cli_long_opt("--subsets", argc, argv, i, &v, &used)) {
-			if (v && !strcmp(v, "all"))
-				o.subsets = SIM_SUBSET_ALL;
-			else if (v && !strcmp(v, "random"))
-				o.subsets = SIM_SUBSET_RANDOM;
-			else if (v && !strcmp(v, "prefix"))
-				o.subsets = SIM_SUBSET_PREFIX;
-			else if (v && !strcmp(v, "reorder"))
-				o.subsets = SIM_SUBSET_REORDER;
-			else
-				goto bad_value;
-		} else if (cli_long_opt("--budget", argc, argv, i, &v, &used)) {
-			if (parse_u64(v, &o.budget) || o.budget == 0)
-				goto bad_value;
-		} else if (cli_long_opt("--event-budget", argc, argv, i, &v, &used)) {
-			if (parse_u64(v, &o.event_budget))
-				goto bad_value;
-		} else if (cli_long_opt("--point", argc, argv, i, &v, &used)) {
-			if (parse_u64(v, &n) || n > INT64_MAX)
-				goto bad_value;
+			break;
+		case OPT_MODE:
+			if (parse_mode(optarg, &o.mode))
+				return cli_usage_error(&cv, "--mode %s: expected completion, flush "
+						       "or marked", optarg);
+			break;
+		case OPT_SUBSETS:
+			if (parse_subsets(optarg, &o.subsets))
+				return cli_usage_error(&cv, "--subsets %s: expected all, random, "
+						       "prefix or reorder", optarg);
+			break;
+		case OPT_BUDGET:
+			if (cli_opt_u64(&cv, "--budget", optarg, 1, UINT64_MAX, &o.budget))
+				return cv.exit;
+			break;
+		case OPT_EVENT_BUDGET:
+			if (cli_opt_u64(&cv, "--event-budget", optarg, 1, UINT64_MAX, &o.event_budget))
+				return cv.exit;
+			break;
+		case OPT_POINT:
+			if (cli_opt_u64(&cv, "--point", optarg, 0, INT64_MAX, &n))
+				return cv.exit;
 			o.only_point = (int64_t)n;
-		} else if (cli_long_opt("--survivors", argc, argv, i, &v, &used)) {
-			if (!v)
-				goto bad_value;
-			o.only_survivors = v;
-		} else if (cli_long_opt("--shard", argc, argv, i, &v, &used)) {
+			break;
+		case OPT_SURVIVORS:
+			o.only_survivors = optarg;
+			break;
+		case OPT_SHARD: {
 			unsigned k, nn;
 			char c;
 
-			if (!v || sscanf(v, "%u/%u%c", &k, &nn, &c) != 2 || nn == 0 || k >= nn)
-				goto bad_value;
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    sscanf(optarg, "%u/%u%c", &k, &nn, &c) != 2 || nn == 0 || k >= nn)
+				return cli_usage_error(&cv, "--shard %s: expected K/N with "
+						       "0 <= K < N (e.g. 0/4)", optarg);
 			o.shard_k = k;
 			o.shard_n = nn;
-		} else if (cli_long_opt("--db", argc, argv, i, &v, &used)) {
-			if (!v)
-				goto bad_value;
-			db_path = v;
-		} else if (cli_long_opt("--min-dir", argc, argv, i, &v, &used)) {
-			if (!v)
-				goto bad_value;
-			min_dir = v;
-		} else if (!strcmp(argv[i], "--keep-going")) {
-			o.keep_going = true;
-		} else if (!strcmp(argv[i], "--no-minimize")) {
-			minimize = false;
-		} else if (!strcmp(argv[i], "--quiet")) {
-			quiet = true;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "snapsim explore: unknown option '%s'\n", argv[i]);
-			goto usage;
-		} else {
-			traces[nt++] = argv[i];
+			shard_opt = optarg;
+			break;
 		}
-		continue;
-bad_value:
-		fprintf(stderr, "snapsim explore: bad value for %s\n", argv[i]);
-		goto usage;
+		case OPT_DB:
+			db_path = optarg;
+			break;
+		case OPT_MIN_DIR:
+			min_dir = optarg;
+			break;
+		case OPT_KEEP_GOING:
+			o.keep_going = true;
+			break;
+		case OPT_NO_MINIMIZE:
+			minimize = false;
+			break;
+		}
 	}
-	if (nt == 0 || (o.only_survivors && o.only_point < 0)) {
-		fprintf(stderr, "snapsim explore: %s\n", nt ? "--survivors needs --point" : "no trace given");
-		goto usage;
-	}
+	nt = argc - optind;
+	if (o.only_survivors && o.only_point < 0)
+		return cli_usage_error(&cv, "--survivors needs --point");
+	if (o.only_point >= 0 && shard_opt)
+		return cli_usage_error(&cv, "--point %" PRId64 " and --shard %s cannot be used "
+				       "together", o.only_point, shard_opt);
+	if (min_dir && !minimize)
+		return cli_usage_error(&cv, "--min-dir and --no-minimize cannot be used together");
+	if (nt == 0)
+		return cli_usage_error(&cv, "no TRACE given");
 	snprintf(options, sizeof(options), "--mode %s --subsets %s --budget %" PRIu64 "%s",
 		 explore_mode_name(o.mode), explore_subsets_name(o.subsets), o.budget ? o.budget : 64,
 		 o.keep_going ? " --keep-going" : "");
@@ -200,11 +324,11 @@ bad_value:
 		o.started = started;
 	}
 	if (db_path) {
-		if (statedb_open(db_path, &db, err, sizeof(err))) {
-			fprintf(stderr, "snapsim explore: %s\n", err);
-			free(traces);
-			return EXPLORE_TOOL_CRASH;
-		}
+		int r = statedb_open(db_path, &db, err, sizeof(err));
+
+		if (r)
+			return cli_errorf(&cv, r == -EINVAL ? CLI_EXIT_INPUT : CLI_EXIT_IO,
+					  &(struct cli_json_where){ .input = db_path }, "%s", err);
 		o.db = db;
 	}
 	if (!min_dir) {
@@ -217,69 +341,86 @@ bad_value:
 			snprintf(dirbuf, sizeof(dirbuf), "%s", db_path ? "." : "reports/out");
 		min_dir = dirbuf;
 	}
-	o.log = quiet ? NULL : stderr;
+	o.log = cv.quiet ? NULL : stderr;
 	signal(SIGSEGV, explore_on_signal);
 	signal(SIGBUS, explore_on_signal);
 	signal(SIGFPE, explore_on_signal);
 	signal(SIGABRT, explore_on_signal);
+	if (cv.json) {
+		cli_json_begin(&j, stdout);
+		cli_json_kstr(&j, "verb", "explore");
+		cli_json_key(&j, "traces");
+		cli_json_open_array(&j);
+	}
 
 	t0 = now_s();
-	for (int i = 0; i < nt; i++) {
+	for (int i = optind; i < argc; i++) {
+		const char *trace = argv[i];
 		struct explore_result *res = calloc(1, sizeof(*res));
+		char minimized[4600] = "";
 		double t1 = now_s(), dt;
+		int code;
 
 		if (!res) {
-			worst = EXPLORE_TOOL_CRASH;
+			rc = CLI_EXIT_IO;
 			break;
 		}
 		snprintf(explore_crash_note, sizeof(explore_crash_note), "%s (%s%s%" PRIu64 "); rerun: snapsim explore %s %s",
-			 traces[i], o.has_seed ? "seed " : "trace seed", o.has_seed ? "" : ", --seed ",
-			 o.has_seed ? o.seed : 0, traces[i], options);
-		explore_trace(traces[i], &o, res);
+			 trace, o.has_seed ? "seed " : "trace seed", o.has_seed ? "" : ", --seed ",
+			 o.has_seed ? o.seed : 0, trace, options);
+		explore_trace(trace, &o, res);
 		dt = now_s() - t1;
 		total_states += res->states_checked;
 		total_points += res->points_explored;
 		total_fail += res->failures;
-		if (res->verdict > worst)
-			worst = res->verdict;
-		printf("%-34s %-9s seed %-4" PRIu64 " points %5" PRIu64 "/%-5" PRIu64 " states %6" PRIu64
-		       " checked (%" PRIu64 " duplicate) %5.1fs%s\n",
-		       traces[i], explore_verdict_name(res->verdict), res->seed, res->points_explored,
-		       res->points, res->states_checked, res->states_duplicate, dt,
-		       res->failures ? "" : "");
-		if (res->verdict != EXPLORE_OK) {
-			printf("  %s\n", res->fail_point >= 0 ? res->failure : res->replay_failure);
-			printf("  seed %" PRIu64 "; replay: %s\n", res->seed,
-			       res->repro[0] ? res->repro : "(the trace itself is rejected)");
-			if (minimize && (res->verdict == EXPLORE_VIOLATION) && o.only_point < 0) {
-				char stem[256], out[4600];
-
-				trace_stem(traces[i], stem, sizeof(stem));
-				mkdir(min_dir, 0777);
-				snprintf(out, sizeof(out), "%s/min-%s-%" PRIu64 ".yaml", min_dir, stem, res->seed);
-				if (explore_minimize(traces[i], &o, res, out, 0, quiet ? NULL : stdout) == 0) {
-					printf("  minimized: %s\n", out);
-					if (db && res->run_id > 0)
-						statedb_run_set_minimized(db, res->run_id, out);
-				}
-			}
+		code = verdict_exit(res->verdict);
+		if (code > rc)
+			rc = code; /* 4 > 3 > 2 > 1: errors outrank a failed check */
+		if (res->verdict == EXPLORE_NO_POINT)
+			fprintf(stderr, "snapsim explore: %s\nTry 'snapsim explore --help' for more "
+				"information.\n", res->replay_failure);
+		else if (!cv.json && (!cv.quiet || res->verdict != EXPLORE_OK))
+			printf("%-34s %-9s seed %-4" PRIu64 " points %5" PRIu64 "/%-5" PRIu64
+			       " states %6" PRIu64 " checked (%" PRIu64 " duplicate) %5.1fs\n",
+			       trace, explore_verdict_name(res->verdict), res->seed,
+			       res->points_explored, res->points, res->states_checked,
+			       res->states_duplicate, dt);
+		if (res->verdict == EXPLORE_BAD_TRACE || res->verdict == EXPLORE_TOOL_CRASH)
+			fprintf(stderr, "%s\n", result_message(res));
+		if (code != CLI_EXIT_OK && code != CLI_EXIT_FAILED && !first_code) {
+			first_code = code;
+			snprintf(first_err, sizeof(first_err), "%s", result_message(res));
 		}
+		if (res->verdict == EXPLORE_VIOLATION || res->verdict == EXPLORE_HANG)
+			report_failure(trace, &o, res, db, min_dir, minimize, &cv, minimized,
+				       sizeof(minimized));
+		if (cv.json)
+			json_trace(&j, trace, res, dt, minimized[0] ? minimized : NULL);
 		fflush(stdout);
 		free(res);
 	}
 	{
 		double dt = now_s() - t0;
 
-		printf("explored %d trace%s: %" PRIu64 " crash points, %" PRIu64 " states checked, %" PRIu64
-		       " failing, %.1fs (%.0f states/s)%s%s\n", nt, nt == 1 ? "" : "s", total_points,
-		       total_states, total_fail, dt, dt > 0 ? (double)total_states / dt : 0.0,
-		       db_path ? "; database " : "", db_path ? db_path : "");
+		if (cv.json) {
+			cli_json_close(&j);
+			cli_json_kuint(&j, "crash_points", total_points);
+			cli_json_kuint(&j, "states_checked", total_states);
+			cli_json_kuint(&j, "failing", total_fail);
+			cli_json_kdouble(&j, "seconds", dt);
+			if (db_path)
+				cli_json_kstr(&j, "database", db_path);
+			cli_json_kint(&j, "exit_code", rc);
+			if (first_code)
+				cli_json_kerror(&j, first_code, first_err, NULL);
+			cli_json_end(&j);
+		} else if (!cv.quiet || rc != CLI_EXIT_OK) {
+			printf("explored %d trace%s: %" PRIu64 " crash points, %" PRIu64 " states checked, %" PRIu64
+			       " failing, %.1fs (%.0f states/s)%s%s\n", nt, nt == 1 ? "" : "s", total_points,
+			       total_states, total_fail, dt, dt > 0 ? (double)total_states / dt : 0.0,
+			       db_path ? "; database " : "", db_path ? db_path : "");
+		}
 	}
 	statedb_close(db);
-	free(traces);
-	return (int)worst;
-usage:
-	explore_usage(stderr);
-	free(traces);
-	return CLI_EXIT_USAGE;
+	return rc;
 }

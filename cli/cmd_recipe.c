@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_opts.h"
 #include "commands.h"
 #include "dm.h"
 #include "fifo_executor.h"
@@ -36,6 +37,7 @@ struct recipe {
 	sector_t offset;        /* X's offset on sd1a */
 	unsigned checks, failures;
 	bool verbose;
+	bool quiet;             /* -q: the report file only; failures on stderr */
 };
 
 static void say(struct recipe *r, const char *fmt, ...)
@@ -45,9 +47,11 @@ static void say(struct recipe *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
+	if (!r->quiet) {
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
 	if (r->report) {
 		va_start(ap, fmt);
 		vfprintf(r->report, fmt, ap);
@@ -287,91 +291,112 @@ static int rebuild(struct recipe *r)
 		    dm_create(r->reg, "my_data", NULL, t, 0, &err), &err);
 }
 
-static int recipe_usage(FILE *out)
+static void recipe_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: snapsim recipe [--dir DIR] [--store p|P|PO|N] [--chunk SECTORS]\n"
-		"                      [--size SECTORS] [--report FILE]\n"
-		"Runs the eight-step snapshot recipe on image files DIR/sd1a.img (origin)\n"
-		"and DIR/hdd1.img (COW), writes to the origin, checks the snapshot, restarts\n"
-		"the stack from the files and checks again. Exit 0 when every check held.\n");
-	return out == stderr ? 2 : 0;
+	fputs("usage: snapsim recipe [--dir DIR] [--store p|P|PO|N] [--chunk SECTORS]\n"
+	      "                      [--size SECTORS] [--report FILE] [-q]\n"
+	      "\n"
+	      "Run the eight-step snapshot recipe on image files DIR/sd1a.img (origin)\n"
+	      "and DIR/hdd1.img (COW), write to the origin, check the snapshot, restart\n"
+	      "the stack from the files and check again.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --dir DIR          where the images go (default out/recipe; created)\n"
+	      "  --store p|P|PO|N   the snapshot's store (default p)\n"
+	      "  --chunk SECTORS    chunk size in 512-byte sectors (default 64)\n"
+	      "  --size SECTORS     size of my_data (default 1024)\n"
+	      "  --report FILE      also write the steps and checks as Markdown\n"
+	      "  -q, --quiet        print failures and errors only\n"
+	      "  --version          print the version and exit\n"
+	      "  -h, --help         print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  every check held\n"
+	      "  1  a check failed (or a dm step of the recipe was refused)\n"
+	      "  2  usage error\n"
+	      "  4  I/O error: an image or the report cannot be written\n", out);
 }
 
 int cmd_recipe(int argc, char **argv)
 {
+	enum { OPT_DIR = 0x100, OPT_STORE, OPT_REPORT, OPT_CHUNK, OPT_SIZE };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS,
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "chunk", required_argument, NULL, OPT_CHUNK },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb v = CLI_VERB("recipe", recipe_usage);
 	struct recipe r;
 	const char *dir = "out/recipe", *report = NULL;
 	char path[4096];
-	int rc = 1;
+	uint64_t n;
+	int rc = CLI_EXIT_FAILED, opt;
 
 	memset(&r, 0, sizeof(r));
 	r.store = "p";
 	r.chunk_sectors = 64;
 	r.size_sectors = 1024;
 	r.offset = 384;
-	for (int i = 1; i < argc; i += 2) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			return recipe_usage(stdout);
-		if (!v) {
-			fprintf(stderr, "snapsim recipe: unknown or incomplete argument '%s'\n", a);
-			return recipe_usage(stderr);
-		}
-		if (!strcmp(a, "--dir"))
-			dir = v;
-		else if (!strcmp(a, "--store"))
-			r.store = v;
-		else if (!strcmp(a, "--report"))
-			report = v;
-		else if (!strcmp(a, "--chunk") || !strcmp(a, "--size")) {
-			char *end;
-			unsigned long long n = strtoull(v, &end, 10);
-			if (*v < '0' || *v > '9' || *end || n == 0 || n > (1ull << 30)) {
-				fprintf(stderr, "snapsim recipe: %s: '%s' is not a positive sector count\n", a, v);
-				return 2;
-			}
-			if (!strcmp(a, "--chunk"))
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END) {
+		switch (opt) {
+		case CLI_OPT_EXIT:
+			return v.exit;
+		case OPT_DIR:
+			dir = optarg;
+			break;
+		case OPT_STORE:
+			if (strcmp(optarg, "p") && strcmp(optarg, "P") && strcmp(optarg, "PO") &&
+			    strcmp(optarg, "N") && strcmp(optarg, "n"))
+				return cli_usage_error(&v, "--store %s: expected p, P, PO or N", optarg);
+			r.store = optarg;
+			break;
+		case OPT_REPORT:
+			report = optarg;
+			break;
+		case OPT_CHUNK:
+		case OPT_SIZE:
+			if (cli_opt_u64(&v, opt == OPT_CHUNK ? "--chunk" : "--size", optarg, 1,
+					1ull << 30, &n))
+				return v.exit;
+			if (opt == OPT_CHUNK)
 				r.chunk_sectors = (unsigned)n;
 			else
 				r.size_sectors = n;
-		} else {
-			fprintf(stderr, "snapsim recipe: unknown argument '%s'\n", a);
-			return recipe_usage(stderr);
+			break;
 		}
 	}
+	if (optind < argc)
+		return cli_usage_error(&v, "unexpected argument '%s'", argv[optind]);
+	r.quiet = v.quiet;
 	bool persistent = r.store[0] == 'p' || r.store[0] == 'P';
 
-	if (mkdir(dir, 0777) && errno != EEXIST) {
-		fprintf(stderr, "snapsim recipe: %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", dir, strerror(errno));
 	/* COW sized by LVM's never-fills formula (spec 2.11) plus slack. */
 	sector_t chunks = (r.size_sectors + r.chunk_sectors - 1) / r.chunk_sectors;
 	sector_t epa = (sector_t)r.chunk_sectors * 32;
 	sector_t cow_sectors = (1 + chunks + (chunks + epa) / epa + 2) * r.chunk_sectors;
 	snprintf(path, sizeof(path), "%s/sd1a.img", dir);
-	if (make_image(path, r.offset + r.size_sectors) != 0) {
-		fprintf(stderr, "snapsim recipe: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
+	if (make_image(path, r.offset + r.size_sectors) != 0)
+		return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/hdd1.img", dir);
-	if (make_image(path, cow_sectors) != 0) {
-		fprintf(stderr, "snapsim recipe: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
+	if (make_image(path, cow_sectors) != 0)
+		return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", path, strerror(errno));
 	if (report) {
 		r.report = fopen(report, "w");
-		if (!r.report) {
-			fprintf(stderr, "snapsim recipe: %s: %s\n", report, strerror(errno));
-			return 1;
-		}
+		if (!r.report)
+			return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", report, strerror(errno));
 	}
 
 	fifo_executor_init(&r.fx);
 	say(&r, "# snapsim recipe: store %s, chunk %u sectors, my_data %llu sectors\n\n",
 	    r.store, r.chunk_sectors, (unsigned long long)r.size_sectors);
+	rc = CLI_EXIT_IO; /* until the images are open and the buffer allocated */
 	if (open_disks(&r, dir))
 		goto out;
 
@@ -380,6 +405,7 @@ int cmd_recipe(int argc, char **argv)
 	uint8_t *buf = malloc((size_t)r.size_sectors * SECTOR_SIZE);
 	if (!buf)
 		goto out;
+	rc = CLI_EXIT_FAILED; /* a refused dm step of the recipe fails it */
 
 	say(&r, "## 0. my_data is live on /dev/sd1a and holds generation 1\n\n");
 	ss_error_clear(&err);
@@ -431,7 +457,7 @@ int cmd_recipe(int argc, char **argv)
 		      "after restart the transient snapshot starts empty (reads the origin)");
 
 	say(&r, "\n%u checks, %u failed\n", r.checks, r.failures);
-	rc = r.failures ? 1 : 0;
+	rc = r.failures ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 out_buf:
 	free(buf);
 out:

@@ -1,9 +1,9 @@
 /*
  * cmd_replay.c - snapsim replay TRACE... [--seed N | --seeds A..B]
- * [--log FILE] [--shuffle] [--quiet]: run traces through the simulator and
- * the dm core, every read checked against the model. One summary line per
- * trace and seed; exit 0 only when every check held (1: a check failed or
- * a trace hung, 2: usage, 3: a trace was rejected or could not run).
+ * [--log FILE] [--shuffle] [-q] [--stats] [--json]: run traces through the
+ * simulator and the dm core, every read checked against the model. One
+ * summary line (or JSON element) per trace and seed; exit status from
+ * cli_exit.h: 1 a check failed or a run hung, 3 a trace was rejected.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,38 +13,37 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "replay.h"
 
-#define REPLAY_EXIT_INVALID 3
-
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: snapsim replay TRACE... [--seed N | --seeds A..B] [--log FILE]\n"
-		"                      [--shuffle] [--quiet] [--stats]\n"
-		"Replay YAML traces (traces/README.md) deterministically through the dm core\n"
-		"on simulated disks; every read is checked against the reference model.\n"
-		"  --seed N      run seed (default: the trace's seed:, else 1)\n"
-		"  --seeds A..B  every seed from A to B\n"
-		"  --log FILE    write the event log (all runs, appended in order)\n"
-		"  --shuffle     interleave same-time deferred work in a seeded order\n"
-		"  --quiet       print failures only\n"
-		"  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
-		"Exit status: 0 every check held, 1 a check failed or a run hung,\n"
-		"2 usage, 3 a trace was rejected (nothing ran) or could not run.\n");
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return errno || *end ? -EINVAL : 0;
+	fputs("usage: snapsim replay TRACE... [--seed N | --seeds A..B] [--log FILE]\n"
+	      "                      [--shuffle] [--stats] [-q] [--json]\n"
+	      "\n"
+	      "Replay YAML traces (traces/README.md) deterministically through the dm core\n"
+	      "on simulated disks; every read is checked against the reference model. A\n"
+	      "trace is validated whole before any step runs.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --seed N      run seed (default: the trace's seed:, else 1)\n"
+	      "  --seeds A..B  every seed from A to B (not with --seed)\n"
+	      "  --log FILE    write the event log (all runs, in order)\n"
+	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
+	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
+	      "  -q, --quiet   print failures and errors only\n"
+	      "  --json        one JSON object on stdout: every run, or the error\n"
+	      "  --version     print the version and exit\n"
+	      "  -h, --help    print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  every check held\n"
+	      "  1  a check failed: a read or an expectation mismatched, or a run hung\n"
+	      "  2  usage error\n"
+	      "  3  a trace was rejected (missing, or invalid: nothing of it ran)\n"
+	      "  4  I/O or tool error (the log cannot be written, out of memory)\n", out);
 }
 
 static double wall_seconds(void)
@@ -67,121 +66,212 @@ static long long file_size(const char *path)
 	return n;
 }
 
+static const char *status_name(enum replay_status st)
+{
+	switch (st) {
+	case REPLAY_PASS: return "pass";
+	case REPLAY_MISMATCH: return "fail";
+	case REPLAY_HANG: return "hang";
+	case REPLAY_STOPPED: return "stopped";
+	case REPLAY_INVALID: return "rejected";
+	case REPLAY_ERROR: return "error";
+	}
+	return "?";
+}
+
+struct replay_cli {
+	struct cli_verb v;
+	struct cli_json j;
+	bool stats;
+	int rc;
+	/* the first error (exit status 3 or 4), for the JSON "error" member */
+	int err_code;
+	char err_msg[1024], err_input[512];
+	unsigned err_line, err_column;
+};
+
+static void note_error(struct replay_cli *c, int code, const char *input,
+		       const struct trace_error *err, const char *fallback)
+{
+	if (c->rc == CLI_EXIT_OK || c->rc == CLI_EXIT_FAILED)
+		c->rc = code;
+	if (c->err_code)
+		return;
+	c->err_code = code;
+	snprintf(c->err_msg, sizeof(c->err_msg), "%s", err && err->msg[0] ? err->msg : fallback);
+	snprintf(c->err_input, sizeof(c->err_input), "%s", err && err->file[0] ? err->file : input);
+	c->err_line = err ? err->line : 0;
+	c->err_column = err ? err->column : 0;
+}
+
+static void json_run(struct replay_cli *c, const char *trace, enum replay_status st,
+		     const struct replay_result *res, const struct trace_error *err)
+{
+	char hash[17];
+
+	cli_json_open_object(&c->j);
+	cli_json_kstr(&c->j, "trace", trace);
+	cli_json_kstr(&c->j, "status", status_name(st));
+	if (st == REPLAY_INVALID || st == REPLAY_ERROR) {
+		cli_json_kstr(&c->j, "message", err->msg[0] ? err->msg : res->failure);
+		if (err->line) {
+			cli_json_kuint(&c->j, "line", err->line);
+			cli_json_kuint(&c->j, "column", err->column);
+		}
+		cli_json_close(&c->j);
+		return;
+	}
+	snprintf(hash, sizeof(hash), "%016" PRIx64, res->event_hash);
+	cli_json_kuint(&c->j, "seed", res->seed);
+	cli_json_kuint(&c->j, "steps", res->steps);
+	cli_json_kuint(&c->j, "ios", res->ios);
+	cli_json_kuint(&c->j, "reads_checked", res->reads_checked);
+	cli_json_kuint(&c->j, "sectors_checked", res->sectors_checked);
+	cli_json_kuint(&c->j, "expects_checked", res->expects_checked);
+	cli_json_kstr(&c->j, "event_hash", hash);
+	if (st != REPLAY_PASS) {
+		char repro[1200];
+
+		cli_json_kstr(&c->j, "failure", res->failure);
+		if (res->fail_line)
+			cli_json_kuint(&c->j, "line", res->fail_line);
+		snprintf(repro, sizeof(repro), "snapsim replay %s --seed %" PRIu64, trace, res->seed);
+		cli_json_kstr(&c->j, "repro", repro);
+	}
+	cli_json_close(&c->j);
+}
+
+/* One trace at one seed. Returns false when the trace cannot run at all. */
+static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts *o)
+{
+	struct replay_result res;
+	struct trace_error err;
+	enum replay_status st;
+	double t0 = wall_seconds(), dt;
+
+	trace_error_clear(&err);
+	st = replay_run(trace, o, &res, &err);
+	dt = wall_seconds() - t0;
+	if (c->v.json)
+		json_run(c, trace, st, &res, &err);
+	if (st == REPLAY_INVALID || st == REPLAY_ERROR) {
+		int code = st == REPLAY_INVALID ? CLI_EXIT_INPUT : CLI_EXIT_IO;
+
+		fprintf(stderr, "%s\n", res.failure);
+		note_error(c, code, trace, &err, res.failure);
+		return false;
+	}
+	if (!c->v.json && (!c->v.quiet || st != REPLAY_PASS))
+		printf("%s seed %" PRIu64 ": %s: %" PRIu64 " steps, %" PRIu64
+		       " I/Os, %" PRIu64 " reads checked (%" PRIu64
+		       " sectors), %" PRIu64 " expects, hash %016" PRIx64 "\n",
+		       trace, res.seed,
+		       st == REPLAY_PASS ? "PASS" : st == REPLAY_HANG ? "HANG"
+		       : st == REPLAY_STOPPED ? "STOPPED" : "FAIL",
+		       res.steps, res.ios, res.reads_checked, res.sectors_checked,
+		       res.expects_checked, res.event_hash);
+	if (c->stats && !c->v.json && !c->v.quiet) {
+		struct rusage ru;
+		long long sz = file_size(trace);
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("  %.3f s wall, %.0f I/O/s, %.2f MB/s of trace (%lld bytes),"
+		       " %.1f MiB moved, peak RSS %ld KiB, %" PRIu64 " events\n",
+		       dt, dt > 0 ? (double)res.ios / dt : 0.0,
+		       dt > 0 && sz > 0 ? (double)sz / dt / 1e6 : 0.0, sz,
+		       (double)(res.bytes_read + res.bytes_written) / 1048576.0,
+		       ru.ru_maxrss, res.events);
+	}
+	if (st != REPLAY_PASS) {
+		fprintf(stderr, "%s\n  replay: snapsim replay %s --seed %" PRIu64 "\n",
+			res.failure, trace, res.seed);
+		if (c->rc == CLI_EXIT_OK)
+			c->rc = CLI_EXIT_FAILED;
+	}
+	return true;
+}
+
 int cmd_replay(int argc, char **argv)
 {
+	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "seeds", required_argument, NULL, OPT_SEEDS },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		CLI_OPTIONS_END,
+	};
+	struct replay_cli c = { .v = CLI_VERB("replay", usage) };
 	struct replay_opts o = { 0 };
+	const char *log_path = NULL, *seed_opt = NULL, *seeds_opt = NULL;
 	uint64_t lo = 0, hi = 0;
-	bool seeds = false, quiet = false, stats = false;
-	const char *log_path = NULL;
-	const char **traces = calloc((size_t)argc + 1, sizeof(*traces));
-	int nt = 0, rc = CLI_EXIT_OK;
+	int opt;
 
-	if (!traces)
-		return CLI_EXIT_FAILURE;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (cli_is_help(a)) {
-			usage(stdout);
-			free(traces);
-			return CLI_EXIT_OK;
-		} else if (!strcmp(a, "--seed") && i + 1 < argc) {
-			if (parse_u64(argv[++i], &lo))
-				goto bad;
+	cli_begin(&c.v, argc, argv);
+	while ((opt = cli_getopt(&c.v, argc, argv, "", longopts)) != CLI_OPT_END) {
+		switch (opt) {
+		case CLI_OPT_EXIT:
+			return c.v.exit;
+		case OPT_SEED:
+			if (cli_opt_u64(&c.v, "--seed", optarg, 0, UINT64_MAX, &lo))
+				return c.v.exit;
 			hi = lo;
-			seeds = true;
-		} else if (!strcmp(a, "--seeds") && i + 1 < argc) {
-			const char *v = argv[++i], *dots = strstr(v, "..");
-			char first[32];
-
-			if (!dots || (size_t)(dots - v) >= sizeof(first))
-				goto bad;
-			memcpy(first, v, (size_t)(dots - v));
-			first[dots - v] = 0;
-			if (parse_u64(first, &lo) || parse_u64(dots + 2, &hi) || hi < lo)
-				goto bad;
-			seeds = true;
-		} else if (!strcmp(a, "--log") && i + 1 < argc) {
-			log_path = argv[++i];
-		} else if (!strcmp(a, "--quiet")) {
-			quiet = true;
-		} else if (!strcmp(a, "--shuffle")) {
+			seed_opt = optarg;
+			break;
+		case OPT_SEEDS:
+			if (cli_opt_range(&c.v, "--seeds", optarg, &lo, &hi))
+				return c.v.exit;
+			seeds_opt = optarg;
+			break;
+		case OPT_LOG:
+			log_path = optarg;
+			break;
+		case OPT_SHUFFLE:
 			o.defer_shuffle = true;
-		} else if (!strcmp(a, "--stats")) {
-			stats = true;
-		} else if (a[0] == '-' && a[1]) {
-			goto bad;
-		} else {
-			traces[nt++] = a;
+			break;
+		case OPT_STATS:
+			c.stats = true;
+			break;
 		}
 	}
-	if (!nt)
-		goto bad;
-	if (log_path) {
-		o.log = fopen(log_path, "w");
-		if (!o.log) {
-			fprintf(stderr, "snapsim replay: cannot open %s: %s\n", log_path,
-				strerror(errno));
-			free(traces);
-			return CLI_EXIT_FAILURE;
-		}
+	if (seed_opt && seeds_opt)
+		return cli_usage_error(&c.v, "--seed %s and --seeds %s cannot be used together",
+				       seed_opt, seeds_opt);
+	if (optind >= argc)
+		return cli_usage_error(&c.v, "no TRACE given");
+	if (log_path && !(o.log = fopen(log_path, "w")))
+		return cli_errorf(&c.v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
+				  "%s: cannot open for writing: %s", log_path, strerror(errno));
+	o.quiet = c.v.quiet;
+	o.has_seed = seed_opt || seeds_opt;
+	if (c.v.json) {
+		cli_json_begin(&c.j, stdout);
+		cli_json_kstr(&c.j, "verb", "replay");
+		cli_json_key(&c.j, "runs");
+		cli_json_open_array(&c.j);
 	}
-	o.quiet = quiet;
-	for (int t = 0; t < nt; t++) {
+	for (int t = optind; t < argc; t++) {
 		uint64_t s = lo;
 
 		do {
-			struct replay_result res;
-			struct trace_error err;
-			enum replay_status st;
-			double t0 = wall_seconds(), dt;
-
-			o.has_seed = seeds;
 			o.seed = s;
-			st = replay_run(traces[t], &o, &res, &err);
-			dt = wall_seconds() - t0;
-			if (st == REPLAY_INVALID || st == REPLAY_ERROR) {
-				fprintf(stderr, "%s\n", res.failure);
-				if (rc == CLI_EXIT_OK)
-					rc = REPLAY_EXIT_INVALID;
+			if (!run_one(&c, argv[t], &o))
 				break;
-			}
-			if (!quiet || st != REPLAY_PASS)
-				printf("%s seed %" PRIu64 ": %s: %" PRIu64 " steps, %" PRIu64
-				       " I/Os, %" PRIu64 " reads checked (%" PRIu64
-				       " sectors), %" PRIu64 " expects, hash %016" PRIx64 "\n",
-				       traces[t], res.seed,
-				       st == REPLAY_PASS ? "PASS" : st == REPLAY_HANG ? "HANG"
-				       : st == REPLAY_STOPPED ? "STOPPED" : "FAIL",
-				       res.steps, res.ios, res.reads_checked, res.sectors_checked,
-				       res.expects_checked, res.event_hash);
-			if (stats) {
-				struct rusage ru;
-				long long sz = file_size(traces[t]);
-
-				getrusage(RUSAGE_SELF, &ru);
-				printf("  %.3f s wall, %.0f I/O/s, %.2f MB/s of trace (%lld bytes),"
-				       " %.1f MiB moved, peak RSS %ld KiB, %" PRIu64 " events\n",
-				       dt, dt > 0 ? (double)res.ios / dt : 0.0,
-				       dt > 0 && sz > 0 ? (double)sz / dt / 1e6 : 0.0, sz,
-				       (double)(res.bytes_read + res.bytes_written) / 1048576.0,
-				       ru.ru_maxrss, res.events);
-			}
-			if (st != REPLAY_PASS) {
-				fprintf(stderr, "%s\n  replay: snapsim replay %s --seed %" PRIu64 "\n",
-					res.failure, traces[t], res.seed);
-				rc = CLI_EXIT_FAILURE;
-			}
-			if (!seeds)
-				break;
-		} while (s++ < hi);
+		} while (o.has_seed && s++ < hi);
 	}
-	if (o.log)
-		fclose(o.log);
-	free(traces);
-	return rc;
-bad:
-	usage(stderr);
-	free(traces);
-	return CLI_EXIT_USAGE;
+	if (o.log && fclose(o.log) && c.rc != CLI_EXIT_INPUT)
+		note_error(&c, CLI_EXIT_IO, log_path, NULL, "cannot write the event log");
+	if (c.v.json) {
+		cli_json_close(&c.j);
+		cli_json_kint(&c.j, "exit_code", c.rc);
+		if (c.err_code)
+			cli_json_kerror(&c.j, c.err_code, c.err_msg,
+					&(struct cli_json_where){ .input = c.err_input,
+								  .line = c.err_line,
+								  .column = c.err_column });
+		cli_json_end(&c.j);
+	}
+	return c.rc;
 }

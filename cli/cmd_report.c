@@ -1,6 +1,8 @@
 /*
  * cmd_report.c - `snapsim report --db FILE -o DIR`: render a state
- * database as DIR/report.html (self-contained) and DIR/report.md.
+ * database as DIR/report.html (self-contained) and DIR/report.md. The
+ * database is opened read-only and must be of this schema version
+ * (statedb_open_readonly).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,73 +11,106 @@
 
 #include <sqlite3.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "report.h"
+#include "statedb.h"
 
 static void report_usage(FILE *out)
 {
-	fprintf(out, "usage: snapsim report --db FILE -o DIR\n"
-		"  Writes DIR/report.html (one file: inline CSS and SVG, no JavaScript)\n"
-		"  and DIR/report.md from the explorer's state database alone.\n"
-		"Exit: 0 written, 1 the database cannot be read, 2 usage.\n");
+	fputs("usage: snapsim report --db FILE -o DIR [-q] [--json]\n"
+	      "\n"
+	      "Write DIR/report.html (one file: inline CSS and SVG, no JavaScript) and\n"
+	      "DIR/report.md from the explorer's state database alone. DIR is created\n"
+	      "if missing.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --db FILE        the state database (snapsim explore --db)\n"
+	      "  -o, --out DIR    the directory to write\n"
+	      "  -q, --quiet      print errors only (not the paths written)\n"
+	      "  --json           one JSON object on stdout: the files written, or the error\n"
+	      "  --version        print the version and exit\n"
+	      "  -h, --help       print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  written\n"
+	      "  2  usage error\n"
+	      "  3  the database is missing, not a state database, or of another schema\n"
+	      "     version\n"
+	      "  4  I/O error: DIR or a report cannot be written\n", out);
 }
 
 int cmd_report(int argc, char **argv)
 {
-	const char *db_path = NULL, *dir = NULL, *v;
-	char path[4096];
+	enum { OPT_DB = 0x100 };
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "out", required_argument, NULL, 'o' },
+		CLI_OPTIONS_END,
+	};
+	struct cli_verb v = CLI_VERB("report", report_usage);
+	const char *db_path = NULL, *dir = NULL;
+	char path[2][4096], err[4400];
 	sqlite3 *db = NULL;
 	FILE *f;
-	int used, r = 0;
+	int opt, r = 0;
 
-	for (int i = 1; i < argc; i += used) {
-		used = 1;
-		if (cli_is_help(argv[i])) {
-			report_usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (cli_long_opt("--db", argc, argv, i, &v, &used) && v) {
-			db_path = v;
-		} else if ((cli_long_opt("--out", argc, argv, i, &v, &used) ||
-			    (!strcmp(argv[i], "-o") && (v = i + 1 < argc ? argv[i + 1] : NULL, used = 2))) && v) {
-			dir = v;
-		} else {
-			fprintf(stderr, "snapsim report: unexpected argument '%s'\n", argv[i]);
-			report_usage(stderr);
-			return CLI_EXIT_USAGE;
-		}
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "o:", longopts)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_EXIT)
+			return v.exit;
+		if (opt == OPT_DB)
+			db_path = optarg;
+		else if (opt == 'o')
+			dir = optarg;
 	}
-	if (!db_path || !dir) {
-		report_usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "SELECT id FROM runs LIMIT 0", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "snapsim report: %s: %s\n", db_path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind < argc)
+		return cli_usage_error(&v, "unexpected argument '%s'", argv[optind]);
+	if (!db_path || !dir)
+		return cli_usage_error(&v, "missing %s", !db_path ? "--db FILE" : "-o DIR");
+	r = statedb_open_readonly(db_path, &db, err, sizeof(err));
+	if (r)
+		return cli_errorf(&v, cli_exit_for_input_errno(r),
+				  &(struct cli_json_where){ .input = db_path }, "%s", err);
 	if (mkdir(dir, 0777) && errno != EEXIST) {
-		fprintf(stderr, "snapsim report: %s: %s\n", dir, strerror(errno));
+		r = errno;
 		sqlite3_close(db);
-		return CLI_EXIT_FAILURE;
+		return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = dir },
+				  "%s: cannot create: %s", dir, strerror(r));
 	}
-	for (int k = 0; k < 2 && !r; k++) {
-		snprintf(path, sizeof(path), "%s/report.%s", dir, k ? "md" : "html");
-		f = fopen(path, "w");
+	for (int k = 0; k < 2; k++) {
+		snprintf(path[k], sizeof(path[k]), "%s/report.%s", dir, k ? "md" : "html");
+		f = fopen(path[k], "w");
 		if (!f) {
-			fprintf(stderr, "snapsim report: %s: %s\n", path, strerror(errno));
-			r = -errno;
-			break;
+			r = errno;
+			sqlite3_close(db);
+			return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = path[k] },
+					  "%s: %s", path[k], strerror(r));
 		}
 		r = k ? report_write_md(db, db_path, f) : report_write_html(db, db_path, f);
 		if (fclose(f) && !r)
 			r = -EIO;
-		if (r)
-			fprintf(stderr, "snapsim report: %s: %s\n", path, strerror(-r));
-		else
-			printf("%s\n", path);
+		if (r) {
+			sqlite3_close(db);
+			return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = path[k] },
+					  "%s: %s", path[k], strerror(-r));
+		}
+		if (!v.quiet && !v.json)
+			printf("%s\n", path[k]);
 	}
 	sqlite3_close(db);
-	return r ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	if (v.json) {
+		struct cli_json j;
+
+		cli_json_begin(&j, stdout);
+		cli_json_kstr(&j, "verb", "report");
+		cli_json_kstr(&j, "database", db_path);
+		cli_json_kstr(&j, "html", path[0]);
+		cli_json_kstr(&j, "markdown", path[1]);
+		cli_json_kint(&j, "exit_code", CLI_EXIT_OK);
+		cli_json_end(&j);
+	}
+	return CLI_EXIT_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * test_cli_table.c - `snapsim table check` and the top-level dispatch,
  * through the built binary: canonical output on success, `FILE: line L,
- * column C: message` and exit 1 on a bad table, exit 2 on usage errors.
+ * column C: message` and exit 3 on a bad table (or a file that cannot be
+ * opened), exit 2 on usage errors.
  */
 #define _GNU_SOURCE
 #include "cli_test_util.h"
@@ -98,7 +99,7 @@ Test(cli_table, stdin_and_sizes)
 	/* One sector too many for a 1 GiB device: a bind-time error. */
 	write_text(t, "0 2097153 linear hdd1 0\n");
 	run_stdin(&r, t, "table", "check", "--dev", "hdd1=1G", "-", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "<stdin>: line 1, column ");
 	assert_has(r.err, "too small for target");
 	cr_assert_str_eq(r.out, "");
@@ -113,7 +114,7 @@ Test(cli_table, errors_name_file_line_and_column)
 
 	write_text(t, "0 10 zero\n10 10 lineer /dev/sd1a 0\n");
 	run(&r, "table", "check", "--dev", "/dev/sd1a=1M", t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	snprintf(want, sizeof(want),
 		 "%s: line 2, column 7: unknown target type 'lineer'\n", t);
 	cr_assert_str_eq(r.err, want);
@@ -122,7 +123,7 @@ Test(cli_table, errors_name_file_line_and_column)
 
 	write_text(t, "0 10 zero\n11 5 zero\n");
 	run(&r, "table", "check", t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	snprintf(want, sizeof(want),
 		 "%s: line 2, column 1: Gap in table: target starts at sector 11, "
 		 "expected 10\n", t);
@@ -132,7 +133,7 @@ Test(cli_table, errors_name_file_line_and_column)
 	/* A device the table names but the command line did not give. */
 	write_text(t, "0 10 zero\n10 10 linear   /dev/nope 0\n");
 	run(&r, "table", "check", t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	snprintf(want, sizeof(want),
 		 "%s: line 2, column 16: linear: Device lookup failed (no device "
 		 "named '/dev/nope')\n", t);
@@ -140,7 +141,7 @@ Test(cli_table, errors_name_file_line_and_column)
 	run_free(&r);
 
 	run(&r, "table", "check", tpath("absent.table"), NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "absent.table: cannot open");
 	run_free(&r);
 }
@@ -173,13 +174,13 @@ Test(cli_table, image_devices)
 		snprintf(arg, sizeof(arg), "d=%s", img);
 		run(&r, "table", "check", "--dev", arg, t, NULL);
 	}
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "img.table: line 1, column ");
 	assert_has(r.err, "dev_size=64");
 	run_free(&r);
 
 	run(&r, "table", "check", "--dev", "d=nonexistent.img", t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "nonexistent.img: cannot open");
 	run_free(&r);
 }
@@ -202,7 +203,7 @@ Test(cli_table, create_mapped_devices_first)
 	/* An error in a --create table names that file. */
 	write_text(org, "0 4096 linear hdd 0\n");
 	run(&r, "table", "check", "--dev", "hdd=1MiB", "--create", arg, t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "org.table: line 1, column ");
 	assert_has(r.err, "too small");
 	run_free(&r);
@@ -289,7 +290,7 @@ Test(cli_table, snapshot_table_never_writes_the_cow)
 	write_text(t, "0 2048 snapshot /dev/mapper/X_org cow P 12\n");
 	run(&r, "table", "check", "--dev", "hdd=1MiB", "--dev", dev, "--create", create,
 	    t, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "snap.table: line 1, column ");
 	assert_has(r.err, "power of 2");
 	run_free(&r);

@@ -208,12 +208,12 @@ Test(cow_tools, inspect_empty_and_bad_magic)
 	img_header(&m, 0x12345678u, 1, 1, 1);
 	p = img_save(&m, "junk.img");
 	run(&r, "cow", "inspect", p, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "junk.img: header (byte offset 0): bad magic 0x12345678 (expected 0x70416e53 \"SnAp\"): not a snapshot store");
 	run_free(&r);
 
 	run(&r, "cow", "inspect", tpath("missing.img"), NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "missing.img: cannot open");
 	run_free(&r);
 

@@ -81,7 +81,7 @@ Test(report, html_and_markdown_sections)
 	free(md);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s*", dir, dbp);
 	cr_assert_eq(system(cmd), 0);
-	/* A file that is not a database: exit 1. */
+	/* A database that does not exist: a bad input, exit 3. */
 	snprintf(cmd, sizeof(cmd), "%s report --db /nonexistent.db -o /tmp/x 2>/dev/null", bin);
-	cr_assert_eq(WEXITSTATUS(system(cmd)), 1);
+	cr_assert_eq(WEXITSTATUS(system(cmd)), 3);
 }

@@ -59,8 +59,9 @@ static const char export_usage[] =
 	"\n"
 	"A store marked invalid, or one whose header cannot be read (bad magic,\n"
 	"version or chunk size), is always refused.\n"
-	"Exit: 0 written, 1 refused or failed (IMAGE as it was, unless a block\n"
-	"device was partly written), 2 usage error.\n";
+	"Exit: 0 written, 2 usage error, 3 ORIGIN or COW missing or refused, 4 IMAGE\n"
+	"cannot be written (IMAGE as it was, unless a block device was partly\n"
+	"written); the table of every verb is in snapsim(1).\n";
 
 static int cmp_pair_old(const void *a, const void *b)
 {
@@ -441,10 +442,12 @@ int cmd_cow_export(int argc, char **argv)
 	}
 	if (code != CLI_EXIT_OK) {
 		print_error(&j, code);
-		fputs(export_usage, stderr);
+		fputs("Try 'snapsim cow export --help' for more information.\n", stderr);
 		return code;
 	}
-	code = run_export(&j, force, skip_bad) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	/* Until the output is tried, what fails is an input (cli_exit.h). */
+	code = run_export(&j, force, skip_bad) < 0 ? j.out_tried ? CLI_EXIT_IO : CLI_EXIT_INPUT
+						    : CLI_EXIT_OK;
 	/* Removes a failed export's temporary before saying IMAGE is as it was. */
 	if (j.out_tried)
 		out_file_close(&j.out);

@@ -130,7 +130,7 @@ Test(export_target, dev_null_and_dev_full_refused_and_kept)
 		assert_char_dev(devs[i], 1, minors[i]);
 		run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o",
 		    devs[i], "--force", NULL);
-		cr_assert_eq(r.status, 1, "%s: status %d, stderr: %s", devs[i],
+		cr_assert_eq(r.status, 4, "%s: status %d, stderr: %s", devs[i],
 			     r.status, r.err);
 		assert_has(r.err, devs[i]);
 		assert_has(r.err, "is a character device; refusing to write to it");
@@ -156,7 +156,7 @@ Test(export_target, fifo_refused_without_blocking)
 	    "--force", NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_assert_neq(r.status, 128 + SIGALRM, "export blocked on the FIFO");
-	cr_assert_eq(r.status, 1, "status %d, stderr: %s", r.status, r.err);
+	cr_assert_eq(r.status, 4, "status %d, stderr: %s", r.status, r.err);
 	assert_has(r.err, "pipe: is a FIFO; refusing to write to it");
 	cr_assert_lt(t1.tv_sec - t0.tv_sec, 5);
 	run_free(&r);
@@ -175,7 +175,7 @@ Test(export_target, directory_and_dangling_symlink_refused)
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", dir,
 	    "--force", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "d: is a directory; refusing to write to it");
 	run_free(&r);
 	cr_assert_eq(stat(dir, &st), 0);
@@ -184,7 +184,7 @@ Test(export_target, directory_and_dangling_symlink_refused)
 	cr_assert_eq(symlink("nowhere", link), 0);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", link,
 	    "--force", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "dangling: is a symlink to a file that cannot be reached");
 	run_free(&r);
 	cr_assert_eq(lstat(link, &st), 0);
@@ -204,7 +204,7 @@ Test(export_target, existing_file_needs_force)
 	out = make_old("snap.img", 3 * CHUNK + 5);
 	before = slurp(out, &n);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, NULL);
-	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(r.status, 4, "stderr: %s", r.err);
 	assert_has(r.err, "snap.img: exists; refusing to replace it (--force replaces it)");
 	run_free(&r);
 	assert_same_bytes(out, before, n);
@@ -256,7 +256,7 @@ Test(export_target, symlink_followed_and_kept)
 	target = make_old("v1.img", 1000);
 	cr_assert_eq(symlink("v1.img", link), 0);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", link, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "current.img: exists; refusing to replace it");
 	run_free(&r);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", link,
@@ -284,7 +284,7 @@ Test(export_target, failed_write_keeps_old_file_and_no_temporary)
 	run_limits.ignore_xfsz = 1;
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out,
 	    "--force", NULL);
-	cr_assert_eq(r.status, 1, "status %d, stderr: %s", r.status, r.err);
+	cr_assert_eq(r.status, 4, "status %d, stderr: %s", r.status, r.err);
 	assert_same_bytes(out, before, n);
 	cr_assert_eq(temps_in(test_dir), 0);
 	assert_has(r.err, "snap.img: write error at byte offset 65536: File too large");
@@ -294,7 +294,7 @@ Test(export_target, failed_write_keeps_old_file_and_no_temporary)
 	run_limits.fsize = 4 * CHUNK;
 	run_limits.ignore_xfsz = 1;
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", fresh, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "fresh.img: not created");
 	run_free(&r);
 	cr_assert_neq(access(fresh, F_OK), 0);
@@ -341,9 +341,9 @@ Test(export_target, json_summary_and_error)
 	run_free(&r);
 
 	run(&r, "cow", "export", "--json", "--origin", origin, "--cow", cow, "-o", out, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.out, "\"ok\": false");
-	assert_has(r.out, "\"exit_code\": 1");
+	assert_has(r.out, "\"exit_code\": 4");
 	assert_has(r.out, "exists; refusing to replace it (--force replaces it)\"");
 	assert_has(r.out, "\"image_state\": \"untouched\"");
 	run_free(&r);
@@ -406,7 +406,7 @@ Test(export_target, block_device_in_place)
 	o = origin_bytes();
 	before = slurp(backing, &n);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", loop_dev, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "is a block device; writing to it destroys its contents "
 			  "(--force writes over it)");
 	run_free(&r);
@@ -442,7 +442,7 @@ Test(export_target, block_device_too_small_refused)
 	before = slurp(backing, &n);
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", loop_dev,
 	    "--force", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 4);
 	assert_has(r.err, "block device of 131072 bytes is smaller than the 262144 "
 			  "bytes to write");
 	run_free(&r);

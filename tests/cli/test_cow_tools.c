@@ -712,7 +712,7 @@ Test(cow_tools, export_refuses_corrupt_unless_told_to_skip)
 	img_data(&m, 40, 0x55);
 	cow = img_save(&m, "cow.img");
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "area 1 slot 3 (byte offset 17456): error: duplicate old_chunk 100");
 	assert_has(r.err, "refusing to export (--skip-bad-records to export anyway)");
 	cr_assert_neq(access(out, F_OK), 0, "no image on refusal");
@@ -720,7 +720,7 @@ Test(cow_tools, export_refuses_corrupt_unless_told_to_skip)
 
 	/* --force is about IMAGE, not the store: still refused. */
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, "--force", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "refusing to export");
 	run_free(&r);
 	cr_assert_neq(access(out, F_OK), 0, "no image on refusal");
@@ -745,14 +745,14 @@ Test(cow_tools, export_refuses_invalid_and_bad_targets)
 	img_header(&m, 0x70416E53u, 0, 1, 1);
 	cow = img_save(&m, "cow.img");
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", out, "--force", NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "header (byte offset 4): the store is marked invalid");
 	run_free(&r);
 
 	m = healthy();
 	cow = img_save(&m, "cow2.img");
 	run(&r, "cow", "export", "--origin", origin, "--cow", cow, "-o", origin, NULL);
-	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "refusing to write over the origin or the COW");
 	run_free(&r);
 

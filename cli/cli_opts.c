@@ -165,6 +165,8 @@ int cli_opt_range(struct cli_verb *v, const char *opt, const char *val, uint64_t
 	int r;
 
 	if (!dots) {
+		if (val && val[0] >= '0' && val[0] <= '9' && strspn(val, "0123456789") != strlen(val))
+			return cli_usage_error(v, "%s %s: expected FIRST..LAST (e.g. 1..10)", opt, val);
 		r = cli_opt_u64(v, opt, val, 0, UINT64_MAX, lo);
 		if (!r)
 			*hi = *lo;

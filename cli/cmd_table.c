@@ -42,7 +42,7 @@ static const char table_usage[] =
 	"                    first create and resume the dm device NAME from\n"
 	"                    TABLEFILE (in the order given); later tables refer\n"
 	"                    to it as /dev/mapper/NAME\n"
-	"  -r, --read-only   load the table read-only (dmsetup --readonly)\n"
+	"  -r, --read-only   load the table read-only (dmsetup's readonly flag)\n"
 	"  -q, --quiet       print nothing; the exit status tells\n"
 	"  --json            one JSON object on stdout: the table as printed, or the\n"
 	"                    error with its line and column\n"

@@ -71,7 +71,7 @@ cat "$rep"/shard-*.log
 "$snapsim" db merge "$rep/explore.db" "$rep"/shard-*.db >/dev/null
 rm -f "$rep"/shard-*.db*
 "$snapsim" report --db "$rep/explore.db" -o "$rep" >/dev/null
-echo "explorer database: $rep/explore.db (exit class $explore_status: 0 ok, 1 violation, 3 tool crash, 4 hang)"
+echo "explorer database: $rep/explore.db (exit status $explore_status: 0 ok, 1 violation or hang, 3 bad trace, 4 tool error)"
 echo "explorer report:   $rep/report.html and $rep/report.md"
 [ $explore_status -ne 0 ] && status=$explore_status
 exit $status

@@ -196,7 +196,7 @@ int cmd_check(int argc, char **argv)
 	size_t nr_traces = 0, n = 0, failed = 0;
 	bool props[PROP_COUNT] = { true, true, true }, tap = false, want_traces = false;
 	const char *junit = NULL, *props_opt = NULL, *store_opt = NULL, *error = NULL;
-	char error_buf[1200];
+	char error_buf[1700]; /* a case name and its message */
 	struct prop_opts o = { 0 };
 	struct check_case *cs;
 	int rc = CLI_EXIT_OK, opt, r;

@@ -53,13 +53,13 @@ done
 pids=()
 for ((k = 0; k < jobs; k++)); do
 	"$snapsim" explore "${traces[@]}" --mode "${SNAPSIM_EXPLORE_MODE:-flush}" \
-		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going --quiet \
+		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going \
 		--shard "$k/$jobs" --db "$rep/shard-$k.db" >"$rep/shard-$k.log" 2>&1 &
 	pids+=($!)
 done
 if [ ${#slow[@]} -gt 0 ]; then
 	"$snapsim" explore "${slow[@]}" --mode marked \
-		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going --quiet \
+		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going \
 		--db "$rep/shard-long.db" >"$rep/shard-long.log" 2>&1 &
 	pids+=($!)
 fi

@@ -18,8 +18,8 @@
 # Jobs run nproc at a time (CI_JOBS); databases are merged with `snapsim db
 # merge` into $CI_OUT/explore-ci.db (default out/explore-ci). Prints each job
 # that failed with its repro line, then the totals. Exit 0 all passed, else
-# the worst exit class of `snapsim explore` (1 violation, 2 bad trace,
-# 3 tool crash, 4 hang).
+# the worst exit status of `snapsim explore` (1 violation or hang, 2 usage,
+# 3 bad trace, 4 tool error).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh" >/dev/null
 snapsim=$SNAPSIM_BUILD_DIR/snapsim
@@ -65,7 +65,7 @@ done
 run_job() {
 	local t=$1 p=${2:-} stem
 	stem=$out/jobs/$(basename "$t" .yaml)${p:+-point$p}
-	local args=(explore "$t" --mode completion --keep-going --quiet --db "$stem.db"
+	local args=(explore "$t" --mode completion --keep-going --db "$stem.db"
 		--min-dir "$out/min")
 	[ -n "$p" ] && args+=(--point "$p")
 	local rc=0

@@ -97,7 +97,7 @@ run_job() {
 	[[ $long == *" $name "* ]] && m=marked
 	local stem=$out/jobs/$seed-$name rc=0
 	"$snapsim" explore "$trace" --seed "$seed" --mode "$m" --budget "$budget" --keep-going \
-		--quiet --db "$stem.db" --min-dir "$out/min" >"$stem.log" 2>&1 || rc=$?
+		--db "$stem.db" --min-dir "$out/min" >"$stem.log" 2>&1 || rc=$?
 	echo "$rc" >"$stem.rc"
 	return 0
 }

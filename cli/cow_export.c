@@ -45,6 +45,7 @@ static const char export_usage[] =
 	"                   record in list order wins\n"
 	"  --json           one JSON object on stdout: the summary, or the error\n"
 	"  -q, --quiet      no progress line and no summary (errors still shown)\n"
+	"  --version        print the version and exit\n"
 	"\n"
 	"A file IMAGE is written to a temporary file beside it (.IMAGE.snapsim-*),\n"
 	"fsync'd and renamed over IMAGE at the end; on any failure IMAGE is left as\n"

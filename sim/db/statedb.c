@@ -78,6 +78,17 @@ const char statedb_schema[] =
 	"  point_seq INTEGER,\n"
 	"  detail TEXT,\n"
 	"  PRIMARY KEY(run, goal));\n"
+	"CREATE TABLE IF NOT EXISTS writes(\n"
+	"  point INTEGER NOT NULL REFERENCES crash_points(id),\n"
+	"  disk TEXT NOT NULL,\n"
+	"  write_id INTEGER NOT NULL,\n"
+	"  trace_line INTEGER,\n"
+	"  sector INTEGER NOT NULL,\n"
+	"  nsectors INTEGER NOT NULL,\n"
+	"  flags TEXT NOT NULL,\n"
+	"  units INTEGER NOT NULL,\n"
+	"  unit_sectors INTEGER NOT NULL,\n"
+	"  PRIMARY KEY(point, disk, write_id));\n"
 	"CREATE INDEX IF NOT EXISTS points_by_run ON crash_points(run, seq);\n"
 	"CREATE INDEX IF NOT EXISTS states_by_point ON states(point);\n"
 	"CREATE INDEX IF NOT EXISTS exceptions_by_state ON exceptions(state);\n"
@@ -95,6 +106,7 @@ enum statedb_stmt {
 	ST_EXC_ADD,
 	ST_EVID_ADD,
 	ST_COV_SET,
+	ST_WRITE_ADD,
 	ST_COUNT,
 };
 
@@ -118,6 +130,8 @@ static const char *const statedb_sql[ST_COUNT] = {
 		       "reached = MAX(reached, excluded.reached), "
 		       "point_seq = COALESCE(point_seq, excluded.point_seq), "
 		       "detail = COALESCE(detail, excluded.detail)",
+	[ST_WRITE_ADD] = "INSERT OR IGNORE INTO writes(point, disk, write_id, trace_line, sector, "
+			 "nsectors, flags, units, unit_sectors) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct statedb {
@@ -482,6 +496,22 @@ int statedb_coverage_set(struct statedb *db, int64_t run, const char *goal, bool
 		sqlite3_bind_null(st, 4);
 	bind_text(st, 5, reached ? detail : NULL);
 	return statedb_step(db, ST_COV_SET);
+}
+
+int statedb_write_add(struct statedb *db, const struct statedb_write *w)
+{
+	sqlite3_stmt *st = db->st[ST_WRITE_ADD];
+
+	sqlite3_bind_int64(st, 1, w->point);
+	bind_text(st, 2, w->disk ? w->disk : "");
+	sqlite3_bind_int64(st, 3, statedb_i64(w->write_id));
+	sqlite3_bind_int64(st, 4, w->trace_line);
+	sqlite3_bind_int64(st, 5, statedb_i64(w->sector));
+	sqlite3_bind_int64(st, 6, w->nsectors);
+	bind_text(st, 7, w->flags ? w->flags : "");
+	sqlite3_bind_int64(st, 8, w->units);
+	sqlite3_bind_int64(st, 9, w->unit_sectors);
+	return statedb_step(db, ST_WRITE_ADD);
 }
 
 const char *statedb_errmsg(const struct statedb *db)

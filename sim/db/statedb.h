@@ -22,8 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The schema this code writes and reads; meta.schema_version holds it. */
-#define STATEDB_SCHEMA_VERSION 2
+/* The schema this code writes and reads; meta.schema_version holds it
+ * (reports/README.md lists the changes). */
+#define STATEDB_SCHEMA_VERSION 3
 
 struct statedb;
 struct sqlite3;
@@ -66,6 +67,19 @@ struct statedb_evidence {
 	const char *expected;
 	const char *found;
 	const char *message;
+};
+
+/* A write not yet durable at a crash point (sim_disk_pending), by disk and write id. */
+struct statedb_write {
+	int64_t point;
+	const char *disk;
+	uint64_t write_id;      /* the disk's write number, as in survivor text */
+	unsigned trace_line;    /* the trace step running when it was submitted; 0: before any */
+	uint64_t sector;
+	uint32_t nsectors;
+	const char *flags;      /* "cached" or "in-flight", then PREFLUSH, FUA, DISCARD */
+	uint32_t units;         /* atomic units it touches (bits of a torn write's mask) */
+	uint32_t unit_sectors;  /* the disk's atomic unit */
 };
 
 /*
@@ -118,6 +132,7 @@ int statedb_exception_add(struct statedb *db, int64_t state, const char *device,
 int64_t statedb_evidence_add(struct statedb *db, const struct statedb_evidence *e);
 int statedb_coverage_set(struct statedb *db, int64_t run, const char *goal,
 			 bool reached, int64_t point_seq, const char *detail);
+int statedb_write_add(struct statedb *db, const struct statedb_write *w);
 
 /* The last SQLite error message of the handle. */
 const char *statedb_errmsg(const struct statedb *db);

@@ -46,7 +46,9 @@ static const char statedb_merge_sql[] =
 	"  state + (SELECT s FROM temp.shift), device, sector, nsectors, expected, found, message\n"
 	"  FROM src.evidence;\n"
 	"INSERT INTO main.coverage SELECT run + (SELECT r FROM temp.shift), goal, reached,\n"
-	"  point_seq, detail FROM src.coverage;\n";
+	"  point_seq, detail FROM src.coverage;\n"
+	"INSERT INTO main.writes SELECT point + (SELECT p FROM temp.shift), disk, write_id,\n"
+	"  trace_line, sector, nsectors, flags, units, unit_sectors FROM src.writes;\n";
 
 static int set_errno_msg(char *err, size_t len, int r, const char *fmt, const char *path)
 {

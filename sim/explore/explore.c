@@ -143,10 +143,8 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 			int64_t pid = statedb_point_add(o->db, &p);
 			struct explore_state_result sr = { .verdict = res->verdict, .cow_used = -1 };
 
+			/* No evidence row: nothing was read back from a crashed state. */
 			snprintf(sr.message, sizeof(sr.message), "%s", res->replay_failure);
-			sr.nr_evidence = 1;
-			snprintf(sr.evidence[0].message, sizeof(sr.evidence[0].message), "%.500s",
-				 res->replay_failure);
 			er.nr_exc = 0;
 			explore_record_state(&er, pid, 0, "", &sr, res->repro[0] ? res->repro : NULL);
 			statedb_point_finish(o->db, pid, 1, explore_verdict_name(res->verdict));

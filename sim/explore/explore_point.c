@@ -212,6 +212,7 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 			snprintf(label, sizeof(label), "%s", point_kind_name(cp->kind));
 		statedb_begin(o->db);
 		point_id = statedb_point_add(o->db, &p);
+		explore_record_writes(er, w, point_id, ds, nd);
 	}
 
 	er->nr_seen = 0;

@@ -1,7 +1,8 @@
 /*
  * explore_record.c - what is kept of a checked state (explore_run.h): the
  * exception records its check recovered, its row in the state database
- * with its evidence, and the one-line command that replays it.
+ * with its evidence, and the one-line command that replays it; of a crash
+ * point, the writes pending at it (the database's writes table).
  */
 #include "explore_run.h"
 
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "explore_space.h"
+#include "replay.h"
 #include "statedb.h"
 
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
@@ -78,4 +81,30 @@ void explore_repro_line(const struct explore_run *er, int64_t point, const char 
 	if (point >= 0 && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
 			 point, surv ? surv : "");
+}
+
+void explore_record_writes(struct explore_run *er, struct replay_world *w, int64_t point_id,
+			   const struct disk_space *ds, unsigned nd)
+{
+	struct statedb *db = er->o->db;
+
+	for (unsigned d = 0; db && point_id > 0 && d < nd; d++) {
+		uint32_t unit = sim_disk_config(replay_world_disk(w, d))->atomic_sectors;
+
+		for (size_t i = 0; i < ds[d].n; i++) {
+			const struct sim_disk_pending *p = &ds[d].pending[i];
+			char flags[64];
+			struct statedb_write row = {
+				.point = point_id, .disk = replay_world_disk_name(w, d), .write_id = p->id,
+				.trace_line = (unsigned)p->tag, .sector = p->sector,
+				.nsectors = p->nr_sectors, .flags = flags, .units = p->nr_units,
+				.unit_sectors = unit,
+			};
+
+			snprintf(flags, sizeof(flags), "%s%s%s%s", p->completed ? "cached" : "in-flight",
+				 (p->bio_flags & BIO_PREFLUSH) ? " PREFLUSH" : "",
+				 (p->bio_flags & BIO_FUA) ? " FUA" : "", p->discard ? " DISCARD" : "");
+			statedb_write_add(db, &row);
+		}
+	}
 }

@@ -13,6 +13,7 @@
 #include "explore.h"
 
 struct replay_crash_point;
+struct disk_space;
 
 struct exc_row {
 	char dev[128];
@@ -51,6 +52,9 @@ void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
 			  const char *surv, const struct explore_state_result *sr,
 			  const char *repro);
+/* Record the writes pending at a crash point (ds[0..nd-1]), so the report can say what each survivor was. */
+void explore_record_writes(struct explore_run *er, struct replay_world *w, int64_t point_id,
+			   const struct disk_space *ds, unsigned nd);
 /* The command that replays the run; with point >= 0, just that point's state surv. */
 void explore_repro_line(const struct explore_run *er, int64_t point, const char *surv,
 			char *buf, size_t len);

@@ -96,6 +96,7 @@ static void tap_submit(struct bdev *bd, struct bio *bio)
 	if (t->inflight)
 		t->inflight->prev = io;
 	t->inflight = io;
+	sim_disk_set_tag(t->w->disks[t->idx].disk, t->w->step_line); /* the explorer's writes table */
 	bdev_submit(&io->clone);
 }
 
@@ -104,6 +105,7 @@ static int tap_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 {
 	struct rp_tap *t = (struct rp_tap *)bd;
 
+	sim_disk_set_tag(t->w->disks[t->idx].disk, t->w->step_line);
 	return bdev_sync_rw(t->lower, op, sector, nr_sectors, data);
 }
 

@@ -26,6 +26,7 @@ struct sim_req {
 	struct sim_disk *d;
 	struct bio *bio;
 	uint64_t id;             /* submission number on this disk */
+	uint64_t tag;            /* the disk's tag at submission (sim_disk_set_tag) */
 	uint64_t flush_mark;     /* done_seq at submit (flush, preflush) */
 	uint64_t event_id;       /* queued completion; 0 while waiting */
 	int status;              /* preset error: completes without service */
@@ -38,6 +39,9 @@ struct sim_req {
 struct sim_cached {
 	struct sim_cached *next;
 	uint64_t id;
+	uint64_t tag;            /* as its request's */
+	unsigned bio_flags;
+	bool discard;
 	uint64_t done_seq;
 	sector_t sector;
 	uint32_t nr_sectors;
@@ -57,6 +61,7 @@ struct sim_disk {
 	struct sim_req *fl_head, *fl_tail;     /* in flight (waiting or serving) */
 	struct sim_req *wait_head, *wait_tail;
 	uint64_t next_id;        /* last submission number given */
+	uint64_t tag;            /* stamped on every write submitted from now on */
 	uint64_t done_seq;       /* completed writes so far */
 	uint64_t last_done_ns;   /* in_order: latest completion scheduled */
 	uint64_t forks;
@@ -189,8 +194,8 @@ static int supersede(struct sim_disk *d, sector_t sector, uint32_t nr)
 
 /* A write completes (rule 2, 4): into the current image, and the cache or
  * the durable image. */
-static int commit_write(struct sim_disk *d, uint64_t id, sector_t sector,
-			uint32_t nr, const uint8_t *data, bool durable)
+static int commit_write(struct sim_disk *d, const struct sim_req *rq, uint64_t id,
+			sector_t sector, uint32_t nr, const uint8_t *data, bool durable)
 {
 	struct sim_cached *c = NULL;
 	size_t bytes = (size_t)nr << SECTOR_SHIFT;
@@ -209,6 +214,9 @@ static int commit_write(struct sim_disk *d, uint64_t id, sector_t sector,
 		}
 		memcpy(c->data, data, bytes);
 		c->id = id;
+		c->tag = rq ? rq->tag : d->tag; /* no request: a control-path write, now */
+		c->bio_flags = rq ? rq->bio->flags : 0;
+		c->discard = rq && rq->bio->op == BIO_DISCARD;
 		c->sector = sector;
 		c->nr_sectors = nr;
 	}
@@ -324,13 +332,13 @@ static int serve(struct sim_disk *d, struct sim_req *rq)
 		if (bio->flags & BIO_PREFLUSH)
 			r = flush_upto(d, rq->flush_mark);
 		if (!r)
-			r = commit_write(d, rq->id, bio->sector, bio->nr_sectors,
+			r = commit_write(d, rq, rq->id, bio->sector, bio->nr_sectors,
 					 bio->data, durable);
 		if (!r)
 			d->st.writes++;
 		break;
 	case BIO_DISCARD:
-		r = commit_write(d, rq->id, bio->sector, bio->nr_sectors,
+		r = commit_write(d, rq, rq->id, bio->sector, bio->nr_sectors,
 				 rq->zeros, d->cfg.write_through);
 		if (!r)
 			d->st.discards++;
@@ -420,6 +428,7 @@ static void sim_disk_submit(struct bdev *bd, struct bio *bio)
 	rq->d = d;
 	rq->bio = bio;
 	rq->id = d->next_id;
+	rq->tag = d->tag;
 	rq->flush_mark = d->done_seq;
 	rq->status = check_bio(d, bio);
 	if (!rq->status && bio->op == BIO_DISCARD && bio->nr_sectors) {
@@ -479,7 +488,7 @@ static int sim_disk_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 	if (op != BIO_WRITE)
 		return -EINVAL;
 	d->next_id++;
-	r = commit_write(d, d->next_id, sector, nr_sectors, data,
+	r = commit_write(d, NULL, d->next_id, sector, nr_sectors, data,
 			 d->cfg.write_through);
 	sim_sched_logf(d->s, "disk %s sync W id=%llu sector=%llu nr=%u status=%d",
 		       bd->name, (unsigned long long)d->next_id,
@@ -507,6 +516,11 @@ uint64_t sim_disk_durable_hash(struct sim_disk *d)
 uint64_t sim_disk_current_hash(struct sim_disk *d)
 {
 	return sim_map_hash(&d->current);
+}
+
+void sim_disk_set_tag(struct sim_disk *d, uint64_t tag)
+{
+	d->tag = tag;
 }
 
 struct bdev *sim_disk_bdev(struct sim_disk *d)
@@ -573,6 +587,8 @@ size_t sim_disk_pending_list(const struct sim_disk *d,
 				.nr_sectors = c->nr_sectors,
 				.nr_units = units_of(d, c->sector, c->nr_sectors),
 				.completed = true, .done_seq = c->done_seq,
+				.tag = c->tag, .bio_flags = c->bio_flags,
+				.discard = c->discard,
 			};
 	}
 	for (const struct sim_req *rq = d->fl_head; rq; rq = rq->next) {
@@ -587,6 +603,8 @@ size_t sim_disk_pending_list(const struct sim_disk *d,
 				.completed = false, .done_seq = 0,
 				.preflush = (rq->bio->flags & BIO_PREFLUSH) != 0,
 				.flush_mark = rq->flush_mark,
+				.tag = rq->tag, .bio_flags = rq->bio->flags,
+				.discard = rq->bio->op == BIO_DISCARD,
 			};
 		n++;
 	}

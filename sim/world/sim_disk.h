@@ -85,6 +85,9 @@ struct sim_disk_pending {
 	 */
 	bool preflush;
 	uint64_t flush_mark;
+	uint64_t tag;         /* the disk's tag when the write was submitted */
+	unsigned bio_flags;   /* its BIO_* flags */
+	bool discard;         /* a BIO_DISCARD (writes zeros) */
 };
 
 /* One surviving write of a crash state. */
@@ -117,6 +120,12 @@ int sim_disk_create(const struct sim_disk_config *cfg, struct sim_sched *s,
 void sim_disk_destroy(struct sim_disk *d);
 
 struct bdev *sim_disk_bdev(struct sim_disk *d);
+/*
+ * Stamp every write submitted from now on (sim_disk_pending.tag) with tag,
+ * a number of the caller's (the replayer: the trace line running), so a
+ * crash state's surviving writes can be told apart by what issued them.
+ */
+void sim_disk_set_tag(struct sim_disk *d, uint64_t tag);
 /* The sim_disk behind a bdev, or NULL if bd is not a simulated disk. */
 struct sim_disk *sim_disk_from_bdev(struct bdev *bd);
 const struct sim_disk_config *sim_disk_config(const struct sim_disk *d);

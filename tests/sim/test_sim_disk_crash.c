@@ -175,6 +175,35 @@ Test(sim_disk_crash, in_flight_writes_are_listed_and_may_survive)
 	h_fini(&h);
 }
 
+/* Each pending write carries the tag set when it was submitted, its flags and its kind. */
+Test(sim_disk_crash, pending_writes_carry_their_submission_tag)
+{
+	struct harness h;
+	struct sim_disk_config c = h_config(256);
+	struct sim_disk_pending p[4];
+	uint8_t buf[512 * 8];
+
+	h_init(&h, &c);
+	sim_disk_set_tag(h.d, 12);
+	h_write(&h, 0, 0, 8, 0x01);
+	h_run(&h);
+	sim_disk_set_tag(h.d, 30);
+	h_write(&h, BIO_PREFLUSH, 8, 8, 0x02);  /* still in flight */
+	sim_disk_set_tag(h.d, 41);
+	memset(buf, 3, sizeof(buf));
+	cr_assert_eq(bdev_sync_rw(sim_disk_bdev(h.d), BIO_WRITE, 16, 8, buf), 0); /* control path */
+	cr_assert_eq(sim_disk_pending_list(h.d, p, 4), 3);
+	cr_assert(p[0].completed && p[0].tag == 12 && p[0].bio_flags == 0 && !p[0].discard);
+	cr_assert(p[1].completed && p[1].tag == 41 && p[1].sector == 16);
+	cr_assert(!p[2].completed && p[2].tag == 30 && p[2].bio_flags == BIO_PREFLUSH);
+	h_run(&h);
+	/* The preflush made the first write durable (not the control-path one, after it). */
+	cr_assert_eq(sim_disk_pending_list(h.d, p, 4), 2);
+	cr_assert(p[0].tag == 41);
+	cr_assert(p[1].completed && p[1].tag == 30 && p[1].bio_flags == BIO_PREFLUSH);
+	h_fini(&h);
+}
+
 Test(sim_disk_crash, fork_rejects_bad_survivor_lists)
 {
 	struct harness h;

@@ -1,6 +1,7 @@
 /*
  * test_statedb.c - the explorer's state database: a round trip of every
- * table, and merging two databases with ids remapped.
+ * table, and merging two databases with ids remapped (also an input of
+ * schema 2, which has no writes table).
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -49,6 +50,10 @@ static void fill(const char *path, const char *trace)
 	int64_t pid = statedb_point_add(db, &p);
 
 	cr_assert_gt(pid, 0);
+	struct statedb_write wr = { .point = pid, .disk = "cow", .write_id = 2, .trace_line = 11,
+				    .sector = 64, .nsectors = 8, .flags = "in-flight FUA", .units = 8,
+				    .unit_sectors = 1 };
+	cr_assert_eq(statedb_write_add(db, &wr), 0);
 	struct statedb_state ok = { .point = pid, .hash = 0xabc, .survivors = "cow:1,2",
 				    .verdict = "ok", .cow_used = 2 };
 	struct statedb_state bad = { .point = pid, .hash = 0xdef, .survivors = "cow:2",
@@ -89,6 +94,11 @@ Test(statedb, round_trip)
 	cr_assert_eq(q(path, "SELECT reached FROM coverage"), 1);
 	cr_assert_eq(q(path, "SELECT point_seq FROM coverage"), 3);
 	cr_assert_eq(q(path, "SELECT COUNT(*) FROM runs WHERE minimized = 'min.yaml'"), 1);
+	cr_assert_eq(q(path, "SELECT trace_line FROM writes WHERE disk = 'cow' AND write_id = 2 "
+			     "AND sector = 64 AND nsectors = 8 AND flags = 'in-flight FUA' AND units = 8"), 11);
+	cr_assert_eq(q(path, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'"),
+		     STATEDB_SCHEMA_VERSION);
+	cr_assert_eq(STATEDB_SCHEMA_VERSION, 3);
 	/* WAL journal */
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -120,6 +130,8 @@ Test(statedb, merge_remaps_ids)
 	cr_assert_eq(q(out, "SELECT COUNT(*) FROM exceptions"), 6);
 	cr_assert_eq(q(out, "SELECT COUNT(*) FROM evidence"), 2);
 	cr_assert_eq(q(out, "SELECT COUNT(*) FROM coverage"), 2);
+	cr_assert_eq(q(out, "SELECT COUNT(*) FROM writes w JOIN crash_points p ON w.point = p.id "
+			    "JOIN runs r ON p.run = r.id WHERE r.trace = 'b.yaml' AND w.write_id = 2"), 1);
 	/* References stay consistent: every row reaches its own run. */
 	cr_assert_eq(q(out, "SELECT COUNT(*) FROM exceptions e JOIN states s ON e.state = s.id "
 			    "JOIN crash_points p ON s.point = p.id JOIN runs r ON p.run = r.id "
@@ -132,6 +144,26 @@ Test(statedb, merge_remaps_ids)
 	cr_assert_eq(q(out, "SELECT COUNT(*) FROM runs"), 3);
 	unlink(a);
 	unlink(b);
+	unlink(out);
+}
+
+Test(statedb, merge_accepts_schema_2_input)
+{
+	char a[256], out[256], err[256];
+	const char *in[1] = { a };
+	sqlite3 *db;
+
+	tmp_path(a, sizeof(a), "v2");
+	tmp_path(out, sizeof(out), "v2out");
+	fill(a, "a.yaml");
+	cr_assert_eq(sqlite3_open(a, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "DROP TABLE writes; UPDATE meta SET value = '2'", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(statedb_merge(out, in, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(q(out, "SELECT COUNT(*) FROM states"), 2);
+	cr_assert_eq(q(out, "SELECT COUNT(*) FROM writes"), 0);
+	unlink(a);
 	unlink(out);
 }
 

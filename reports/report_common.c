@@ -1,6 +1,8 @@
 /*
- * report_common.c - helpers shared by the HTML and Markdown renderers.
+ * report_common.c - helpers shared by the HTML and Markdown renderers:
+ * escaping, verdict colours and badges, the one notation of counts.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,14 +52,60 @@ const char *report_verdict_colour(const char *v)
 	return "#546e7a";
 }
 
-void report_count(char *buf, size_t len, long long v)
+void report_html_badge(FILE *out, const char *verdict)
 {
-	if (v >= INT64_MAX)
-		snprintf(buf, len, "&ge;2^63");
-	else if (v >= 1000000000000LL)
-		snprintf(buf, len, "%.3g", (double)v);
-	else
-		snprintf(buf, len, "%lld", v);
+	fprintf(out, "<span class=\"badge\" style=\"background:%s\">", report_verdict_colour(verdict));
+	report_html_escape(out, verdict ? verdict : "unexplored");
+	fputs("</span>", out);
+}
+
+const char *report_num(char *buf, size_t len, uint64_t v)
+{
+	char digits[24];
+	size_t n, o = 0;
+
+	if (!len)
+		return buf;
+	if (v >= 1000000000000000ULL) {
+		int k = 63;
+
+		while (!(v >> k))
+			k--;
+		snprintf(buf, len, "\u2265 2^%d", k);
+		return buf;
+	}
+	n = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		if (i && (n - i) % 3 == 0 && o + 2 < len)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+uint64_t report_sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+const char *report_col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+bool report_has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
 }
 
 long long report_scalar(struct sqlite3 *db, const char *sql, long long dflt)

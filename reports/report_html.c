@@ -32,20 +32,21 @@ static const char report_css[] =
 	".card b{display:block;font-size:22px}.card span{color:#5b6670;font-size:12px}"
 	".fail{background:#fff;border:1px solid #e7b7b7;border-left:5px solid #c62828;border-radius:4px;padding:10px 14px;margin:12px 0}"
 	".fail p{margin:4px 0}code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}"
-	"pre{background:#1d2329;color:#e8edf1;padding:8px 10px;border-radius:4px;white-space:pre-wrap;word-break:break-all}"
+	"pre{background:#1d2329;color:#e8edf1;padding:8px 10px;border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere}"
 	".legend span{display:inline-block;margin-right:14px;font-size:12px}.legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px;border-radius:2px}"
 	"svg{background:#fff;border:1px solid #dde3e8;border-radius:4px;display:block;margin:6px 0}"
 	"details{margin:6px 0}summary{cursor:pointer;color:#30506b}"
 	".yes{color:#2e7d32;font-weight:600}.no{color:#8a939b}"
-	".scroll{overflow-x:auto;max-width:100%}.scroll svg{width:100%;min-width:620px;height:auto}"
+	".scroll{overflow-x:auto;max-width:100%}.scroll svg{width:100%;min-width:760px;height:auto}"
+	"td.n{white-space:nowrap}.opt span{white-space:nowrap}"
 	".fail.brief{padding:6px 12px;margin:6px 0}.fail.live{border-left-color:#8e24aa}"
 	".units{display:inline-flex;flex-wrap:wrap;gap:1px;max-width:260px}"
 	".units i{display:inline-block;width:7px;height:12px;background:#c4ccd3}.units i.k{background:#2e7d32}"
 	".o0{color:#8a939b}.o1{color:#2e7d32;font-weight:600}.o2{color:#ef6c00;font-weight:600}"
-	"td.w{white-space:nowrap}caption{text-align:left;font-weight:600;padding:4px 0}"
+	"td.w{white-space:nowrap}p.cap{font-weight:600;margin:10px 0 2px}"
 	"@media (max-width:700px){main{padding:14px 10px 40px}h1{font-size:21px}"
 	".card{min-width:0;flex:1 1 40%;padding:8px 10px}.card b{font-size:18px}"
-	"th,td{padding:3px 5px}table{font-size:12px}}";
+	"th,td{padding:3px 5px}table{font-size:12px}.wide{display:none}}";
 
 static void legend(FILE *out)
 {
@@ -69,6 +70,24 @@ static void shards_cell(FILE *out, const struct report_sweep *s)
 		fprintf(out, "%u of %u <span class=no>(incomplete)</span>", s->nr_runs, s->shard_n);
 }
 
+/* Options with a break only between two of them ("--budget 16" stays whole). */
+static void options_cell(FILE *out, const char *opts)
+{
+	const char *p = opts ? opts : "";
+
+	while (*p) {
+		const char *next = strstr(p + 1, " --");
+		size_t n = next ? (size_t)(next - p) : strlen(p);
+		char part[256];
+
+		snprintf(part, sizeof(part), "%.*s", (int)(n < sizeof(part) ? n : sizeof(part) - 1), p);
+		fputs("<span>", out);
+		esc(out, part[0] == ' ' ? part + 1 : part);
+		fputs(next ? "</span> " : "</span>", out);
+		p += n;
+	}
+}
+
 static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE *out)
 {
 	char a[REPORT_NUM_LEN], b[REPORT_NUM_LEN], c[REPORT_NUM_LEN], d[REPORT_NUM_LEN];
@@ -77,9 +96,9 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 	      "(<code>--shard K/N</code>, same trace, seed and options) are counted together. "
 	      "States existing counts whole surviving writes; torn variants come on top (per crash "
 	      "point below).</p>\n<div class=scroll><table class=runs><tr><th>Trace</th><th class=n>Seed</th>"
-	      "<th>Options</th><th class=n>Shards</th><th>Verdict</th><th class=n>Crash points</th>"
+	      "<th class=wide>Options</th><th class=\"n wide\">Shards</th><th>Verdict</th><th class=n>Crash points</th>"
 	      "<th class=n>States existing</th><th class=n>States checked</th>"
-	      "<th class=n>Failing states</th><th>Started</th></tr>\n", out);
+	      "<th class=n>Failing states</th><th class=wide>Started</th></tr>\n", out);
 	for (size_t i = 0; i < sw->n; i++) {
 		const struct report_sweep *s = &sw->v[i];
 		struct report_figures f;
@@ -87,20 +106,22 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 		report_sweep_figures(db, s->id, &f);
 		fprintf(out, "<tr class=sweep><td><a href=\"#sweep-%lld\">", s->id);
 		esc(out, s->trace);
-		fprintf(out, "</a></td><td class=n>%lld</td><td><code>", s->seed);
-		esc(out, s->options);
-		fputs("</code></td><td class=n>", out);
+		fprintf(out, "</a></td><td class=n>%lld</td><td class=\"opt wide\"><code>", s->seed);
+		options_cell(out, s->options);
+		fputs("</code></td><td class=\"n wide\">", out);
 		shards_cell(out, s);
 		fputs("</td><td>", out);
 		report_html_badge(out, s->verdict ? s->verdict : "unfinished");
 		fprintf(out, "</td><td class=n>%s", report_num(a, sizeof(a), (uint64_t)f.points));
 		if (s->points_offered > f.points)
 			fprintf(out, " of %s", report_num(b, sizeof(b), (uint64_t)s->points_offered));
-		fprintf(out, "</td><td class=n>%s%s</td><td class=n>%s</td><td class=n>%s%s</td><td>",
+		fprintf(out, "</td><td class=n>%s%s</td><td class=n>%s</td><td class=n>",
 			report_num(c, sizeof(c), f.states_total), f.torn ? " + torn" : "",
-			report_num(d, sizeof(d), (uint64_t)f.states_checked),
-			report_num(a, sizeof(a), (uint64_t)f.failing_states),
-			f.live_failures ? " + live run" : "");
+			report_num(d, sizeof(d), (uint64_t)f.states_checked));
+		if (!f.live_failures || f.failing_states)
+			fputs(report_num(a, sizeof(a), (uint64_t)f.failing_states), out);
+		fputs(f.live_failures ? (f.failing_states ? " + the live run" : "the live run") : "", out);
+		fputs("</td><td class=wide>", out);
 		esc(out, s->started);
 		fputs("</td></tr>\n", out);
 	}

@@ -50,10 +50,10 @@ static void report_html_writes(sqlite3 *db, long long point, const char *survivo
 		report_writes_free(&ws);
 		return;
 	}
-	fputs("<div class=scroll><table class=writes><caption>Writes pending at the crash, by the trace "
-	      "line that was running when each was submitted</caption><tr><th class=n>Trace line</th>"
+	fputs("<p class=cap>Writes pending at the crash, by the trace line that was running when each "
+	      "was submitted</p>\n<div class=scroll><table class=writes><tr><th class=n>Trace line</th>"
 	      "<th>Disk</th><th class=n>Write</th><th>Sectors</th><th>At the crash</th><th>Outcome</th>"
-	      "<th>Atomic units</th></tr>\n", out);
+	      "<th class=wide>Atomic units</th></tr>\n", out);
 	for (size_t i = 0; i < ws.n; i++) {
 		const struct report_write *w = &ws.v[i];
 
@@ -81,7 +81,7 @@ static void report_html_writes(sqlite3 *db, long long point, const char *survivo
 			esc(out, buf);
 			fputs("</small>", out);
 		}
-		fputs("</td><td>", out);
+		fputs("</td><td class=wide>", out);
 		unit_boxes(out, w);
 		fputs("</td></tr>\n", out);
 	}
@@ -102,9 +102,9 @@ static void evidence_table(sqlite3 *db, FILE *out, long long state)
 	sqlite3_bind_int64(st, 1, state);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (!any)
-			fputs("<div class=scroll><table class=evidence><caption>Evidence</caption><tr><th>Device</th>"
+			fputs("<p class=cap>Evidence</p>\n<div class=scroll><table class=evidence><tr><th>Device</th>"
 			      "<th class=n>Sector</th><th class=n>Sectors</th><th>Expected</th><th>Found</th>"
-			      "<th>Message</th></tr>\n", out);
+			      "<th class=wide>Message</th></tr>\n", out);
 		any = true;
 		fputs("<tr><td>", out);
 		esc(out, col(st, 0));
@@ -113,7 +113,7 @@ static void evidence_table(sqlite3 *db, FILE *out, long long state)
 		esc(out, col(st, 3));
 		fputs("</td><td>", out);
 		esc(out, col(st, 4));
-		fputs("</td><td>", out);
+		fputs("</td><td class=wide>", out);
 		esc(out, col(st, 5));
 		fputs("</td></tr>\n", out);
 	}
@@ -225,7 +225,7 @@ static void live_card(sqlite3 *db, const struct report_sweep *s, long long point
 	sqlite3_stmt *st;
 	const char *repro;
 
-	if (sqlite3_prepare_v2(db, "SELECT s.verdict, s.message, s.repro, p.trace_line FROM states s "
+	if (sqlite3_prepare_v2(db, "SELECT s.verdict, s.message, s.repro, p.trace_line, p.seq FROM states s "
 			       "JOIN crash_points p ON p.id = s.point WHERE s.point = ?1 ORDER BY s.id LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
@@ -235,9 +235,14 @@ static void live_card(sqlite3 *db, const struct report_sweep *s, long long point
 		report_html_badge(out, col(st, 0));
 		fputs(" <b>", out);
 		esc(out, s->trace);
-		fprintf(out, "</b>, seed %lld: <b>the live run failed</b> at trace line %lld. This is no crash "
-			"state: the replay itself read or did something the model forbids, so nothing was "
-			"restarted.</p>\n<p><b>", s->seed, sqlite3_column_int64(st, 3));
+		fprintf(out, "</b>, seed %lld: <b>the live run failed</b> at trace line %lld, ", s->seed,
+			sqlite3_column_int64(st, 3));
+		if (sqlite3_column_int64(st, 4) > 0)
+			fprintf(out, "after crash point %lld", sqlite3_column_int64(st, 4) - 1);
+		else
+			fputs("before any crash point", out);
+		fputs(". No crash state: the replay itself read or did something the model forbids, so "
+		      "nothing was restarted and there is no state to show.</p>\n<p><b>", out);
 		esc(out, col(st, 1));
 		fputs("</b></p>\n", out);
 		repro = col(st, 2) ? col(st, 2) : s->repro;
@@ -270,10 +275,14 @@ void report_html_failures(sqlite3 *db, const struct report_sweeps *sw, FILE *out
 		      "allows, and every recovered store kept its invariants.</p>\n", out);
 		return;
 	}
-	fprintf(out, "<p class=sub>%s failing state%s at %s crash point%s", report_num(a, sizeof(a), (uint64_t)states),
-		states == 1 ? "" : "s", report_num(b, sizeof(b), (uint64_t)points), points == 1 ? "" : "s");
+	if (states)
+		fprintf(out, "<p class=sub>%s failing state%s at %s crash point%s", report_num(a, sizeof(a),
+			(uint64_t)states), states == 1 ? "" : "s", report_num(b, sizeof(b), (uint64_t)points),
+			points == 1 ? "" : "s");
+	else
+		fputs("<p class=sub>No crash state failed", out);
 	if (live)
-		fprintf(out, "; the live run failed in %lld sweep%s", live, live == 1 ? "" : "s");
+		fprintf(out, "; the live run itself failed in %lld sweep%s", live, live == 1 ? "" : "s");
 	fputs(". A card per failing crash point: the check that failed, what became of each write "
 	      "pending at the crash, the evidence and the command that replays exactly that state.</p>\n", out);
 	if (sqlite3_prepare_v2(db, "SELECT point, sweep, full, live FROM temp.report_card ORDER BY rank", -1,

@@ -131,7 +131,7 @@ static void timeline(sqlite3 *db, const struct pt *v, size_t n, long long max_co
 		esc(out, point_verdict(p) ? point_verdict(p) : "not explored");
 		fputs(p->failing ? " (click: the failure)</title></rect></a>\n" : "</title></rect>\n", out);
 		if (is_tick(i, n))
-			fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\" "
+			fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
 				"fill=\"#5b6670\">%lld</text>\n", x + step / 2, TICK_Y, p->seq);
 	}
 	if (max_cow > 0) {
@@ -171,7 +171,7 @@ static void point_row(sqlite3 *db, FILE *out, const struct pt *p, bool cow)
 	} else {
 		fprintf(out, "%lld", p->seq);
 	}
-	fputs("</td><td>", out);
+	fputs("</td><td class=wide>", out);
 	esc(out, p->kind);
 	fprintf(out, "</td><td class=n>%lld</td><td>", p->line);
 	esc(out, p->label);
@@ -188,7 +188,7 @@ static void points_table(sqlite3 *db, const struct pt *v, size_t n, bool cow, FI
 	char head[512];
 
 	snprintf(head, sizeof(head),
-		 "<table class=points><tr><th class=n>Point</th><th>Kind</th><th class=n>Line</th><th>Event</th>"
+		 "<table class=points><tr><th class=n>Point</th><th class=wide>Kind</th><th class=n>Line</th><th>Event</th>"
 		 "<th class=n>States existing</th><th class=n>Checked</th>%s<th>Verdict</th></tr>\n",
 		 cow ? "<th class=n>Max COW chunks</th>" : "");
 	fputs("<div class=scroll>", out);
@@ -207,14 +207,18 @@ static void live_note(sqlite3 *db, long long sweep, FILE *out)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "SELECT c.point, p.trace_line FROM temp.report_card c JOIN crash_points p "
+	if (sqlite3_prepare_v2(db, "SELECT c.point, p.trace_line, p.seq FROM temp.report_card c JOIN crash_points p "
 			       "ON p.id = c.point WHERE c.sweep = ?1 AND c.live", -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(st, 1, sweep);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		fprintf(out, "<p><b>The live run failed</b> at trace line %lld, before or between crash "
-			"points: <a href=\"#fail-%lld\">its failure</a>.</p>\n", sqlite3_column_int64(st, 1),
-			sqlite3_column_int64(st, 0));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		fprintf(out, "<p><b>The live run failed</b> at trace line %lld, ", sqlite3_column_int64(st, 1));
+		if (sqlite3_column_int64(st, 2) > 0)
+			fprintf(out, "after crash point %lld", sqlite3_column_int64(st, 2) - 1);
+		else
+			fputs("before any crash point", out);
+		fprintf(out, ": <a href=\"#fail-%lld\">its failure</a>.</p>\n", sqlite3_column_int64(st, 0));
+	}
 	sqlite3_finalize(st);
 }
 

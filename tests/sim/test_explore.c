@@ -4,14 +4,19 @@
  * pointing at a COW chunk whose data never became durable) is a violation
  * with evidence; survivor text round-trips; crashes inside a step that a
  * COW write error invalidates, and over a COW device whose store is lost,
- * are no violations.
+ * are no violations; the writes pending at each crash point are recorded
+ * with the trace line that issued them.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "explore.h"
 #include "replay.h"
+#include "statedb.h"
 
 #define TRACE SNAPSIM_SOURCE_DIR "/traces/explore-origin-writes.yaml"
 
@@ -245,4 +250,50 @@ Test(explore, cow_device_of_a_lost_store_is_not_data)
 		cr_assert_eq(res.failures, 0);
 		cr_assert_gt(res.states_checked, res.points);
 	}
+}
+
+static long long q1(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+Test(explore, pending_writes_recorded_with_their_trace_lines)
+{
+	struct explore_opts o = { .mode = EXPLORE_MODE_FLUSH, .subsets = SIM_SUBSET_ALL, .budget = 16,
+				  .only_point = -1 };
+	struct explore_result res;
+	char path[256], err[256];
+	sqlite3 *h;
+
+	snprintf(path, sizeof(path), "/tmp/snapsim-test-explore-writes-%d.db", (int)getpid());
+	unlink(path);
+	cr_assert_eq(statedb_open(path, &o.db, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(explore_trace(TRACE, &o, &res), EXPLORE_OK, "%s", res.failure);
+	statedb_close(o.db);
+	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+	cr_assert_gt(q1(h, "SELECT COUNT(*) FROM writes"), 0);
+	/* The parallel group (line 25) and the FUA write (line 31) issue every write pending at a point. */
+	cr_assert_eq(q1(h, "SELECT COUNT(*) FROM writes WHERE trace_line NOT IN (25, 31)"), 0);
+	cr_assert_gt(q1(h, "SELECT COUNT(*) FROM writes WHERE trace_line = 25"), 0);
+	cr_assert_gt(q1(h, "SELECT COUNT(*) FROM writes WHERE trace_line = 31 AND disk = 'data' AND "
+			   "sector = 8 AND nsectors = 8 AND flags LIKE 'in-flight%FUA%' AND units = 8"), 0);
+	/* A state's one surviving write (DISK:ID) is a pending write of its point. */
+	static const char single[] = "s.survivors GLOB '[a-z]*:[0-9]*' AND s.survivors NOT GLOB '*[,;/]*'";
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM states s WHERE %s", single);
+	cr_assert_gt(q1(h, sql), 0);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM states s WHERE %s AND NOT EXISTS (SELECT 1 FROM "
+		 "writes w WHERE w.point = s.point AND w.disk = substr(s.survivors, 1, instr(s.survivors, ':') - 1) "
+		 "AND w.write_id = CAST(substr(s.survivors, instr(s.survivors, ':') + 1) AS INTEGER))", single);
+	cr_assert_eq(q1(h, sql), 0);
+	sqlite3_close(h);
+	unlink(path);
 }

@@ -29,6 +29,7 @@ struct sqlite3_stmt;
 #define REPORT_MAX_STATES_PER_CARD 6 /* failing states listed on one card */
 #define REPORT_MAX_POINT_ROWS 80    /* crash point rows per trace before folding */
 #define REPORT_MAX_EXC_ROWS 200     /* unexpected exception rows */
+#define REPORT_MAX_WRITE_ROWS 120   /* pending writes per state; past it the lost ones are counted */
 
 /* Write the HTML page / Markdown summary. 0 or a negative errno. */
 int report_write_html(struct sqlite3 *db, const char *db_name, FILE *out);

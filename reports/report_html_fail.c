@@ -54,9 +54,18 @@ static void report_html_writes(sqlite3 *db, long long point, const char *survivo
 	      "was submitted</p>\n<div class=scroll><table class=writes><tr><th class=n>Trace line</th>"
 	      "<th>Disk</th><th class=n>Write</th><th>Sectors</th><th>At the crash</th><th>Outcome</th>"
 	      "<th class=wide>Atomic units</th></tr>\n", out);
+	size_t shown = 0, omitted = 0;
+
 	for (size_t i = 0; i < ws.n; i++) {
 		const struct report_write *w = &ws.v[i];
 
+		/* Thousands pending (a long trace's marker): list what survived, count the rest. */
+		if (ws.n > REPORT_MAX_WRITE_ROWS &&
+		    (w->outcome == REPORT_LOST || shown == REPORT_MAX_WRITE_ROWS)) {
+			omitted++;
+			continue;
+		}
+		shown++;
 		fputs("<tr class=write><td class=n>", out);
 		if (w->trace_line)
 			fprintf(out, "%lld", w->trace_line);
@@ -86,6 +95,9 @@ static void report_html_writes(sqlite3 *db, long long point, const char *survivo
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</table></div>\n", out);
+	if (omitted)
+		fprintf(out, "<p class=sub>%zu more pending writes not listed (of %zu): the lost ones, and "
+			"survivors past the first %d.</p>\n", omitted, ws.n, REPORT_MAX_WRITE_ROWS);
 	report_writes_free(&ws);
 }
 

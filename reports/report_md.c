@@ -78,9 +78,17 @@ static void md_writes(sqlite3 *db, long long point, const char *survivors, FILE 
 	else
 		fputs("| Trace line | Disk | Write | Sectors | At the crash | Outcome |\n"
 		      "|---:|---|---:|---|---|---|\n", out);
+	size_t shown = 0, omitted = 0;
+
 	for (size_t i = 0; i < ws.n; i++) {
 		const struct report_write *w = &ws.v[i];
 
+		if (ws.n > REPORT_MAX_WRITE_ROWS &&
+		    (w->outcome == REPORT_LOST || shown == REPORT_MAX_WRITE_ROWS)) {
+			omitted++;
+			continue;
+		}
+		shown++;
 		if (w->trace_line)
 			fprintf(out, "| %lld | ", w->trace_line);
 		else
@@ -98,6 +106,9 @@ static void md_writes(sqlite3 *db, long long point, const char *survivors, FILE 
 		fputs(" |\n", out);
 	}
 	fputs(ws.n ? "\n" : "", out);
+	if (omitted)
+		fprintf(out, "%zu more pending writes not listed (of %zu): the lost ones, and survivors past "
+			"the first %d.\n\n", omitted, ws.n, REPORT_MAX_WRITE_ROWS);
 	report_writes_free(&ws);
 }
 

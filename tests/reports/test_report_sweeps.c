@@ -240,3 +240,34 @@ Test(report_sweeps, failing_state_shows_its_pending_writes)
 	cr_assert(strstr(f.md, "| 27 | cow | 7 | 8-15 (8) | in-flight FUA | lost |") != NULL);
 	fx_close(&f);
 }
+
+/* Thousands of writes pending (a long trace's marker): the survivors listed, the lost ones counted. */
+Test(report_sweeps, many_pending_writes_list_the_survivors)
+{
+	struct fx f;
+
+	fx_open(&f, "manywrites");
+	int64_t r = fx_run(&f, "traces/long.yaml", "--budget 4", 1, "violation");
+	struct statedb_point p = { .run = r, .seq = 0, .kind = "marked", .trace_line = 900,
+				   .label = "crash: m", .states_total = 8 };
+	int64_t pid = statedb_point_add(f.db, &p);
+
+	for (unsigned i = 1; i <= 2000; i++) {
+		struct statedb_write w = { .point = pid, .disk = "d", .write_id = i, .trace_line = 10 + i / 4,
+					   .sector = 8 * i, .nsectors = 8, .flags = "cached", .units = 1,
+					   .unit_sectors = 8 };
+
+		cr_assert_eq(statedb_write_add(f.db, &w), 0);
+	}
+	struct statedb_state s = { .point = pid, .hash = 0xabc, .survivors = "d:7,1500,1999", .verdict = "violation",
+				   .cow_used = 0, .message = "m" };
+
+	statedb_state_add(f.db, &s);
+	statedb_point_finish(f.db, pid, 1, "violation");
+	fx_render(&f);
+	cr_assert_eq(fx_count(f.html, "<tr class=write>"), 3, "the three survivors only");
+	cr_assert_eq(fx_count(f.html, "<td class=o1>survived"), 3);
+	cr_assert(strstr(f.html, "1997 more pending writes not listed (of 2000)") != NULL);
+	cr_assert(strstr(f.md, "1997 more pending writes not listed (of 2000)") != NULL);
+	fx_close(&f);
+}

@@ -97,7 +97,7 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 	      "States existing counts whole surviving writes; torn variants come on top (per crash "
 	      "point below).</p>\n<div class=scroll><table class=runs><tr><th>Trace</th><th class=n>Seed</th>"
 	      "<th class=wide>Options</th><th class=\"n wide\">Shards</th><th>Verdict</th><th class=n>Crash points</th>"
-	      "<th class=n>States existing</th><th class=n>States checked</th>"
+	      "<th class=\"n wide\">States existing</th><th class=n>States checked</th>"
 	      "<th class=n>Failing states</th><th class=wide>Started</th></tr>\n", out);
 	for (size_t i = 0; i < sw->n; i++) {
 		const struct report_sweep *s = &sw->v[i];
@@ -115,7 +115,7 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 		fprintf(out, "</td><td class=n>%s", report_num(a, sizeof(a), (uint64_t)f.points));
 		if (s->points_offered > f.points)
 			fprintf(out, " of %s", report_num(b, sizeof(b), (uint64_t)s->points_offered));
-		fprintf(out, "</td><td class=n>%s%s</td><td class=n>%s</td><td class=n>",
+		fprintf(out, "</td><td class=\"n wide\">%s%s</td><td class=n>%s</td><td class=n>",
 			report_num(c, sizeof(c), f.states_total), f.torn ? " + torn" : "",
 			report_num(d, sizeof(d), (uint64_t)f.states_checked));
 		if (!f.live_failures || f.failing_states)

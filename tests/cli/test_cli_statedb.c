@@ -13,6 +13,9 @@
 
 #include "statedb.h"
 
+#define VERSION_TEXT_(x) #x
+#define VERSION_TEXT(x) VERSION_TEXT_(x)
+
 static void setup(void)
 {
 	test_dir_make();
@@ -102,7 +105,7 @@ Test(cli_statedb, an_unknown_schema_version_is_refused_by_every_opener)
 
 	run(&r, "report", "--db", db, "-o", tpath("rep"), NULL);
 	cr_assert_eq(r.status, 3, "stderr: %s", r.err);
-	assert_has(r.err, "schema version 99; this snapsim reads version 2");
+	assert_has(r.err, "schema version 99; this snapsim reads version " VERSION_TEXT(STATEDB_SCHEMA_VERSION));
 	run_free(&r);
 
 	run(&r, "explore", tpath("t.yaml"), "--mode", "marked", "--db", db, "-q", NULL);

@@ -147,26 +147,6 @@ Test(statedb, merge_remaps_ids)
 	unlink(out);
 }
 
-Test(statedb, merge_accepts_schema_2_input)
-{
-	char a[256], out[256], err[256];
-	const char *in[1] = { a };
-	sqlite3 *db;
-
-	tmp_path(a, sizeof(a), "v2");
-	tmp_path(out, sizeof(out), "v2out");
-	fill(a, "a.yaml");
-	cr_assert_eq(sqlite3_open(a, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "DROP TABLE writes; UPDATE meta SET value = '2'", NULL, NULL, NULL),
-		     SQLITE_OK);
-	sqlite3_close(db);
-	cr_assert_eq(statedb_merge(out, in, 1, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(q(out, "SELECT COUNT(*) FROM states"), 2);
-	cr_assert_eq(q(out, "SELECT COUNT(*) FROM writes"), 0);
-	unlink(a);
-	unlink(out);
-}
-
 Test(statedb, merge_rejects_missing_input)
 {
 	char out[256], err[256] = "";

@@ -1,6 +1,7 @@
 /*
- * cmd_cow.c - `snapsim cow inspect` and `snapsim cow check`: read-only
- * views of a persistent COW image (spec 2), and its fsck.
+ * cmd_cow.c - `snapsim cow inspect` (a read-only view of a persistent COW
+ * image) and the dispatch of the cow verbs (check: cmd_cow_check.c, undo:
+ * cow_undo.c, export: cow_export.c).
  *
  * Exit codes: inspect follows cli_exit.h (3 not readable as a store, 4 an
  * I/O error). check follows fsck(8), the one exception: 0 no errors, 1
@@ -19,19 +20,18 @@
 #include "commands.h"
 #include "cow_check.h"
 #include "cow_scan.h"
+#include "cow_undo.h"
 
-#define CHECK_EXIT_OK          COW_CHECK_EXIT_OK
-#define CHECK_EXIT_CORRECTED   COW_CHECK_EXIT_CORRECTED
-#define CHECK_EXIT_UNCORRECTED COW_CHECK_EXIT_UNCORRECTED
-#define CHECK_EXIT_OPERATIONAL COW_CHECK_EXIT_OPERATIONAL
-#define CHECK_EXIT_USAGE       COW_CHECK_EXIT_USAGE
 
 /* Exceptions and areas the human form of inspect lists without --all. */
 #define INSPECT_LIST_DEFAULT 20
 
 static const char cow_usage[] =
 	"usage: snapsim cow inspect COW [--json] [--all]\n"
-	"       snapsim cow check COW [--origin ORIGIN] [--repair] [--json]\n"
+	"       snapsim cow check COW [--origin ORIGIN] [-q] [--json]\n"
+	"       snapsim cow check COW --repair (-o NEW | --undo UNDO) [--chunk-size N]\n"
+	"                         [--keep-after-terminator] [--force]\n"
+	"       snapsim cow undo COW UNDO\n"
 	"       snapsim cow export --origin ORIGIN --cow COW -o IMAGE [--force]\n"
 	"                          [--skip-bad-records] [--json] [-q]\n"
 	"\n"
@@ -63,54 +63,11 @@ static const char inspect_usage[] =
 	"     size)\n"
 	"  4  I/O error reading it\n";
 
-static const char check_usage[] =
-	"usage: snapsim cow check COW [--origin ORIGIN] [--repair] [-q] [--json]\n"
-	"\n"
-	"Check a persistent COW image with the validator activation uses: an\n"
-	"error is exactly what makes activation refuse the store. Magic,\n"
-	"version, chunk size, area layout, and every record (new_chunk beyond\n"
-	"the image or on a metadata area, duplicate new_chunk or old_chunk,\n"
-	"old_chunk beyond any device, or beyond the origin with --origin).\n"
-	"Warnings: a valid field other than 0 or 1, records out of allocation\n"
-	"order, a torn or stale tail after the end of the list in the last\n"
-	"area. Each finding is printed as\n"
-	"  COW: area A slot S (byte offset O): SEVERITY: message\n"
-	"\n"
-	"Options:\n"
-	"  --origin ORIGIN  origin image, or its size (e.g. 1GiB, 2048s)\n"
-	"  --repair         fix what can be fixed (nothing is written otherwise):\n"
-	"                   the first record with an error and every later slot\n"
-	"                   of its area are zeroed, which ends the list there and\n"
-	"                   drops that record and all after it; without bad\n"
-	"                   records, a dirty tail of the last area is zeroed.\n"
-	"                   One area write plus fsync; nothing when clean.\n"
-	"  -q, --quiet      print errors only; the exit status tells\n"
-	"  --json           one JSON object on stdout (the error as an \"error\"\n"
-	"                   object)\n"
-	"  --version        print the version and exit\n"
-	"  -h, --help       print this help and exit\n"
-	"\n"
-	"A zero magic is a new, empty store: clean. A store marked invalid\n"
-	"(valid = 0) is the kernel's verdict, not corruption: it is reported as\n"
-	"a note, its records are not judged (activation does not read them),\n"
-	"and `cow export` refuses it.\n"
-	"\n"
-	"Exit status (fsck(8)'s codes, bits OR'd; unlike the other verbs):\n"
-	"  0  no errors\n"
-	"  1  errors corrected\n"
-	"  4  errors left uncorrected\n"
-	"  8  operational error (COW or ORIGIN cannot be opened or read)\n"
-	"  16 usage error\n";
-
 static void inspect_help(FILE *out)
 {
 	fputs(inspect_usage, out);
 }
 
-static void check_help(FILE *out)
-{
-	fputs(check_usage, out);
-}
 
 
 int cli_origin_size(const char *arg, uint64_t *bytes)
@@ -445,197 +402,6 @@ out:
 
 /* ---- check ---- */
 
-static void check_json(const struct cow_scan *s, const struct cow_check_report *first,
-		       const struct cow_check_report *final, bool repaired, int code)
-{
-	const struct cow_check_report *r = first;
-
-	printf("{\n  \"cow\": ");
-	cli_json_string(stdout, s->path);
-	printf(",\n  \"exit_code\": %d,\n  \"clean\": %s,\n  \"empty\": %s,\n"
-	       "  \"valid\": %s,\n",
-	       code, final->nr_errors == 0 ? "true" : "false",
-	       r->empty ? "true" : "false",
-	       r->invalid || r->empty ? "false" : "true");
-	printf("  \"header\": {\"magic\": \"0x%08x\", \"valid\": %u, \"version\": %u, "
-	       "\"chunk_sectors\": %u},\n",
-	       s->hdr.magic, s->hdr.valid, s->hdr.version, s->hdr.chunk_sectors);
-	printf("  \"exceptions\": %llu,\n  \"areas\": %llu,\n",
-	       (unsigned long long)r->walk.nr_records,
-	       (unsigned long long)r->walk.nr_areas);
-	printf("  \"errors\": %llu,\n  \"warnings\": %llu,\n  \"notes\": %llu,\n",
-	       (unsigned long long)r->nr_errors, (unsigned long long)r->nr_warnings,
-	       (unsigned long long)r->nr_notes);
-	printf("  \"findings\": [");
-	for (size_t i = 0; i < r->nr_kept; i++) {
-		const struct cow_finding *f = &r->findings[i];
-		printf("%s\n    {\"severity\": \"%s\"", i ? "," : "",
-		       cow_severity_name(f->severity));
-		if (f->place == COW_AT_HEADER)
-			printf(", \"where\": \"header\"");
-		if (f->place == COW_AT_AREA || f->place == COW_AT_SLOT)
-			printf(", \"area\": %llu", (unsigned long long)f->area);
-		if (f->place == COW_AT_SLOT)
-			printf(", \"slot\": %llu", (unsigned long long)f->slot);
-		if (f->place != COW_AT_IMAGE)
-			printf(", \"byte_offset\": %llu", (unsigned long long)f->offset);
-		printf(", \"message\": ");
-		cli_json_string(stdout, f->msg);
-		printf("}");
-	}
-	printf("\n  ],\n  \"findings_not_listed\": %llu,\n",
-	       (unsigned long long)r->nr_dropped);
-	printf("  \"repair\": {\"needed\": %s, \"done\": %s",
-	       r->repair_planned ? "true" : "false", repaired ? "true" : "false");
-	if (r->repair_planned)
-		printf(", \"area\": %llu, \"slot\": %llu, \"byte_offset\": %llu, "
-		       "\"bytes\": %llu, \"records_dropped\": %llu",
-		       (unsigned long long)r->repair_area,
-		       (unsigned long long)r->repair_slot,
-		       (unsigned long long)cow_scan_slot_offset(s, r->repair_area,
-								r->repair_slot),
-		       (unsigned long long)((s->epa - r->repair_slot) * COW_RECORD_BYTES),
-		       (unsigned long long)r->repair_dropped);
-	printf("},\n  \"errors_after_repair\": %llu\n}\n",
-	       (unsigned long long)final->nr_errors);
-}
-
-static void print_repair(const struct cow_scan *s, const struct cow_check_report *r,
-			 bool done)
-{
-	printf("%s: area %llu slot %llu (byte offset %llu): %s slots %llu..%llu "
-	       "(%llu bytes)",
-	       s->path, (unsigned long long)r->repair_area,
-	       (unsigned long long)r->repair_slot,
-	       (unsigned long long)cow_scan_slot_offset(s, r->repair_area, r->repair_slot),
-	       done ? "repaired: zeroed" : "repair needed: --repair would zero",
-	       (unsigned long long)r->repair_slot, (unsigned long long)(s->epa - 1),
-	       (unsigned long long)((s->epa - r->repair_slot) * COW_RECORD_BYTES));
-	if (r->repair_truncates)
-		printf(", dropping %llu record(s)", (unsigned long long)r->repair_dropped);
-	printf("\n");
-}
-
-static int cow_check(int argc, char **argv)
-{
-	enum { OPT_REPAIR = 0x100, OPT_ORIGIN };
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
-		{ "repair", no_argument, NULL, OPT_REPAIR },
-		{ "origin", required_argument, NULL, OPT_ORIGIN },
-		CLI_OPTIONS_END,
-	};
-	struct cli_verb v = CLI_VERB("cow check", check_help);
-	const char *path, *origin = NULL;
-	bool json, human, repair = false, repaired = false;
-	struct cow_check_opts opts = { 0 };
-	struct cow_check_report first, again, *final = &first;
-	struct cow_scan s;
-	struct ss_error err;
-	int code, opt;
-
-	v.usage_code = CHECK_EXIT_USAGE;
-	cli_begin(&v, argc, argv);
-	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END) {
-		if (opt == CLI_OPT_EXIT)
-			return v.exit;
-		if (opt == OPT_REPAIR)
-			repair = true;
-		else if (opt == OPT_ORIGIN && !*optarg)
-			return cli_usage_error(&v, "option '--origin' needs a value");
-		else if (opt == OPT_ORIGIN)
-			origin = optarg;
-	}
-	if (optind >= argc)
-		return cli_usage_error(&v, "missing COW argument");
-	if (argc - optind > 1)
-		return cli_usage_error(&v, "unexpected argument '%s'", argv[optind + 1]);
-	path = argv[optind];
-	json = v.json;
-	human = !json && !v.quiet;
-	if (origin) {
-		if (cli_origin_size(origin, &opts.origin_bytes) < 0) {
-			if (json)
-				cli_json_error_doc(stdout, CHECK_EXIT_OPERATIONAL,
-						   "--origin: not a size, and not an image whose "
-						   "size can be read",
-						   &(struct cli_json_where){ .input = origin });
-			return CHECK_EXIT_OPERATIONAL;
-		}
-		opts.have_origin = true;
-	}
-	ss_error_clear(&err);
-	if (cow_scan_open(&s, path, repair, &err) < 0)
-		return cli_errorf(&v, CHECK_EXIT_OPERATIONAL, &(struct cli_json_where){ .input = path },
-				  "%s", err.msg);
-	if (cow_check_run(&s, &opts, &first, &err) < 0) {
-		cli_errorf(&v, CHECK_EXIT_OPERATIONAL, &(struct cli_json_where){ .input = path },
-			   "%s", err.msg);
-		cow_check_report_free(&first);
-		cow_scan_close(&s);
-		return CHECK_EXIT_OPERATIONAL;
-	}
-	if (human)
-		for (size_t i = 0; i < first.nr_kept; i++)
-			cow_finding_print(stdout, path, &first.findings[i]);
-	if (human && first.nr_dropped)
-		printf("%s: %llu more finding(s) not listed\n", path,
-		       (unsigned long long)first.nr_dropped);
-	if (repair && first.repair_planned) {
-		if (cow_check_repair(&s, &first, &err) < 0) {
-			cli_errorf(&v, CHECK_EXIT_OPERATIONAL,
-				   &(struct cli_json_where){ .input = path }, "%s", err.msg);
-			cow_check_report_free(&first);
-			cow_scan_close(&s);
-			return CHECK_EXIT_OPERATIONAL;
-		}
-		repaired = true;
-		if (human)
-			print_repair(&s, &first, true);
-		if (cow_check_run(&s, &opts, &again, &err) < 0) {
-			cli_errorf(&v, CHECK_EXIT_OPERATIONAL | CHECK_EXIT_CORRECTED,
-				   &(struct cli_json_where){ .input = path },
-				   "%s (checking again after the repair)", err.msg);
-			cow_check_report_free(&again);
-			cow_check_report_free(&first);
-			cow_scan_close(&s);
-			return CHECK_EXIT_OPERATIONAL | CHECK_EXIT_CORRECTED;
-		}
-		final = &again;
-		if (human)
-			for (size_t i = 0; i < again.nr_kept; i++)
-				if (again.findings[i].severity == COW_ERROR) {
-					printf("after repair: ");
-					cow_finding_print(stdout, path, &again.findings[i]);
-				}
-	} else if (human && first.repair_planned) {
-		print_repair(&s, &first, false);
-	}
-	code = (repaired ? CHECK_EXIT_CORRECTED : 0) |
-	       (final->nr_errors ? CHECK_EXIT_UNCORRECTED : 0);
-	if (json) {
-		check_json(&s, &first, final, repaired, code);
-	} else if (!human) {
-		/* -q: the exit status tells */
-	} else if (first.empty) {
-		printf("%s: clean (empty store, magic 0)\n", path);
-	} else {
-		printf("%s: %s, %llu error(s), %llu warning(s); %llu exception(s) "
-		       "in %llu area(s)%s\n", path,
-		       final->nr_errors ? "NOT CLEAN" : repaired ? "repaired" : "clean",
-		       (unsigned long long)final->nr_errors,
-		       (unsigned long long)final->nr_warnings,
-		       (unsigned long long)final->walk.nr_records,
-		       (unsigned long long)final->walk.nr_areas,
-		       first.invalid ? "; store marked invalid" : "");
-	}
-	if (final == &again)
-		cow_check_report_free(&again);
-	cow_check_report_free(&first);
-	cow_scan_close(&s);
-	return code;
-}
-
 int cmd_cow(int argc, char **argv)
 {
 	struct cli_verb v = CLI_VERB("cow", NULL);
@@ -643,7 +409,9 @@ int cmd_cow(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "inspect"))
 		return cow_inspect(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
-		return cow_check(argc - 1, argv + 1);
+		return cmd_cow_check(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "undo"))
+		return cmd_cow_undo(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "export")) {
 		/* --version is every verb's; export parses the rest itself. */
 		for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
@@ -662,6 +430,6 @@ int cmd_cow(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error(&v, "missing verb (inspect, check, export)");
-	return cli_usage_error(&v, "unknown verb '%s' (inspect, check, export)", argv[1]);
+		return cli_usage_error(&v, "missing verb (inspect, check, undo, export)");
+	return cli_usage_error(&v, "unknown verb '%s' (inspect, check, undo, export)", argv[1]);
 }

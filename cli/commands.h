@@ -12,6 +12,8 @@
 int cmd_table(int argc, char **argv);
 /* snapsim cow ... (cmd_cow.c) */
 int cmd_cow(int argc, char **argv);
+/* snapsim cow check ... (cmd_cow_check.c) */
+int cmd_cow_check(int argc, char **argv);
 /* snapsim cow export ... (cow_export.c) */
 int cmd_cow_export(int argc, char **argv);
 

@@ -3,12 +3,8 @@
  * validator activation uses (core/cow_validate.h, through
  * cow_scan_validate()): its findings become the checker's, fatal ones
  * errors, and the checker adds notes (a new or invalidated store, how many
- * records are out of allocation order) and plans the repair.
- *
- * Repair plan: the first record with an error ends the list there (its slot
- * and every later slot of its area become zeros, dropping that record and
- * all after it); without bad records, a dirty tail of the last area is
- * zeroed. Either way it is one area write.
+ * records are out of allocation order). The repair is planned elsewhere
+ * (cow_repair.h).
  */
 #include "cow_check.h"
 
@@ -24,8 +20,6 @@ struct check_ctx {
 	const struct cow_check_opts *opts;
 	struct cow_check_report *r;
 	size_t pairs_cap;
-	bool have_bad;
-	uint64_t first_bad_area, first_bad_slot;
 };
 
 const char *cow_severity_name(enum cow_severity sev)
@@ -81,7 +75,7 @@ static void add_finding(struct cow_check_report *r, enum cow_severity sev,
 	va_end(ap);
 }
 
-/* Collect the records (opts.collect) and the first one with a fatal finding. */
+/* Collect the records (opts.collect). */
 static int check_record(void *vctx, uint64_t area, uint64_t slot,
 			const struct cow_record *rec, const struct cow_vfinding *problem)
 {
@@ -101,11 +95,9 @@ static int check_record(void *vctx, uint64_t area, uint64_t slot,
 		r->pairs[r->nr_pairs].new_chunk = rec->new_chunk;
 		r->nr_pairs++;
 	}
-	if (problem && problem->severity == COW_V_FATAL && !c->have_bad) {
-		c->have_bad = true;
-		c->first_bad_area = area;
-		c->first_bad_slot = slot;
-	}
+	(void)area;
+	(void)slot;
+	(void)problem;
 	return 0;
 }
 
@@ -141,7 +133,6 @@ int cow_check_run(struct cow_scan *s, const struct cow_check_opts *opts,
 	struct check_ctx c = { .s = s, .opts = opts, .r = r };
 	struct cow_validate_hooks hooks = { .on_record = check_record, .ctx = &c };
 	struct cow_validation v;
-	const struct cow_vfinding *tail = NULL;
 	uint64_t kept_fatal = 0;
 	int ret;
 
@@ -171,8 +162,6 @@ int cow_check_run(struct cow_scan *s, const struct cow_check_opts *opts,
 	for (size_t i = 0; i < v.nr_findings; i++) {
 		add_vfinding(&c, &v.findings[i]);
 		kept_fatal += v.findings[i].severity == COW_V_FATAL;
-		if (v.findings[i].problem == COW_P_TAIL_DIRTY)
-			tail = &v.findings[i];
 	}
 	/* Findings the validator only counted still count. */
 	r->nr_dropped += v.nr_dropped;
@@ -182,17 +171,6 @@ int cow_check_run(struct cow_scan *s, const struct cow_check_opts *opts,
 		add_finding(r, COW_NOTE, COW_AT_IMAGE, 0, 0, 0,
 			    "%llu records in all are out of allocation order",
 			    (unsigned long long)v.order_deviations);
-	if (c.have_bad) {
-		r->repair_planned = true;
-		r->repair_truncates = true;
-		r->repair_area = c.first_bad_area;
-		r->repair_slot = c.first_bad_slot;
-		r->repair_dropped = r->walk.nr_records - (c.first_bad_area * v.epa + c.first_bad_slot);
-	} else if (tail) {
-		r->repair_planned = true;
-		r->repair_area = tail->area;
-		r->repair_slot = tail->value;
-	}
 	cow_validation_free(&v);
 	return 0;
 }
@@ -203,24 +181,6 @@ void cow_check_report_free(struct cow_check_report *r)
 	free(r->pairs);
 	r->findings = NULL;
 	r->pairs = NULL;
-}
-
-int cow_check_repair(struct cow_scan *s, const struct cow_check_report *r,
-		     struct ss_error *err)
-{
-	int ret;
-
-	if (!r->repair_planned)
-		return 0;
-	ret = cow_scan_read_area(s, r->repair_area, err);
-	if (ret == -ENOSPC)
-		return ss_error_set(err, -EIO, 0, 0, "%s: area %llu vanished",
-				    s->path, (unsigned long long)r->repair_area);
-	if (ret < 0)
-		return ret;
-	memset(s->buf + r->repair_slot * COW_RECORD_BYTES, 0,
-	       (s->epa - r->repair_slot) * COW_RECORD_BYTES);
-	return cow_scan_write_area(s, r->repair_area, err);
 }
 
 void cow_finding_print(FILE *out, const char *path, const struct cow_finding *f)

@@ -1,8 +1,7 @@
 /*
  * cow_check.h - the consistency checker behind `snapsim cow check` (and the
  * gate of `cow export`): the findings of the validator activation uses
- * (core/cow_validate.h) on the image, worded for the command line, and the
- * repairs `--repair` may make.
+ * (core/cow_validate.h) on the image, worded for the command line.
  *
  * Findings have a severity: an ERROR is a fatal finding, exactly what makes
  * activation refuse the store; a WARNING is a deviation a healthy
@@ -64,11 +63,6 @@ struct cow_check_report {
 	struct cow_finding *findings;
 	size_t nr_kept;
 	uint64_t nr_errors, nr_warnings, nr_notes, nr_dropped;
-	/* Repair plan: zero slots [from, EPA) of one area. */
-	bool repair_planned;
-	uint64_t repair_area, repair_slot;
-	bool repair_truncates;   /* drops records (vs. only a dirty tail) */
-	uint64_t repair_dropped; /* records dropped by the truncation */
 	/* Records (with opts.collect), list order. */
 	struct cow_pair *pairs;
 	size_t nr_pairs;
@@ -83,14 +77,6 @@ struct cow_check_report {
 int cow_check_run(struct cow_scan *s, const struct cow_check_opts *opts,
 		  struct cow_check_report *r, struct ss_error *err);
 void cow_check_report_free(struct cow_check_report *r);
-
-/*
- * Carry out r's repair plan on s (opened writable): one area write that
- * zeroes the planned slots, then fsync. Returns 0 or a negative errno with
- * err set. Writes nothing when nothing is planned.
- */
-int cow_check_repair(struct cow_scan *s, const struct cow_check_report *r,
-		     struct ss_error *err);
 
 /* "COW: area A slot S (byte offset O): error: message" and friends. */
 void cow_finding_print(FILE *out, const char *path, const struct cow_finding *f);

@@ -97,7 +97,8 @@ static long long usable_pairs(const struct cow_scan *s, struct cow_pair *v,
 			v[kept++] = v[i];
 	}
 	cli_u64map_destroy(&seen);
-	qsort(v, kept, sizeof(*v), cmp_pair_old);
+	if (kept) /* v is NULL for a store without records */
+		qsort(v, kept, sizeof(*v), cmp_pair_old);
 	return (long long)kept;
 }
 

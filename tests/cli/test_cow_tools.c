@@ -241,10 +241,11 @@ Test(cow_tools, check_clean)
 	assert_has(r.out, "clean, 0 error(s), 0 warning(s); 35 exception(s) in 2 area(s)");
 	run_free(&r);
 
-	/* --repair on a clean store writes nothing. */
-	check_unmodified(&r, p, "--repair", NULL);
+	/* --repair on a clean store writes nothing, not even the undo file. */
+	check_unmodified(&r, p, "--repair", "--undo", tpath("undo"), NULL);
 	cr_assert_eq(r.status, 0);
-	assert_lacks(r.out, "repair");
+	assert_has(r.out, "nothing to repair");
+	cr_assert_neq(access(tpath("undo"), F_OK), 0);
 	run_free(&r);
 }
 
@@ -269,8 +270,10 @@ Test(cow_tools, check_bad_magic)
 
 	img_header(&m, 0x70416E54u, 1, 1, 1);
 	p = img_save(&m, "cow.img");
-	check_unmodified(&r, p, "--repair", NULL);
+	check_unmodified(&r, p, "--repair", "--undo", tpath("undo"), NULL);
 	cr_assert_eq(r.status, 4);
+	assert_has(r.out, "repair refused: ");
+	cr_assert_neq(access(tpath("undo"), F_OK), 0);
 	assert_has(r.out, "cow.img: header (byte offset 0): error: bad magic 0x70416e54");
 	run_free(&r);
 }
@@ -368,7 +371,7 @@ Test(cow_tools, check_new_chunk_out_of_range_and_repair)
 	const char *p;
 	struct run_result r;
 	size_t n;
-	uint8_t *after;
+	uint8_t *after, *before;
 
 	img_rec(&m, 1, 1, 101, 500);
 	p = img_save(&m, "cow.img");
@@ -376,26 +379,35 @@ Test(cow_tools, check_new_chunk_out_of_range_and_repair)
 	cr_assert_eq(r.status, 4);
 	assert_has(r.out, "cow.img: area 1 slot 1 (byte offset 17424): error: new_chunk 500 "
 			  "is beyond the end of the COW (80 chunks)");
-	assert_has(r.out, "repair needed: --repair would zero slots 1..31");
-	assert_has(r.out, "dropping 2 record(s)");
+	assert_has(r.out, "repair needed: --repair would rewrite 1 metadata range(s), 25 byte(s), "
+			  "no data chunk: 34 record(s) kept, 1 bad record(s) dropped");
 	assert_has(r.out, "NOT CLEAN, 1 error(s)");
 	run_free(&r);
 
-	run(&r, "cow", "check", p, "--repair", NULL);
+	/* The bad slot 1 is dropped; slot 2 moves up; nothing else changes. */
+	run(&r, "cow", "check", p, "--repair", "-o", tpath("new.img"), NULL);
 	cr_assert_eq(r.status, 1, "out: %s", r.out);
-	assert_has(r.out, "area 1 slot 1 (byte offset 17424): repaired: zeroed slots 1..31 (496 bytes)");
-	assert_has(r.out, "repaired, 0 error(s)");
+	assert_has(r.out, "repaired: 1 metadata range(s), 25 byte(s)");
+	assert_has(r.out, "new.img: repaired, 0 error(s)");
 	run_free(&r);
-	after = (uint8_t *)slurp(p, &n);
+	before = (uint8_t *)slurp(p, &n);
+	after = (uint8_t *)slurp(tpath("new.img"), &n);
 	cr_assert_eq(n, 80 * CB);
-	for (size_t i = slot_off(1, 1); i < slot_off(1, 0) + CB; i++)
-		cr_assert_eq(after[i], 0, "byte %zu not zeroed", i);
-	cr_assert_eq(after[slot_off(1, 0) + 8], 35); /* slot 0 kept */
+	for (size_t i = 0; i < n; i++)
+		if (i < slot_off(1, 1) || i >= slot_off(1, 3))
+			cr_assert_eq(after[i], before[i], "byte %zu changed", i);
+	cr_assert_eq(after[slot_off(1, 1)], 102);      /* slot 2's record, now slot 1 */
+	cr_assert_eq(after[slot_off(1, 1) + 8], 37);
+	for (size_t i = slot_off(1, 2); i < slot_off(1, 3); i++)
+		cr_assert_eq(after[i], 0, "byte %zu is not the terminator", i);
 	free(after);
+	free(before);
 
-	check_unmodified(&r, p, NULL);
+	/* Packing leaves the chunk of the dropped record unused: out of allocation order. */
+	run(&r, "cow", "check", tpath("new.img"), NULL);
 	cr_assert_eq(r.status, 0, "out: %s", r.out);
-	assert_has(r.out, "clean, 0 error(s), 0 warning(s); 33 exception(s)");
+	assert_has(r.out, "new_chunk 37 is out of allocation order (expected 36");
+	assert_has(r.out, "clean, 0 error(s), 1 warning(s); 34 exception(s)");
 	run_free(&r);
 }
 
@@ -443,10 +455,10 @@ Test(cow_tools, check_duplicate_old_chunk)
 			  "already mapped by area 1 slot 0");
 	run_free(&r);
 
-	run(&r, "cow", "check", p, "--repair", NULL);
+	run(&r, "cow", "check", p, "--repair", "-o", tpath("new.img"), NULL);
 	cr_assert_eq(r.status, 1);
 	run_free(&r);
-	check_unmodified(&r, p, NULL);
+	check_unmodified(&r, tpath("new.img"), NULL);
 	cr_assert_eq(r.status, 0);
 	assert_has(r.out, "34 exception(s)");
 	run_free(&r);
@@ -525,8 +537,9 @@ Test(cow_tools, check_allocation_order_is_a_warning)
 	run_free(&r);
 
 	/* A warning alone is nothing to repair. */
-	check_unmodified(&r, p, "--repair", NULL);
+	check_unmodified(&r, p, "--repair", "--undo", tpath("undo"), NULL);
 	cr_assert_eq(r.status, 0);
+	assert_has(r.out, "nothing to repair");
 	run_free(&r);
 }
 
@@ -544,18 +557,15 @@ Test(cow_tools, check_torn_tail_and_repair)
 	cr_assert_eq(r.status, 0, "out: %s", r.out);
 	assert_has(r.out, "area 1 slot 5 (byte offset 17488): warning: torn or stale area "
 			  "tail: 2 non-zero slot(s) after the end of the list (slot 3)");
-	assert_has(r.out, "repair needed: --repair would zero slots 3..31");
+	assert_lacks(r.out, "repair needed");
 	run_free(&r);
 
-	run(&r, "cow", "check", p, "--repair", "--json", NULL);
-	cr_assert_eq(r.status, 1, "out: %s", r.out);
-	assert_has(r.out, "\"exit_code\": 1");
-	assert_has(r.out, "\"done\": true");
-	run_free(&r);
-
-	check_unmodified(&r, p, NULL);
-	cr_assert_eq(r.status, 0);
-	assert_has(r.out, "clean, 0 error(s), 0 warning(s); 35 exception(s)");
+	/* Slots after the terminator that are no records are not the repair's business. */
+	check_unmodified(&r, p, "--repair", "--json", "--undo", tpath("undo"), NULL);
+	cr_assert_eq(r.status, 0, "out: %s", r.out);
+	assert_has(r.out, "\"exit_code\": 0");
+	assert_has(r.out, "\"needed\": false");
+	assert_has(r.out, "\"records_after_terminator\": 0");
 	run_free(&r);
 }
 
@@ -570,10 +580,17 @@ Test(cow_tools, check_missing_area_after_full_area)
 	for (unsigned i = 0; i < EPA; i++)
 		img_rec(&m, 0, i, i, 2 + i);
 	p = img_save(&m, "cow.img");
-	check_unmodified(&r, p, "--repair", NULL);
+	check_unmodified(&r, p, NULL);
 	cr_assert_eq(r.status, 4, "out: %s", r.out);
 	assert_has(r.out, "cow.img: area 1 (byte offset 17408): error: area 1 (chunk 34) lies "
 			  "beyond the end of the COW (34 chunks) but area 0 before it is full");
+	run_free(&r);
+	/* The last record could never have been committed: no area for its terminator. */
+	check_unmodified(&r, p, "--repair", "-o", tpath("new.img"), NULL);
+	cr_assert_eq(r.status, 1, "out: %s", r.out);
+	assert_has(r.out, "31 record(s) kept, 0 bad record(s) dropped, 1 dropped for want of "
+			  "room for a terminator");
+	assert_has(r.out, "new.img: repaired, 0 error(s), 0 warning(s); 31 exception(s)");
 	run_free(&r);
 }
 
@@ -593,7 +610,7 @@ Test(cow_tools, check_json_and_usage)
 	assert_has(r.out, "\"errors\": 1");
 	assert_has(r.out, "{\"severity\": \"error\", \"area\": 0, \"slot\": 7, "
 			  "\"byte_offset\": 624, \"message\": \"new_chunk 4096 is beyond");
-	assert_has(r.out, "\"records_dropped\": 28");
+	assert_has(r.out, "\"records_dropped\": 1");
 	run_free(&r);
 
 	run(&r, "cow", "check", NULL);

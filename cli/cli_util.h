@@ -84,4 +84,11 @@ uint64_t cli_u64map_get(const struct cli_u64map *m, uint64_t key);
  */
 long long cli_u64map_put(struct cli_u64map *m, uint64_t key, uint64_t value);
 
+/*
+ * Resolve an --origin argument: a size (see cli_parse_size) or a path to
+ * an image whose size is taken. Returns 0, or a negative errno with a
+ * message printed to stderr naming the argument.
+ */
+int cli_origin_size(const char *arg, uint64_t *bytes);
+
 #endif

@@ -70,30 +70,6 @@ static void inspect_help(FILE *out)
 
 
 
-int cli_origin_size(const char *arg, uint64_t *bytes)
-{
-	int fd, r;
-
-	if (cli_looks_like_size(arg)) {
-		r = cli_parse_size(arg, bytes);
-		if (r < 0)
-			fprintf(stderr, "snapsim: --origin %s: size out of range\n", arg);
-		return r;
-	}
-	fd = open(arg, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		fprintf(stderr, "snapsim: %s: cannot open: %s\n", arg, strerror(-r));
-		return r;
-	}
-	r = cli_fd_size(fd, bytes);
-	if (r < 0)
-		fprintf(stderr, "snapsim: %s: cannot get size: %s\n", arg,
-			r == -EINVAL ? "not a regular file or block device"
-				     : strerror(-r));
-	close(fd);
-	return r;
-}
 
 /* ---- inspect ---- */
 

@@ -278,10 +278,15 @@ int cmd_cow_check(int argc, char **argv)
 		return v.exit;
 	if (a.origin) {
 		if (cli_origin_size(a.origin, &opts.origin_bytes) < 0)
-			return cli_errorf(&v, CHECK_EXIT_OPERATIONAL,
-					  &(struct cli_json_where){ .input = a.origin },
-					  "--origin %s: not a size, and not an image whose size "
-					  "can be read", a.origin);
+		{
+			/* cli_origin_size printed the reason; JSON gets it too. */
+			if (a.json)
+				cli_json_error_doc(stdout, CHECK_EXIT_OPERATIONAL,
+						   "--origin: not a size, and not an image whose "
+						   "size can be read",
+						   &(struct cli_json_where){ .input = a.origin });
+			return CHECK_EXIT_OPERATIONAL;
+		}
 		opts.have_origin = true;
 		a.ro.origin_bytes = opts.origin_bytes;
 	}

@@ -34,11 +34,5 @@ int cmd_check(int argc, char **argv);
 /* snapsim help ... (cmd_help.c): help, man pages, bash completion */
 int cmd_help(int argc, char **argv);
 
-/*
- * Resolve an --origin argument: a size (see cli_parse_size) or a path to
- * an image whose size is taken. Returns 0, or a negative errno with a
- * message printed to stderr naming the argument.
- */
-int cli_origin_size(const char *arg, uint64_t *bytes);
 
 #endif

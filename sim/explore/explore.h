@@ -65,6 +65,9 @@ enum explore_goal {
 	EXPLORE_GOAL_PARTIAL_AREA,   /* while a metadata area was partly full and being written */
 	EXPLORE_GOAL_COW_FULL,       /* with the COW full (overflow or invalidated for space) */
 	EXPLORE_GOAL_OUT_OF_ORDER,   /* with copies completed out of allocation order */
+	EXPLORE_GOAL_COW_PARTIAL,    /* a COW not a multiple of its chunk size filled to its last whole chunk */
+	EXPLORE_GOAL_TWO_READERS,    /* two tracked reads of one chunk in flight while an exception waits for reads */
+	EXPLORE_GOAL_INVALID_UNCOMMITTED, /* a recovered store invalidated before its first commit */
 	EXPLORE_GOAL_COUNT,
 };
 
@@ -107,6 +110,7 @@ struct explore_state_result {
 	struct explore_evidence evidence[EXPLORE_MAX_EVIDENCE];
 	int64_t cow_used;            /* recovered exceptions over all snapshots; -1 unknown */
 	bool partial_area;           /* some recovered area was partly full */
+	bool invalid_uncommitted;    /* some recovered store: valid = 0 and area 0 empty */
 };
 
 /* Per recovered exception (explore_check_state's callback). */

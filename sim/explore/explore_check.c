@@ -270,6 +270,18 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 		return;
 	cow_header_decode(s->hdr, &h);
 	dc.cs = h.chunk_sectors;
+	if (h.magic == COW_MAGIC && !h.valid && h.chunk_sectors &&
+	    s->cow_sectors >= 2ull * h.chunk_sectors) {
+		uint8_t a0[SECTOR_SIZE];
+		struct cow_record rec;
+
+		/* area 0's first slot: empty when no commit reached the disk */
+		if (!sim_disk_read_durable(disk, s->cow_offset + h.chunk_sectors, 1, a0)) {
+			cow_area_get(a0, 0, &rec);
+			if (!rec.new_chunk)
+				out->invalid_uncommitted = true;
+		}
+	}
 	r = cow_validate(&v, &o, decode_read, &dc, &hooks);
 	s->records = v.nr_records;
 	if (r == -ENOMEM) {

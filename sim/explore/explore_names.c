@@ -46,6 +46,9 @@ const char *explore_goal_name(enum explore_goal g)
 	case EXPLORE_GOAL_PARTIAL_AREA: return "crash while an area was being filled";
 	case EXPLORE_GOAL_COW_FULL: return "crash with the COW full";
 	case EXPLORE_GOAL_OUT_OF_ORDER: return "crash with copies completed out of order";
+	case EXPLORE_GOAL_COW_PARTIAL: return "cow filled to its last partial chunk";
+	case EXPLORE_GOAL_TWO_READERS: return "two tracked reads waiting on one exception";
+	case EXPLORE_GOAL_INVALID_UNCOMMITTED: return "store invalidated before its first commit";
 	case EXPLORE_GOAL_COUNT: break;
 	}
 	return "?";

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dm.h"
+#include "dm_snap.h"
 #include "explore_run.h"
 #include "explore_space.h"
 #include "explore_survivors.h"
@@ -73,6 +74,29 @@ static bool seen_add(struct explore_run *er, uint64_t h)
 	return false;
 }
 
+/*
+ * Does snapshot device name have an exception waiting for tracked reads
+ * (spec 4.7) while two or more tracked I/Os of one chunk are in flight?
+ */
+static bool two_readers(struct dm_registry *reg, const char *name)
+{
+	struct dm_device *md = dm_find_device(reg, name);
+	struct dm_target *ti = md ? dm_device_target(md, 0) : NULL;
+	const struct dm_snapshot *s;
+
+	if (!ti || (strcmp(ti->type->name, "snapshot") && strcmp(ti->type->name, "snapshot-merge")))
+		return false;
+	s = ti->private;
+	if (!s->read_waiters)
+		return false;
+	for (unsigned b = 0; b < SNAP_TRACK_BUCKETS; b++)
+		for (const struct snap_io *a = s->tracked[b]; a; a = a->tnext)
+			for (const struct snap_io *c = a->tnext; c; c = c->tnext)
+				if (c->chunk == a->chunk)
+					return true;
+	return false;
+}
+
 /* Coverage goals visible on the paused world at this point. */
 static void note_goals(struct explore_run *er, struct replay_world *w,
 		       const struct replay_crash_point *cp)
@@ -100,10 +124,15 @@ static void note_goals(struct explore_run *er, struct replay_world *w,
 			   sscanf(p, " %llu/%llu %llu", &a, &tot, &m) == 3) {
 			if (cs && a + cs > tot)
 				goal[EXPLORE_GOAL_COW_FULL] = true;
+			/* the next chunk would end in the COW's trailing partial chunk */
+			if (cs && tot % cs && a + cs > tot)
+				goal[EXPLORE_GOAL_COW_PARTIAL] = true;
 			if (strstr(t, " snapshot-merge ") && a > m)
 				goal[EXPLORE_GOAL_MID_MERGE] = true;
 		}
 		free(st);
+		if (two_readers(reg, replay_world_dev_name(w, i)))
+			goal[EXPLORE_GOAL_TWO_READERS] = true;
 	}
 	(void)cp;
 }
@@ -278,6 +307,8 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 		res->states_checked++;
 		explore_survivors_text(w, pick, nd, &surv);
 		explore_repro_line(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
+		if (sr.invalid_uncommitted)
+			res->goal[EXPLORE_GOAL_INVALID_UNCOMMITTED] = true;
 		if (sr.partial_area) {
 			for (unsigned d = 0; d < nd; d++)
 				if (ds[d].n)

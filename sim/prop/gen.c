@@ -89,23 +89,36 @@ static int gen_io(struct gen_step *s, struct sim_prng *p, const char *const *dev
 	} else if (kind == 2) {
 		s->kind = GEN_FLUSH;
 	} else if (kind == 6 && nr_devs > 1) {
-		/* A race: an origin write and a snapshot read of the same
-		 * sectors in flight together; the read must see the old data. */
+		/* A race: an origin write and 1..3 snapshot reads of the same
+		 * sectors in flight together; every read must see the old data,
+		 * and several tracked reads wait on one pending exception. */
+		unsigned nr_reads = 1 + (unsigned)sim_prng_below(p, 3);
+
 		s->kind = GEN_PARALLEL;
-		s->members = calloc(2, sizeof(*s->members));
+		s->members = calloc(1 + nr_reads, sizeof(*s->members));
 		if (!s->members)
 			return -ENOMEM;
-		s->nr_members = 2;
+		s->nr_members = 1 + nr_reads;
 		s->members[0] = *s;
 		s->members[0].members = NULL;
 		s->members[0].nr_members = 0;
 		s->members[0].kind = GEN_WRITE;
 		s->members[0].data = (*seedno)++;
 		snprintf(s->members[0].dev, sizeof(s->members[0].dev), "X");
-		s->members[1] = s->members[0];
-		s->members[1].kind = GEN_READ;
-		snprintf(s->members[1].dev, sizeof(s->members[1].dev), "%s",
-			 devs[1 + sim_prng_below(p, nr_devs - 1)]);
+		for (unsigned i = 1; i <= nr_reads; i++) {
+			struct gen_step *m = &s->members[i];
+
+			*m = s->members[0];
+			m->kind = GEN_READ;
+			snprintf(m->dev, sizeof(m->dev), "%s",
+				 devs[1 + sim_prng_below(p, nr_devs - 1)]);
+			if (i > 1) { /* a sub-range: another read of the chunk */
+				uint64_t cut = sim_prng_below(p, m->len);
+
+				m->off += cut;
+				m->len -= cut;
+			}
+		}
 	} else if (kind == 6) {
 		s->kind = GEN_READ;
 	} else {
@@ -154,12 +167,27 @@ static int gen_phase(struct gen_case *c, struct sim_prng *p, const struct gen_op
 	return 0;
 }
 
+/*
+ * A spelling of a device in a table: dm devices as /dev/mapper/N or
+ * 254:MINOR, disks as /dev/NAME or 7:MINOR (disks are numbered in the
+ * order the header lists them), so aliases must name one device.
+ */
+static const char *spell(struct sim_prng *q, const char *path, const char *devno)
+{
+	return sim_prng_chance(q, 1, 2) ? devno : path;
+}
+
 int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 {
 	static const char *const devs1[] = { "X", "S1" };
 	static const char *const devs2[] = { "X", "S1", "S2" };
 	struct sim_prng p = sim_prng_stream(seed, SIM_STREAM_WORKLOAD);
 	unsigned cs1 = 1u << sim_prng_range(&p, 0, 5), cs2 = 1u << sim_prng_range(&p, 0, 5);
+	/* Spellings come from their own stream: the workload of a seed
+	 * stays what it was without them. */
+	struct sim_prng q = sim_prng_substream(seed, SIM_STREAM_WORKLOAD, 1);
+	const char *org1 = "/dev/mapper/X_org", *org2 = "/dev/mapper/X_org", *orgm = org1;
+	const char *cow1 = "/dev/c1", *cow2 = "/dev/c2";
 	char st1 = o->store ? o->store : 'P';
 	char st2 = o->store ? o->store : (sim_prng_chance(&p, 1, 3) ? 'N' : 'P');
 	bool c2_cache = sim_prng_chance(&p, 1, 2);
@@ -174,6 +202,11 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 
 	memset(c, 0, sizeof(*c));
 	c->seed = seed;
+	org1 = spell(&q, org1, "254:0");
+	org2 = spell(&q, org2, "254:0");
+	orgm = spell(&q, orgm, "254:0");
+	cow1 = spell(&q, cow1, "7:1");
+	cow2 = spell(&q, cow2, "7:2");
 	snprintf(flt, sizeof(flt), ", faults: [{op: write, after_ops: %" PRIu64 ", count: 1}]",
 		 fault_after);
 	snprintf(hdr, sizeof(hdr),
@@ -193,15 +226,15 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	    (r = push_text(c, true, "write: {dev: X, length: 256K, data: seed-1}")) ||
 	    (r = push_text(c, true, "flush: X")) ||
 	    (r = push_text(c, true, "dm: suspend X")) ||
-	    (r = push_text(c, true, "dm: create S1 --table \"0 %u snapshot /dev/mapper/X_org /dev/c1 %c %u\"",
-			   GEN_ORIGIN_SECTORS, st1, cs1)) ||
+	    (r = push_text(c, true, "dm: create S1 --table \"0 %u snapshot %s %s %c %u\"",
+			   GEN_ORIGIN_SECTORS, org1, cow1, st1, cs1)) ||
 	    (r = push_text(c, true, "dm: resume X")))
 		goto err;
 	if ((r = gen_phase(c, &p, o, devs1, 2, &seedno, &nr_crash)))
 		goto err;
 	if ((r = push_text(c, true, "flush: X")) || (r = push_text(c, true, "dm: suspend X")) ||
-	    (r = push_text(c, true, "dm: create S2 --table \"0 %u snapshot /dev/mapper/X_org /dev/c2 %c %u\"",
-			   GEN_ORIGIN_SECTORS, st2, cs2)) ||
+	    (r = push_text(c, true, "dm: create S2 --table \"0 %u snapshot %s %s %c %u\"",
+			   GEN_ORIGIN_SECTORS, org2, cow2, st2, cs2)) ||
 	    (r = push_text(c, true, "dm: resume X")))
 		goto err;
 	if ((r = gen_phase(c, &p, o, devs2, 3, &seedno, &nr_crash)))
@@ -209,8 +242,8 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	if (merge) {
 		if ((r = push_text(c, true, "wait")) || (r = push_text(c, true, "dm: suspend S1")) ||
 		    (r = push_text(c, true, "dm: suspend X")) ||
-		    (r = push_text(c, true, "dm: load X --table \"0 %u snapshot-merge /dev/mapper/X_org /dev/c1 P %u\"",
-				   GEN_ORIGIN_SECTORS, cs1)) ||
+		    (r = push_text(c, true, "dm: load X --table \"0 %u snapshot-merge %s %s P %u\"",
+				   GEN_ORIGIN_SECTORS, orgm, cow1, cs1)) ||
 		    (r = push_text(c, true, "dm: resume X")))
 			goto err;
 		if (o->merge_crashes && (r = push_crash(c, &nr_crash)))

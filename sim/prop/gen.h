@@ -6,7 +6,9 @@
  * c1, S2 on c2), random writes, reads and flushes on all of them, parallel
  * groups of disjoint I/O, optionally `crash:` markers between steps, a
  * snapshot removal, a merge of S1 into the origin (with a marker while it
- * runs) and an injected COW write fault. The case is held as a list of
+ * runs) and an injected COW write fault; tables spell devices /dev/... or
+ * MAJOR:MINOR (X_org is 254:0, the disks 7:0..7:2 in header order); races
+ * put an origin write and up to three snapshot reads in flight together. The case is held as a list of
  * steps, not as text, so a shrinker can drop steps and shorten I/O and
  * render the result again (gen_case_yaml). One seed fixes the case
  * (SIM_STREAM_WORKLOAD of that seed); the same seed with the same options

@@ -299,9 +299,10 @@ Test(explore, pending_writes_recorded_with_their_trace_lines)
 
 /* The goals of the corpus's blind-spot traces: each reached by the trace
  * written for it, none by a trace that cannot reach it. */
-static void goals_of(const char *trace, enum explore_mode mode, struct explore_result *res)
+static void goals_of(const char *trace, enum explore_mode mode, uint64_t budget,
+		     struct explore_result *res)
 {
-	struct explore_opts o = { .mode = mode, .subsets = SIM_SUBSET_ALL, .budget = 4,
+	struct explore_opts o = { .mode = mode, .subsets = SIM_SUBSET_ALL, .budget = budget,
 				  .only_point = -1 };
 
 	cr_assert_eq(explore_trace(trace, &o, res), EXPLORE_OK, "%s: %s %s", trace,
@@ -312,14 +313,14 @@ Test(explore, blind_spot_goals)
 {
 	struct explore_result res;
 
-	goals_of(SNAPSIM_SOURCE_DIR "/traces/cow-partial-chunk.yaml", EXPLORE_MODE_FLUSH, &res);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/cow-partial-chunk.yaml", EXPLORE_MODE_FLUSH, 1, &res);
 	cr_expect(res.goal[EXPLORE_GOAL_COW_PARTIAL]);
 	cr_expect(!res.goal[EXPLORE_GOAL_INVALID_UNCOMMITTED], "A committed before it was invalidated");
-	goals_of(SNAPSIM_SOURCE_DIR "/traces/invalid-before-commit.yaml", EXPLORE_MODE_FLUSH, &res);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/invalid-before-commit.yaml", EXPLORE_MODE_FLUSH, 16, &res);
 	cr_expect(res.goal[EXPLORE_GOAL_INVALID_UNCOMMITTED]);
-	goals_of(SNAPSIM_SOURCE_DIR "/traces/race-merge-own-writes.yaml", EXPLORE_MODE_COMPLETION, &res);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/race-merge-own-writes.yaml", EXPLORE_MODE_COMPLETION, 1, &res);
 	cr_expect(res.goal[EXPLORE_GOAL_TWO_READERS]);
 	cr_expect(!res.goal[EXPLORE_GOAL_COW_PARTIAL], "a 1 MiB COW of 8-sector chunks, never full");
-	goals_of(TRACE, EXPLORE_MODE_COMPLETION, &res);
+	goals_of(TRACE, EXPLORE_MODE_COMPLETION, 1, &res);
 	cr_expect(!res.goal[EXPLORE_GOAL_TWO_READERS], "no snapshot reads in the trace");
 }

@@ -296,6 +296,7 @@ Test(explore, pending_writes_recorded_with_their_trace_lines)
 	cr_assert_eq(q1(h, sql), 0);
 	sqlite3_close(h);
 	unlink(path);
+}
 
 /* The goals of the corpus's blind-spot traces: each reached by the trace
  * written for it, none by a trace that cannot reach it. */

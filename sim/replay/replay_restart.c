@@ -157,6 +157,8 @@ int replay_world_restart_from(struct replay_world *w, const struct replay_surviv
 		return -ENOMEM;
 	nw->log = NULL;
 	sim_sched_set_log(&nw->sched, NULL, NULL);
+	/* Nobody reads a restarted world's event log or its hash. */
+	sim_sched_set_fingerprint(&nw->sched, false);
 	model_destroy(nw->model);
 	nw->model = model_clone(w->model);
 	if (!nw->model) {

@@ -371,7 +371,9 @@ static void req_complete(void *ctx)
 		status = serve(d, rq);
 	if (status)
 		d->st.errors++;
-	if (!status && bio->op == BIO_READ)
+	if (!sim_sched_logging(d->s))
+		sim_sched_logf(d->s, "-"); /* counted, not formatted */
+	else if (!status && bio->op == BIO_READ)
 		sim_sched_logf(d->s, "disk %s done R id=%llu status=0 h=%016llx",
 			       d->base.name, (unsigned long long)rq->id,
 			       (unsigned long long)sim_hash_bytes(bio->data,

@@ -256,6 +256,10 @@ void sim_sched_logf(struct sim_sched *s, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (!sim_sched_logging(s)) {
+		s->log_lines++;
+		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -82,6 +82,7 @@ struct sim_sched {
 	void *log_ctx;
 	uint64_t log_hash;         /* FNV-1a over every line logged */
 	uint64_t log_lines;
+	bool no_fingerprint;       /* nobody reads log_hash: skip formatting lines no sink takes */
 };
 
 /* Initialize s; opts may be NULL (seed 0, FIFO, no jitter). */
@@ -152,6 +153,22 @@ void sim_sched_set_log(struct sim_sched *s, sim_log_fn *fn, void *ctx);
 void sim_sched_logf(struct sim_sched *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The running FNV-1a hash of every line logged so far. */
+/*
+ * Whether a logged line is used at all (a sink, or the log hash). A world
+ * whose log nobody reads (a crash state's restart) turns the hash off, so
+ * lines are neither formatted nor hashed; callers may skip computing
+ * their arguments too.
+ */
+static inline void sim_sched_set_fingerprint(struct sim_sched *s, bool on)
+{
+	s->no_fingerprint = !on;
+}
+
+static inline bool sim_sched_logging(const struct sim_sched *s)
+{
+	return s->log || !s->no_fingerprint;
+}
+
 static inline uint64_t sim_sched_log_hash(const struct sim_sched *s)
 {
 	return s->log_hash;

@@ -305,8 +305,12 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 			sim_disk_destroy(forks[d]);
 		checked++;
 		res->states_checked++;
-		explore_survivors_text(w, pick, nd, &surv);
-		explore_repro_line(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
+		/* Text only where it is kept: the database's row, or a failure. */
+		repro[0] = 0;
+		if (o->db || sr.verdict != EXPLORE_OK)
+			explore_survivors_text(w, pick, nd, &surv);
+		if (sr.verdict != EXPLORE_OK)
+			explore_repro_line(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
 		if (sr.invalid_uncommitted)
 			res->goal[EXPLORE_GOAL_INVALID_UNCOMMITTED] = true;
 		if (sr.partial_area) {

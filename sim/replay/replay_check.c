@@ -42,30 +42,35 @@ int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector
 	bool is_dm;
 	struct bdev *bd = rp_resolve(w, dev, mname, sizeof(mname), &is_dm);
 	const sector_t step = 256;
+	uint8_t *buf;
+	int r = 0;
 
 	if (!bd) {
 		snprintf(errbuf, len, "%s: no such device", dev);
 		return -ENOENT;
 	}
-	for (sector_t s = sector; s < sector + nr; s += step) {
+	/* One buffer for every request of the range (each runs to completion). */
+	buf = malloc((size_t)(nr < step ? (nr ? nr : 1) : step) * 512);
+	if (!buf)
+		return -ENOMEM;
+	for (sector_t s = sector; s < sector + nr && !r; s += step) {
 		uint32_t n = (uint32_t)(sector + nr - s < step ? sector + nr - s : step);
 		struct rp_req *q = rp_req_new(w);
-		int r;
 
-		if (!q || !(q->buf = malloc((size_t)n * 512))) {
-			if (q)
-				rp_req_free(q);
-			return -ENOMEM;
+		if (!q) {
+			r = -ENOMEM;
+			break;
 		}
+		q->buf = buf;
 		snprintf(q->dev, sizeof(q->dev), "%s", mname);
 		q->is_dm = is_dm;
 		bio_init(&q->bio, bd, BIO_READ, 0, s, n, q->buf, NULL, NULL);
 		r = run_req(w, q, errbuf, len);
+		q->buf = NULL; /* not the request's to free */
 		rp_req_free(q);
-		if (r)
-			return r;
 	}
-	return 0;
+	free(buf);
+	return r;
 }
 
 int replay_world_read_check(struct replay_world *w, const char *dev, sector_t sector,

@@ -191,16 +191,16 @@ const char *model_strip(const char *name, const char *prefix)
 	return strncmp(name, prefix, n) ? name : name + n;
 }
 
-struct mdev *model_find_dev(struct model *m, const char *name)
+static int find_dev_slow(const struct model *m, const char *name)
 {
 	name = model_strip(name, "/dev/mapper/");
 	for (unsigned i = 0; i < m->nr_devs; i++)
 		if (!strcmp(m->devs[i]->name, name))
-			return m->devs[i];
-	return NULL;
+			return (int)i;
+	return -1;
 }
 
-int model_find_disk(struct model *m, const char *name)
+static int find_disk_slow(const struct model *m, const char *name)
 {
 	if (!strncmp(name, "/dev/mapper/", 12))
 		return -1;
@@ -209,6 +209,51 @@ int model_find_disk(struct model *m, const char *name)
 		    !strcmp(m->disks[i]->name, model_strip(name, "/dev/")))
 			return (int)i;
 	return -1;
+}
+
+/*
+ * Both lookups of name (indices, -1: none), from the memo when it still
+ * holds. Callers pass the same few strings again and again (segment
+ * targets, a store's origin, a device being read), so the slot is picked
+ * by the pointer and the entry confirmed by one strcmp.
+ */
+static void name_lookup(struct model *m, const char *name, int *dev, int *disk)
+{
+	struct model_name_hit *e;
+	size_t len;
+
+	e = &m->names[((uintptr_t)name >> 3) % (sizeof(m->names) / sizeof(m->names[0]))];
+	if (e->used && e->gen == m->names_gen && !strcmp(e->name, name)) {
+		*dev = e->dev;
+		*disk = e->disk;
+		return;
+	}
+	*dev = find_dev_slow(m, name);
+	*disk = find_disk_slow(m, name);
+	len = strlen(name);
+	if (len < sizeof(e->name)) {
+		e->used = true;
+		e->gen = m->names_gen;
+		e->dev = *dev;
+		e->disk = *disk;
+		memcpy(e->name, name, len + 1);
+	}
+}
+
+struct mdev *model_find_dev(struct model *m, const char *name)
+{
+	int dev, disk;
+
+	name_lookup(m, name, &dev, &disk);
+	return dev >= 0 ? m->devs[dev] : NULL;
+}
+
+int model_find_disk(struct model *m, const char *name)
+{
+	int dev, disk;
+
+	name_lookup(m, name, &dev, &disk);
+	return disk;
 }
 
 int model_add_disk(struct model *m, const char *name, model_sector_t size_sectors,
@@ -225,6 +270,7 @@ int model_add_disk(struct model *m, const char *name, model_sector_t size_sector
 	d->size = size_sectors;
 	d->garbage = garbage;
 	d->gseed = garbage_seed;
+	model_names_changed(m);
 	if (PUSH(m->disks, m->nr_disks, m->cap_disks, d)) {
 		free(d);
 		return -ENOMEM;

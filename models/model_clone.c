@@ -239,5 +239,6 @@ struct model *model_clone(const struct model *m)
 		model_destroy(c);
 		return NULL;
 	}
+	model_names_changed(c); /* lookups made while it was half built */
 	return c;
 }

@@ -215,4 +215,5 @@ void model_crash(struct model *m)
 	for (unsigned i = 0; i < m->nr_devs; i++)
 		model_dev_free(m->devs[i]);
 	m->nr_devs = 0;
+	model_names_changed(m);
 }

@@ -107,7 +107,26 @@ struct model {
 	size_t cap_disks, cap_devs, cap_stores, cap_handles;
 	uint64_t seq;                  /* acknowledgement counter */
 	uint64_t next_wid;
+	/*
+	 * Name lookups (model_find_dev/disk), memoized: every read resolves
+	 * its device by name per sector. An entry holds only while names_gen
+	 * has not moved; anything that adds, removes or replaces a disk or a
+	 * device bumps it (model_names_changed).
+	 */
+	uint64_t names_gen;
+	struct model_name_hit {
+		bool used;
+		uint64_t gen;
+		int dev, disk;                 /* indices, -1: none */
+		char name[NAME_MAX_LEN];
+	} names[32];
 };
+/* Disks or devices were added, removed or replaced: forget name lookups. */
+static inline void model_names_changed(struct model *m)
+{
+	m->names_gen++;
+}
+
 enum loc_kind {
 	L_DISK,
 	L_STORE,

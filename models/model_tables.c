@@ -208,6 +208,7 @@ int model_dev_set(struct model *m, const char *name, const struct model_segment 
 			return r;
 		}
 	}
+	model_names_changed(m);
 	if (d) {
 		for (unsigned i = 0; i < m->nr_devs; i++)
 			if (m->devs[i] == d)
@@ -238,6 +239,7 @@ int model_dev_remove(struct model *m, const char *name)
 
 	if (!d)
 		return -ENOENT;
+	model_names_changed(m);
 	for (unsigned i = 0; i < m->nr_devs; i++)
 		if (m->devs[i] == d) {
 			m->devs[i] = m->devs[--m->nr_devs];

@@ -7,11 +7,11 @@
  * image and drop it. Reports states per second. Wall-clock time is read
  * here only, never in sim/.
  *
- * This is a stand-in for the crash explorer's "states checked per second"
- * (the explorer does not exist yet): forking and hashing a state is the
- * floor of what checking one costs. Baseline, measured in the same run:
- * the naive way, one memcpy of the whole image per state.
- * Targets (issue 7): >= 100,000/s at 1 MiB, >= 1,000/s at 64 MiB.
+ * This is the floor of what checking a crash state costs (forking and
+ * hashing it), not the explorer: bench_explore measures the explorer
+ * itself, beside the same floor at its own crash points. Baseline,
+ * measured in the same run: the naive way, one memcpy of the whole image
+ * per state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +116,7 @@ static int bench(uint64_t size_bytes, double seconds)
 		uint8_t *a = malloc(size_bytes), *b = malloc(size_bytes);
 		double tb, rate = (double)states / (t - t0);
 		uint64_t copies = 0;
-		char what[96], tgt[32];
+		char what[96];
 
 		if (!a || !b) {
 			fprintf(stderr, "out of memory\n");
@@ -132,14 +132,11 @@ static int bench(uint64_t size_bytes, double seconds)
 		}
 		bench_sink += b[size_bytes / 3];
 		snprintf(what, sizeof(what),
-			 "%llu MiB disk: fork+hash+drop (stand-in for the explorer)",
+			 "%llu MiB disk: fork+hash+drop floor (not the explorer; see bench_explore)",
 			 (unsigned long long)(size_bytes >> 20));
-		snprintf(tgt, sizeof(tgt), ">= %s states/s",
-			 size_bytes <= (1u << 20) ? "100,000" : "1,000");
 		bench_row("crash states", what, rate, "states/s",
 			  (double)copies / (tb - t0), "whole-image memcpy/s",
-			  rate / ((double)copies / (tb - t0)), tgt,
-			  bench_verdict(rate >= (size_bytes <= (1u << 20) ? 1e5 : 1e3)));
+			  rate / ((double)copies / (tb - t0)), "", "");
 		free(a);
 		free(b);
 	}

@@ -14,7 +14,7 @@ JOBS=${JOBS:-2}
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 
-BENCHES="bench_cow bench_extable bench_trace bench_sim_disk bench_sqlite"
+BENCHES="bench_cow bench_extable bench_trace bench_sim_disk bench_sqlite bench_explore"
 mkdir -p "$BUILD"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSNAPSIM_TESTS=OFF >/dev/null
@@ -39,12 +39,14 @@ if [ "$QUICK" = 1 ]; then
 	run bench_trace 40000
 	run bench_sim_disk 0.3
 	run bench_sqlite
+	run bench_explore --quick "$ROOT/traces"
 else
 	run bench_cow 64 3
 	run bench_extable 10000000
 	run bench_trace 200000
 	run bench_sim_disk 1
 	run bench_sqlite
+	run bench_explore "$ROOT/traces"
 fi
 elapsed=$(( $(date +%s) - start ))
 

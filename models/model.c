@@ -219,10 +219,11 @@ static int find_disk_slow(const struct model *m, const char *name)
  */
 static void name_lookup(struct model *m, const char *name, int *dev, int *disk)
 {
+	uint64_t h = (uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15ull;
 	struct model_name_hit *e;
 	size_t len;
 
-	e = &m->names[((uintptr_t)name >> 3) % (sizeof(m->names) / sizeof(m->names[0]))];
+	e = &m->names[(h >> 58) % (sizeof(m->names) / sizeof(m->names[0]))];
 	if (e->used && e->gen == m->names_gen && !strcmp(e->name, name)) {
 		*dev = e->dev;
 		*disk = e->disk;

@@ -119,7 +119,7 @@ struct model {
 		uint64_t gen;
 		int dev, disk;                 /* indices, -1: none */
 		char name[NAME_MAX_LEN];
-	} names[32];
+	} names[64];
 };
 /* Disks or devices were added, removed or replaced: forget name lookups. */
 static inline void model_names_changed(struct model *m)
@@ -166,6 +166,10 @@ const struct model_segment *model_seg_of(const struct mdev *d, model_sector_t s,
 bool model_chunk_allocated(const struct mstore *s, uint64_t chunk);
 int model_resolve(struct model *m, const char *name, model_sector_t s, struct loc *out,
 		   int depth);
+/* model_resolve, and how many sectors from s map to the next locations in turn. */
+int model_resolve_run(struct model *m, const char *name, model_sector_t s, struct loc *out,
+		      int depth, model_sector_t *run);
+void model_loc_advance(struct loc *l, model_sector_t by);
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 		struct model_content *fixed, int depth);
 int model_origin_preserve(struct model *m, struct whandle *h, const char *real,

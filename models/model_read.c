@@ -22,19 +22,17 @@ static void expect_add(struct model_expect *e, const struct model_content *c)
 		e->c[e->n++] = *c;
 }
 
-static int expect_sector(struct model *m, const char *dev, model_sector_t sector,
-			 struct model_expect *out, struct mstate **sp)
+/* What a read of location l may return. */
+static int expect_at(struct model *m, const struct loc *lp, struct model_expect *out,
+		     struct mstate **sp)
 {
-	struct loc l;
+	struct loc l = *lp;
 	struct mstate *s;
 	struct model_content fixed;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	*sp = NULL;
-	r = model_resolve(m, dev, sector, &l, 0);
-	if (r)
-		return r;
 	r = model_view(m, &l, &s, &fixed, 0);
 	if (r == -EIO) {
 		out->may_fail = true;
@@ -55,6 +53,20 @@ static int expect_sector(struct model *m, const char *dev, model_sector_t sector
 		if (!s->cur_known || s->v[i].st == MV_INFLIGHT || s->v[i].st == MV_MAYBE)
 			expect_add(out, &s->v[i].c);
 	return 0;
+}
+
+static int expect_sector(struct model *m, const char *dev, model_sector_t sector,
+			 struct model_expect *out, struct mstate **sp)
+{
+	struct loc l;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*sp = NULL;
+	r = model_resolve(m, dev, sector, &l, 0);
+	if (r)
+		return r;
+	return expect_at(m, &l, out, sp);
 }
 
 int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
@@ -89,14 +101,27 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 		     struct model_mismatch *mm)
 {
 	bool any_fail = false;
+	struct loc l;
+	model_sector_t run = 0;
 
 	for (uint32_t i = 0; i < nsectors; i++) {
 		struct model_expect e;
 		struct mstate *s;
 		struct model_content found;
 		bool ok = false;
-		int r = expect_sector(m, dev, sector + i, &e, &s);
+		int r = 0;
 
+		/* Resolve once per run of sectors that map to consecutive locations
+		 * (nothing below changes the tables). */
+		if (run) {
+			model_loc_advance(&l, 1);
+			run--;
+		} else {
+			r = model_resolve_run(m, dev, sector + i, &l, 0, &run);
+			run = r ? 0 : run - 1;
+		}
+		if (!r)
+			r = expect_at(m, &l, &e, &s);
 		if (r)
 			return r;
 		if (status) {

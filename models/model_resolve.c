@@ -25,16 +25,28 @@ bool model_chunk_allocated(const struct mstore *s, uint64_t chunk)
 	return mmap_get(&s->chunks, chunk) != NULL;
 }
 
-/* Where a read of name:s is served from (merge devices prefer the store). */
-int model_resolve(struct model *m, const char *name, model_sector_t s, struct loc *out,
-		   int depth)
+static model_sector_t min_run(model_sector_t a, model_sector_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Where a read of name:s is served from (merge devices prefer the store),
+ * and for how many sectors from s the answer stays the same location
+ * advanced by one sector each (*run; at least 1): the sectors of one
+ * segment at every level, of one chunk where a merge decides per chunk.
+ */
+int model_resolve_run(struct model *m, const char *name, model_sector_t s, struct loc *out,
+		      int depth, model_sector_t *run)
 {
 	const struct model_segment *sg;
 	struct mdev *d;
 	unsigned idx;
-	int di;
+	int di, r;
+	model_sector_t seg_left;
 
 	memset(out, 0, sizeof(*out));
+	*run = 1;
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
 	d = model_find_dev(m, name);
@@ -49,6 +61,7 @@ int model_resolve(struct model *m, const char *name, model_sector_t s, struct lo
 		out->kind = L_DISK;
 		out->disk = (uint32_t)di;
 		out->abs = s;
+		*run = m->disks[di]->size - s;
 		return 0;
 	}
 	sg = model_seg_of(d, s, &idx);
@@ -56,17 +69,23 @@ int model_resolve(struct model *m, const char *name, model_sector_t s, struct lo
 		out->kind = L_EIO;
 		return 0;
 	}
+	seg_left = sg->start + sg->len - s;
 	switch (sg->type) {
 	case MODEL_T_LINEAR:
-		return model_resolve(m, sg->dev, sg->offset + (s - sg->start), out, depth + 1);
+		r = model_resolve_run(m, sg->dev, sg->offset + (s - sg->start), out, depth + 1, run);
+		*run = min_run(*run, seg_left);
+		return r;
 	case MODEL_T_ZERO:
 		out->kind = L_ZERO;
+		*run = seg_left;
 		return 0;
 	case MODEL_T_ERROR:
 		out->kind = L_EIO;
 		return 0;
 	case MODEL_T_ORIGIN:
-		return model_resolve(m, sg->dev, s, out, depth + 1);
+		r = model_resolve_run(m, sg->dev, s, out, depth + 1, run);
+		*run = min_run(*run, seg_left);
+		return r;
 	case MODEL_T_SNAPSHOT: {
 		struct mstore *st = d->stores[idx];
 
@@ -78,6 +97,7 @@ int model_resolve(struct model *m, const char *name, model_sector_t s, struct lo
 		out->st = st;
 		out->ssec = s;
 		out->maybe_eio = st->state == MODEL_SNAP_MAYBE_INVALID;
+		*run = seg_left;
 		return 0;
 	}
 	case MODEL_T_MERGE: {
@@ -87,13 +107,35 @@ int model_resolve(struct model *m, const char *name, model_sector_t s, struct lo
 			out->kind = L_STORE;
 			out->st = st;
 			out->ssec = s;
+			*run = min_run(seg_left, (s / st->cs + 1) * st->cs - s);
 			return 0;
 		}
-		return model_resolve(m, sg->dev, s, out, depth + 1);
+		r = model_resolve_run(m, sg->dev, s, out, depth + 1, run);
+		*run = min_run(*run, seg_left);
+		if (st && !st->dead && st->merging)
+			*run = min_run(*run, (s / st->cs + 1) * st->cs - s);
+		return r;
 	}
 	}
 	out->kind = L_EIO;
 	return 0;
+}
+
+int model_resolve(struct model *m, const char *name, model_sector_t s, struct loc *out,
+		  int depth)
+{
+	model_sector_t run;
+
+	return model_resolve_run(m, name, s, out, depth, &run);
+}
+
+/* The location run sectors on from l, within the run model_resolve_run gave. */
+void model_loc_advance(struct loc *l, model_sector_t by)
+{
+	if (l->kind == L_DISK)
+		l->abs += by;
+	else if (l->kind == L_STORE)
+		l->ssec += by;
 }
 
 /*

@@ -628,3 +628,39 @@ Test(model, crash_mid_merge_does_not_pin_what_the_merge_writes)
 	expect_reads("my_data_org", 0, 16, 2, 0);  /* not merged yet */
 	expect_reads("my_data_org", 0, 16, 1, 0);  /* merged since */
 }
+
+/*
+ * A read check resolves its device once per run of sectors that map to
+ * consecutive locations: a run ends at every segment boundary, so a read
+ * across two linear segments onto two disks expects each disk's data.
+ */
+Test(model, read_check_across_segments_expects_each_segment_target)
+{
+	struct model_data da = pat(3, 0), db = pat(4, 0);
+	struct model_segment segs[2] = {
+		{ .start = 0, .len = 32, .type = MODEL_T_LINEAR, .dev = "/dev/a", .offset = 0 },
+		{ .start = 32, .len = 32, .type = MODEL_T_LINEAR, .dev = "/dev/b", .offset = 8 },
+	};
+	uint8_t *b = malloc(64 * 512);
+	struct model_mismatch mm;
+
+	cr_assert_eq(model_add_disk(M, "a", 64, false, 0), 0);
+	cr_assert_eq(model_add_disk(M, "b", 64, false, 0), 0);
+	cr_assert_eq(model_write(M, "a", 0, 64, &da, 0), 0);
+	cr_assert_eq(model_write(M, "b", 0, 64, &db, 0), 0);
+	cr_assert_eq(model_dev_set(M, "J", segs, 2), 0);
+	pattern_fill_range(3, 0, 32, b);
+	pattern_fill_range(4, 8, 32, b + 32 * 512);
+	cr_expect_eq(model_check_read(M, "J", 0, 64, b, 0, &mm), 0, "sector %llu: expected %s, found %s",
+		     (unsigned long long)mm.sector, mm.expected, mm.found);
+	/* The second segment holding the first disk's next sectors is wrong. */
+	pattern_fill_range(3, 32, 32, b + 32 * 512);
+	cr_expect_eq(model_check_read(M, "J", 0, 64, b, 0, &mm), 1);
+	cr_expect_eq(mm.sector, 32);
+	/* A read that starts inside the first segment ends the run there too. */
+	pattern_fill_range(3, 30, 2, b);
+	pattern_fill_range(4, 8, 2, b + 2 * 512);
+	cr_expect_eq(model_check_read(M, "J", 30, 4, b, 0, &mm), 0, "sector %llu: expected %s, found %s",
+		     (unsigned long long)mm.sector, mm.expected, mm.found);
+	free(b);
+}

@@ -27,7 +27,7 @@ jobs=${CI_JOBS:-$(nproc)}
 long=" ${CI_LONG:-long-random} "
 long_points=${CI_LONG_POINTS:-32}
 out=${CI_OUT:-$SNAPSIM_ROOT/out/explore-ci}
-rm -rf "$out"
+snapsim_fresh_outdir "$out" || exit 2
 mkdir -p "$out/jobs"
 
 # Whether trace $1 writes (or discards) through a device one of its

@@ -34,5 +34,19 @@ snapsim_build() { # dir, extra cmake args...
 	cmake --build "$dir" -j"$(nproc)"
 }
 
+# snapsim_fresh_outdir DIR: empty DIR for a script's results. A directory
+# this helper made before (it holds .snapsim-out) is replaced; anything else
+# that exists and is not empty is refused, so a mistyped path is never wiped.
+snapsim_fresh_outdir() {
+	local dir=$1
+	if [ -e "$dir" ] && [ ! -e "$dir/.snapsim-out" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+		echo "refusing to replace $dir: it exists, is not empty and was not made by snapsim's scripts" >&2
+		return 2
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	: >"$dir/.snapsim-out"
+}
+
 snapsim_install_missing
 snapsim_build "$SNAPSIM_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release

@@ -23,7 +23,8 @@
 #   SWEEP_JOBS     jobs in parallel (default: nproc)
 #   SWEEP_LONG     traces explored at their markers only (default "long-random":
 #                  ~90,000 completion points, days at every one)
-#   SWEEP_OUT      output directory (default out/sweep); it is replaced
+#   SWEEP_OUT      output directory (default out/sweep); replaced only if a
+#                  previous sweep made it (anything else non-empty is refused)
 #   SNAPSIM_BUILD_DIR  as for scripts/setup.sh (which installs and builds first)
 #
 # On a machine shared with others, run it under their lock, e.g.
@@ -77,7 +78,7 @@ budget=${SWEEP_BUDGET:-16}
 jobs=${SWEEP_JOBS:-$(nproc)}
 long=" ${SWEEP_LONG:-long-random} "
 out=${SWEEP_OUT:-$SNAPSIM_ROOT/out/sweep}
-rm -rf "$out"
+snapsim_fresh_outdir "$out" || exit 2
 mkdir -p "$out/jobs"
 
 start=$(date +%s)

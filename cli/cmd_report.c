@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "cli_opts.h"
+#include "out_file.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "report.h"
@@ -82,21 +84,37 @@ int cmd_report(int argc, char **argv)
 	}
 	for (int k = 0; k < 2; k++) {
 		snprintf(path[k], sizeof(path[k]), "%s/report.%s", dir, k ? "md" : "html");
-		f = fopen(path[k], "w");
-		if (!f) {
-			r = errno;
-			sqlite3_close(db);
-			return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = path[k] },
-					  "%s: %s", path[k], strerror(r));
+		/* Regenerated in place of an older report, through a temporary
+		 * renamed at the end, so a failure never leaves half a report. */
+		struct out_file of;
+		struct out_file_opts oo = { .force = true };
+		int fd = -1;
+
+		r = out_file_open(&of, path[k], &oo);
+		if (!r && (fd = dup(of.fd)) < 0)
+			r = -errno;
+		f = !r ? fdopen(fd, "w") : NULL;
+		if (!r && !f) {
+			r = -errno;
+			close(fd);
 		}
-		r = k ? report_write_md(db, db_path, f) : report_write_html(db, db_path, f);
-		if (fclose(f) && !r)
-			r = -EIO;
+		if (!r) {
+			r = k ? report_write_md(db, db_path, f) : report_write_html(db, db_path, f);
+			if (fclose(f) && !r)
+				r = -EIO;
+		}
+		if (!r)
+			r = out_file_commit(&of);
 		if (r) {
+			char msg[OUT_FILE_MSG_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "%s", of.msg[0] ? of.msg : strerror(-r));
+			out_file_close(&of);
 			sqlite3_close(db);
 			return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = path[k] },
-					  "%s: %s", path[k], strerror(-r));
+					  "%s: %s", path[k], msg);
 		}
+		out_file_close(&of);
 		if (!v.quiet && !v.json)
 			printf("%s\n", path[k]);
 	}

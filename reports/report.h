@@ -137,6 +137,13 @@ struct report_writes {
 int report_writes_load(struct sqlite3 *db, long long point, const char *survivors,
 		       struct report_writes *out);
 void report_writes_free(struct report_writes *w);
+/*
+ * Whether write i gets a row of its own: all of them up to
+ * REPORT_MAX_WRITE_ROWS; past that (thousands pending at a long trace's
+ * marker) only the survivors, up to that many, and the rest are counted.
+ * *shown counts the rows given so far.
+ */
+bool report_write_listed(const struct report_writes *ws, size_t i, size_t *shown);
 /* Unit u of a torn write survived. */
 bool report_unit_kept(const struct report_write *w, long long u);
 /*

@@ -120,3 +120,12 @@ long long report_scalar(struct sqlite3 *db, const char *sql, long long dflt)
 	sqlite3_finalize(st);
 	return v;
 }
+
+bool report_write_listed(const struct report_writes *ws, size_t i, size_t *shown)
+{
+	if (ws->n > REPORT_MAX_WRITE_ROWS &&
+	    (ws->v[i].outcome == REPORT_LOST || *shown == REPORT_MAX_WRITE_ROWS))
+		return false;
+	(*shown)++;
+	return true;
+}

@@ -59,13 +59,10 @@ static void report_html_writes(sqlite3 *db, long long point, const char *survivo
 	for (size_t i = 0; i < ws.n; i++) {
 		const struct report_write *w = &ws.v[i];
 
-		/* Thousands pending (a long trace's marker): list what survived, count the rest. */
-		if (ws.n > REPORT_MAX_WRITE_ROWS &&
-		    (w->outcome == REPORT_LOST || shown == REPORT_MAX_WRITE_ROWS)) {
+		if (!report_write_listed(&ws, i, &shown)) {
 			omitted++;
 			continue;
 		}
-		shown++;
 		fputs("<tr class=write><td class=n>", out);
 		if (w->trace_line)
 			fprintf(out, "%lld", w->trace_line);

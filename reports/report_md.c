@@ -83,12 +83,10 @@ static void md_writes(sqlite3 *db, long long point, const char *survivors, FILE 
 	for (size_t i = 0; i < ws.n; i++) {
 		const struct report_write *w = &ws.v[i];
 
-		if (ws.n > REPORT_MAX_WRITE_ROWS &&
-		    (w->outcome == REPORT_LOST || shown == REPORT_MAX_WRITE_ROWS)) {
+		if (!report_write_listed(&ws, i, &shown)) {
 			omitted++;
 			continue;
 		}
-		shown++;
 		if (w->trace_line)
 			fprintf(out, "| %lld | ", w->trace_line);
 		else

@@ -11,7 +11,8 @@ SNAPSIM_BUILD_DIR=${SNAPSIM_BUILD_DIR:-$SNAPSIM_ROOT/build/release}
 SNAPSIM_ASAN_DIR=${SNAPSIM_ASAN_DIR:-$SNAPSIM_ROOT/build/asan}
 export SNAPSIM_ROOT SNAPSIM_BUILD_DIR SNAPSIM_ASAN_DIR
 
-snapsim_packages=(cmake make gcc clang libyaml-dev libsqlite3-dev libcriterion-dev afl++)
+snapsim_packages=(cmake make gcc clang pkg-config libyaml-dev libsqlite3-dev libcriterion-dev afl++
+	libfuse3-dev fuse3 e2fsprogs fuse2fs sqlite3 dosfstools mtools)
 
 snapsim_install_missing() {
 	local missing=() p

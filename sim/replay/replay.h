@@ -277,4 +277,67 @@ int replay_world_settle(struct replay_world *w);
 /* Free a world from replay_world_restart*() (every device, disk, the model). */
 void replay_world_destroy(struct replay_world *w);
 
+/* ---- devices taken out as image files (replay_save.c) ---- */
+
+enum replay_dev_kind { REPLAY_DEV_DISK = 0, REPLAY_DEV_DM };
+
+/* One device of a world, for manifests. */
+struct replay_dev_desc {
+	char name[TRACE_NAME_MAX];  /* the trace's disk name, or the dm device's name */
+	enum replay_dev_kind kind;
+	uint64_t size_bytes;        /* dm: of its live table; 0 without one */
+	bool has_table;             /* dm: a live table is loaded */
+	bool suspended;             /* dm: suspended (reads would wait) */
+	bool readable;              /* replay_world_save_* can read it now */
+};
+
+/*
+ * Every device of w: the disks in trace order, then the dm devices in
+ * creation order (removed ones dropped). *out is malloc'd (free it).
+ * Returns 0 or -ENOMEM.
+ */
+int replay_world_devices(const struct replay_world *w, struct replay_dev_desc **out,
+			 unsigned *nr);
+
+/* A disk's durable image (what a power cut losing every pending write leaves),
+ * not what a read returns now. Refused for a dm device. */
+#define REPLAY_SAVE_DURABLE (1u << 0)
+
+struct replay_save_info {
+	uint64_t size_bytes;        /* bytes written: the whole device */
+	uint64_t fnv1a64;           /* FNV-1a 64 of those bytes */
+	bool is_dm;
+};
+
+/*
+ * Write the whole content of device dev (a disk name or path, a dm name or
+ * /dev/mapper/NAME) to fd at offsets 0..size (pwrite; fd's offset is not
+ * used), streamed 1 MiB at a time. A disk: what a read returns now (its
+ * cache included), or with REPLAY_SAVE_DURABLE its durable image, read
+ * from the simulated disk without a request (faults are not applied). A dm
+ * device: what reads through its live table return, each request run to
+ * completion by w's scheduler (so w must not be paused inside a crash
+ * hook; a restarted world is fine); refused without a live table or while
+ * suspended; a failing read fails the save. info may be NULL. Returns 0,
+ * or a negative errno with errbuf naming the device (and sector).
+ */
+int replay_world_save_fd(struct replay_world *w, const char *dev, unsigned flags, int fd,
+			 struct replay_save_info *info, char *errbuf, size_t len);
+
+/*
+ * The same into a file at path: written to a new temporary in path's
+ * directory (".NAME.snapsim-PID-N"; chunks of zeros left as holes), fsynced
+ * and renamed into place. An existing path is refused unless force, and
+ * then only a regular file is replaced (never a directory, device, FIFO or
+ * symlink). On failure the temporary is removed and path is untouched;
+ * nothing else is ever unlinked.
+ */
+int replay_world_save_path(struct replay_world *w, const char *dev, unsigned flags,
+			   const char *path, bool force, struct replay_save_info *info,
+			   char *errbuf, size_t len);
+
+/* The check save_path makes first: 0 when path may be written (absent, or a
+ * regular file with force), else a negative errno with errbuf saying why. */
+int replay_save_check_target(const char *path, bool force, char *errbuf, size_t len);
+
 #endif

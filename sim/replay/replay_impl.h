@@ -8,6 +8,7 @@
  *   replay_step_dm.c   dm verb and query steps
  *   replay_step_io.c   I/O steps and parallel groups
  *   replay_check.c     whole-device checks for the explorer
+ *   replay_save.c      the device list, a device's content to an fd or a file
  *   replay_restart.c   a new world over crashed disks
  *   replay_build.c     world build and teardown, accessors
  *   replay_io.c        requests and their completion checks

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_opts.h"
 #include "cli_util.h"
 #include "out_file.h"
 
@@ -108,17 +109,29 @@ static int write_undo(const char *undo, bool force, uint64_t size, const struct 
 	return r;
 }
 
-/* Whether every range of the COW holds want (old or new bytes); prints the first that does not. */
-static bool ranges_hold(int fd, const char *cow, const struct cow_edit *e, size_t n, bool want_new)
+/*
+ * Whether every range of the COW holds want (old or new bytes): 1, or 0
+ * after printing the first that does not, or a negative errno when the COW
+ * cannot be read (printed too).
+ */
+static int ranges_hold(int fd, const char *cow, const struct cow_edit *e, size_t n, bool want_new)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *buf = malloc(e[i].len);
 		long long got;
 		bool same;
 
-		if (!buf)
-			return false;
+		if (!buf) {
+			fprintf(stderr, "snapsim: out of memory\n");
+			return -ENOMEM;
+		}
 		got = cli_pread_full(fd, buf, e[i].len, e[i].off);
+		if (got < 0) {
+			free(buf);
+			fprintf(stderr, "snapsim: %s: read error at byte %" PRIu64 ": %s\n", cow,
+				e[i].off, strerror((int)-got));
+			return (int)got;
+		}
 		same = got == (long long)e[i].len &&
 		       !memcmp(buf, want_new ? e[i].new_bytes : e[i].old_bytes, e[i].len);
 		free(buf);
@@ -126,10 +139,10 @@ static bool ranges_hold(int fd, const char *cow, const struct cow_edit *e, size_
 			fprintf(stderr, "snapsim: %s: bytes %" PRIu64 "..%" PRIu64 " are not the %s "
 				"ones; nothing written\n", cow, e[i].off, e[i].off + e[i].len - 1,
 				want_new ? "repaired" : "expected");
-			return false;
+			return 0;
 		}
 	}
-	return true;
+	return 1;
 }
 
 static int write_ranges(int fd, const char *cow, const struct cow_edit *e, size_t n, bool use_new)
@@ -156,8 +169,9 @@ int cow_repair_in_place(const char *cow, uint64_t size, const char *undo, bool f
 		fprintf(stderr, "snapsim: %s: cannot open for writing: %s\n", cow, strerror(-r));
 		return r;
 	}
-	if (!ranges_hold(fd, cow, p->edits, p->nr_edits, false))
-		r = -EAGAIN;
+	r = ranges_hold(fd, cow, p->edits, p->nr_edits, false);
+	if (r <= 0)
+		r = r ? r : -EAGAIN;
 	else if (!(r = write_undo(undo, force, size, p)))
 		r = write_ranges(fd, cow, p->edits, p->nr_edits, true);
 	close(fd);
@@ -235,35 +249,54 @@ static int parse_undo(char *d, size_t len, uint64_t *size, struct cow_edit **edi
 	}
 }
 
+static void undo_usage(FILE *out)
+{
+	fputs("usage: snapsim cow undo COW UNDO [-q]\n"
+	      "\n"
+	      "Put back the bytes a `cow check --repair --undo UNDO` changed in COW.\n"
+	      "Refuses (writing nothing) unless COW has the size it had then and every\n"
+	      "changed range still holds the repaired bytes.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -q, --quiet    print errors only\n"
+	      "  --version      print the version and exit\n"
+	      "  -h, --help     print this help and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  restored\n"
+	      "  1  refused: COW is not the image UNDO was written for (another size,\n"
+	      "     or a range no longer holds the repaired bytes); nothing written\n"
+	      "  2  usage error\n"
+	      "  3  bad input: COW or UNDO missing or unreadable, UNDO not an undo file\n"
+	      "  4  I/O error while reading or writing COW\n", out);
+}
+
 int cmd_cow_undo(int argc, char **argv)
 {
-	static const char usage[] =
-		"usage: snapsim cow undo COW UNDO\n"
-		"\n"
-		"Put back the bytes a `cow check --repair --undo UNDO` changed in COW.\n"
-		"Refuses (writing nothing) unless COW has the size it had then and every\n"
-		"changed range still holds the repaired bytes.\n"
-		"\n"
-		"Exit: 0 restored, 1 refused or I/O error, 2 usage error.\n";
+	static const struct option longopts[] = { CLI_COMMON_OPTIONS, CLI_OPTIONS_END };
+	struct cli_verb v = CLI_VERB("cow undo", undo_usage);
 	struct cow_edit *edits = NULL;
-	const char *where = "";
+	const char *where = "", *cow, *undo;
 	uint64_t want = 0, have;
 	char *d = NULL;
 	size_t len, n = 0;
-	int fd, ret = 1;
+	int fd, ret = CLI_EXIT_INPUT, opt;
 
-	if (argc == 2 && cli_is_help(argv[1])) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-		fprintf(stderr, "snapsim cow undo: needs COW and UNDO\n%s", usage);
-		return 2;
-	}
-	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+	cli_begin(&v, argc, argv);
+	while ((opt = cli_getopt(&v, argc, argv, "", longopts)) != CLI_OPT_END)
+		if (opt == CLI_OPT_EXIT)
+			return v.exit;
+	if (argc - optind != 2)
+		return cli_usage_error(&v, "needs COW and UNDO");
+	cow = argv[optind];
+	undo = argv[optind + 1];
+	fd = open(undo, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || cli_fd_size(fd, &have) < 0 || !(d = malloc(have + 1)) ||
 	    cli_pread_full(fd, d, have, 0) != (long long)have) {
-		fprintf(stderr, "snapsim: %s: cannot read: %s\n", argv[2], strerror(errno));
+		int e = fd < 0 ? errno : d ? EIO : ENOMEM;
+
+		fprintf(stderr, "snapsim: %s: cannot read: %s\n", undo, strerror(e));
+		ret = cli_exit_for_input_errno(-e);
 		if (fd >= 0)
 			close(fd);
 		goto out;
@@ -272,21 +305,34 @@ int cmd_cow_undo(int argc, char **argv)
 	len = (size_t)have;
 	d[len] = '\0';
 	if (parse_undo(d, len, &want, &edits, &n, &where) < 0) {
-		fprintf(stderr, "snapsim: %s: %s\n", argv[2], where);
+		fprintf(stderr, "snapsim: %s: %s\n", undo, where);
 		goto out;
 	}
-	fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	fd = open(cow, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "snapsim: %s: cannot open for writing: %s\n", argv[1], strerror(errno));
+		ret = cli_exit_for_input_errno(-errno);
+		fprintf(stderr, "snapsim: %s: cannot open for writing: %s\n", cow, strerror(errno));
 		goto out;
 	}
-	if (cli_fd_size(fd, &have) < 0 || have != want)
+	ret = CLI_EXIT_FAILED;
+	if (cli_fd_size(fd, &have) < 0) {
+		fprintf(stderr, "snapsim: %s: cannot read its size: %s\n", cow, strerror(errno));
+		ret = CLI_EXIT_IO;
+	} else if (have != want) {
 		fprintf(stderr, "snapsim: %s: is %" PRIu64 " bytes, the undo file is for %" PRIu64
-			" bytes; nothing written\n", argv[1], have, want);
-	else if (ranges_hold(fd, argv[1], edits, n, true) &&
-		 !write_ranges(fd, argv[1], edits, n, false)) {
-		printf("%s: restored %zu range(s) from %s\n", argv[1], n, argv[2]);
-		ret = 0;
+			" bytes; nothing written\n", cow, have, want);
+	} else {
+		int h = ranges_hold(fd, cow, edits, n, true);
+
+		if (h < 0)
+			ret = CLI_EXIT_IO;
+		else if (h > 0 && write_ranges(fd, cow, edits, n, false))
+			ret = CLI_EXIT_IO;
+		else if (h > 0) {
+			if (!v.quiet)
+				printf("%s: restored %zu range(s) from %s\n", cow, n, undo);
+			ret = CLI_EXIT_OK;
+		}
 	}
 	close(fd);
 out:

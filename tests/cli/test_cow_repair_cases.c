@@ -232,3 +232,47 @@ Test(cow_repair_cases, record_zeroed_mid_list_is_reported_and_kept_only_when_ask
 	free(want);
 	free(m.b);
 }
+
+/* cow undo speaks the common exit table: 2 usage, 3 bad input, 1 refused, 0 done. */
+Test(cow_repair_cases, undo_exit_codes_follow_the_common_table)
+{
+	struct img m = store(8, 4, 2 + 4 + 2);
+	const char *p = tpath("cow.img"), *u = tpath("undo"), *junk = tpath("junk");
+	struct run_result r;
+
+	m.b[12] = 16; /* a repair with --chunk-size 8 changes one field */
+	write_file(p, m.b, m.len);
+	run(&r, "cow", "check", p, "--repair", "--undo", u, "--chunk-size", "8", NULL);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	run_free(&r);
+
+	run(&r, "cow", "undo", p, NULL);
+	cr_expect_eq(r.status, 2, "one argument: %s", r.err);
+	run_free(&r);
+	run(&r, "cow", "undo", p, u, "--bogus", NULL);
+	cr_expect_eq(r.status, 2, "unknown option: %s", r.err);
+	run_free(&r);
+	run(&r, "cow", "undo", p, tpath("missing-undo"), NULL);
+	cr_expect_eq(r.status, 3, "missing undo file: %s", r.err);
+	assert_has(r.err, "missing-undo");
+	run_free(&r);
+	write_text(junk, "not an undo file\n");
+	run(&r, "cow", "undo", p, junk, NULL);
+	cr_expect_eq(r.status, 3, "not an undo file: %s", r.err);
+	assert_has(r.err, "not a snapsim COW undo file");
+	run_free(&r);
+	run(&r, "cow", "undo", tpath("missing-cow"), u, NULL);
+	cr_expect_eq(r.status, 3, "missing COW: %s", r.err);
+	run_free(&r);
+	write_file(tpath("short.img"), m.b, m.len / 2);
+	run(&r, "cow", "undo", tpath("short.img"), u, NULL);
+	cr_expect_eq(r.status, 1, "another image: %s", r.err);
+	assert_has(r.err, "nothing written");
+	run_free(&r);
+	run(&r, "cow", "undo", "-q", p, u, NULL);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_str_eq(r.out, "");
+	cr_assert(file_is(p, m.b, m.len), "undo did not give the damaged bytes back");
+	run_free(&r);
+	free(m.b);
+}

@@ -19,8 +19,6 @@ int ss_error_set(struct ss_error *err, int code, unsigned line,
 		 unsigned column, const char *fmt, ...)
 {
 	va_list ap;
-	char *full;
-	int n;
 
 	if (!err || err->code != 0)
 		return code;
@@ -28,17 +26,27 @@ int ss_error_set(struct ss_error *err, int code, unsigned line,
 	err->line = line;
 	err->column = column;
 	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	ss_velide(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(err->msg) && (full = malloc((size_t)n + 1))) {
+	return code;
+}
+
+char *ss_velide(char *dst, size_t len, const char *fmt, va_list ap)
+{
+	va_list again;
+	char *full;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(dst, len, fmt, ap);
+	if (n >= 0 && (size_t)n >= len && (full = malloc((size_t)n + 1))) {
 		/* Too long: format it whole once more and drop its middle. */
-		va_start(ap, fmt);
-		vsnprintf(full, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		ss_elide(err->msg, sizeof(err->msg), full);
+		vsnprintf(full, (size_t)n + 1, fmt, again);
+		ss_elide(dst, len, full);
 		free(full);
 	}
-	return code;
+	va_end(again);
+	return dst;
 }
 
 char *ss_elide(char *dst, size_t len, const char *src)

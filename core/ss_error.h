@@ -50,6 +50,9 @@ void ss_error_locate(struct ss_error *err, unsigned line, unsigned column);
 #define SS_ELISION "[...]"
 char *ss_elide(char *dst, size_t len, const char *src);
 
+/* vsnprintf into dst, a text too long for it shortened by ss_elide. Returns dst. */
+char *ss_velide(char *dst, size_t len, const char *fmt, va_list ap);
+
 /*
  * Format "line L, column C: msg" (or just msg when there is no position)
  * into buf. Returns buf.

@@ -223,8 +223,10 @@ static int clean_hook(void *ctx, struct replay_world *w, const struct replay_cra
 		goto out;
 	}
 	if (replay_world_restart_from(w, surv, &nw, errbuf, sizeof(errbuf)) || errbuf[0]) {
-		snprintf(cc->msg, sizeof(cc->msg), "activation after a clean shutdown failed: %.900s",
-			 errbuf[0] ? errbuf : "restart error");
+		char cut[900];
+
+		snprintf(cc->msg, sizeof(cc->msg), "activation after a clean shutdown failed: %s",
+			 ss_elide(cut, sizeof(cut), errbuf[0] ? errbuf : "restart error"));
 		cc->cls = 1;
 		goto out;
 	}
@@ -235,7 +237,10 @@ static int clean_hook(void *ctx, struct replay_world *w, const struct replay_cra
 	}
 	clean_compare(cc, &before, &after);
 	if (!cc->cls && replay_world_check_all(nw, errbuf, sizeof(errbuf))) {
-		snprintf(cc->msg, sizeof(cc->msg), "after a clean restart: %.900s", errbuf);
+		char cut[900];
+
+		snprintf(cc->msg, sizeof(cc->msg), "after a clean restart: %s",
+			 ss_elide(cut, sizeof(cut), errbuf));
 		cc->cls = 1;
 	}
 	if (!cc->cls)

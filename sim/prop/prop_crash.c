@@ -11,6 +11,25 @@
 #include <string.h>
 
 #include "explore.h"
+#include "ss_error.h"
+
+/*
+ * "FAILURE; state: REPRO" in msg: the failure keeps up to two thirds, each
+ * part losing its middle (ss_elide) rather than the cause at its end.
+ */
+static void crash_message(char *msg, size_t len, const char *failure, const char *repro)
+{
+	static const char sep[] = "; state: ";
+	size_t n;
+
+	ss_elide(msg, repro[0] ? len * 2 / 3 : len, failure);
+	n = strlen(msg);
+	if (!repro[0] || n + sizeof(sep) >= len)
+		return;
+	memcpy(msg + n, sep, sizeof(sep));
+	n += sizeof(sep) - 1;
+	ss_elide(msg + n, len - n, repro);
+}
 
 /*
  * Explore buf; returns the verdict (0: held). only_point >= 0 checks one
@@ -46,9 +65,9 @@ int prop_crash_run(const char *name, const char *buf, size_t len, uint64_t seed,
 		v = (int)explore_trace_mem(name, buf, len, &eo, er);
 		out->states += er->states_checked;
 		if (v) {
-			snprintf(out->msg, sizeof(out->msg), "%.500s%s%.500s",
-				 er->replay_failure[0] ? er->replay_failure : er->failure,
-				 er->repro[0] ? "; state: " : "", er->repro[0] ? er->repro : "");
+			crash_message(out->msg, sizeof(out->msg),
+				      er->replay_failure[0] ? er->replay_failure : er->failure,
+				      er->repro);
 			out->point = er->fail_point;
 			snprintf(out->survivors, sizeof(out->survivors), "%s", er->fail_survivors);
 			if (pass == 1)

@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "replay.h"
 #include "sim_sched.h"
+#include "ss_error.h"
 
 #define PROP_READ_SECTORS 64
 
@@ -153,7 +154,10 @@ int prop_stores_run(const char *buf, size_t len, uint64_t seed, char *msg, size_
 		}
 		if (replay_run_mem("prop", v ? tbuf : buf, v ? strlen(tbuf) : len, &ro, res, &err) !=
 		    REPLAY_PASS) {
-			snprintf(msg, msglen, "store %s: %.1000s", v ? "N" : "P", res->failure);
+			char cut[1000];
+
+			snprintf(msg, msglen, "store %s: %s", v ? "N" : "P",
+				 ss_elide(cut, sizeof(cut), res->failure));
 			cls = 2;
 		} else if (im[v].err) {
 			snprintf(msg, msglen, "store %s: reading the devices at the end: error %d",

@@ -8,23 +8,25 @@
 #include <stdio.h>
 
 #include "replay_impl.h"
+#include "ss_error.h"
 
 void rp_fail(struct replay_world *w, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
-	char msg[REPLAY_MSG_MAX];
+	char msg[761];
 
 	if (w->failed)
 		return;
 	w->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A long message (an echoed table) loses its middle, not the cause at its end. */
+	ss_velide(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line)
-		snprintf(w->fail, sizeof(w->fail), "%.200s:%u: %.760s (seed %llu)", w->trace, line, msg,
+		snprintf(w->fail, sizeof(w->fail), "%.200s:%u: %s (seed %llu)", w->trace, line, msg,
 			 (unsigned long long)w->seed);
 	else
-		snprintf(w->fail, sizeof(w->fail), "%.200s: %.760s (seed %llu)", w->trace, msg,
+		snprintf(w->fail, sizeof(w->fail), "%.200s: %s (seed %llu)", w->trace, msg,
 			 (unsigned long long)w->seed);
 	if (w->res && !w->res->fail_line)
 		w->res->fail_line = line;

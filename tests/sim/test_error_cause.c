@@ -8,7 +8,9 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "prop.h"
 #include "replay.h"
 #include "ss_error.h"
 
@@ -68,4 +70,45 @@ Test(error_cause, elide_copies_what_fits)
 	/* 15 characters: five of the head, the mark, five of the tail */
 	cr_assert_str_eq(ss_elide(b, sizeof(b), "0123456789abcdef"), "01234[...]bcdef");
 	cr_assert_str_eq(ss_elide(b, 4, "0123456789"), "012");
+}
+
+/*
+ * A dm step with a 40-line table that was expected to fail but succeeds:
+ * the cause ("expected EINVAL, got success") follows ~1300 characters of
+ * echoed table. The replayer's failure and the crash property's message
+ * (prop_check_trace, `snapsim check --trace`) keep it.
+ */
+Test(error_cause, a_long_failure_keeps_its_cause_through_replay_and_the_property)
+{
+	char text[8192], path[] = "/tmp/snapsim-cause-XXXXXX";
+	struct prop_opts po = { .no_shrink = true, .budget = 2 };
+	struct prop_result pr;
+	struct replay_result res;
+	struct trace_error err;
+	size_t n;
+	int fd;
+
+	n = (size_t)snprintf(text, sizeof(text),
+			     "version: 1\ndisks:\n  - {name: d, size: 64M}\nsteps:\n"
+			     "  - dm: \"create X --table \\\"");
+	for (unsigned i = 0; i < 40; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u 1024 linear /dev/d %u",
+				      i ? "\\n" : "", i * 1024, i * 1024);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\\\"\"\n    error: EINVAL\n");
+	cr_assert_lt(n, sizeof(text));
+	trace_error_clear(&err);
+	cr_assert_eq(replay_run_mem("long.yaml", text, n, NULL, &res, &err), REPLAY_MISMATCH,
+		     "%s", res.failure);
+	cr_expect(!strncmp(res.failure, "long.yaml:5: dm create X --table", 32), "%s", res.failure);
+	cr_expect(strstr(res.failure, "expected EINVAL, got") != NULL, "%s", res.failure);
+
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	cr_assert_eq(prop_check_trace(path, 1, &po, &pr), 0);
+	unlink(path);
+	cr_assert(pr.failed);
+	cr_expect(strstr(pr.message, "dm create X --table") != NULL, "%s", pr.message);
+	cr_expect(strstr(pr.message, "expected EINVAL, got") != NULL, "%s", pr.message);
 }

@@ -18,6 +18,7 @@
 #include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "out_file.h"
 #include "prop.h"
 #include "replay.h"
 
@@ -32,7 +33,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: snapsim check [--cases N] [--seed N] [--store P|N] [--props crash,stores,clean]\n"
 	      "                     [--trace FILE...] [--junit FILE | --tap] [--out DIR]\n"
-	      "                     [--budget N] [-q] [--json]\n"
+	      "                     [--budget N] [--force] [-q] [--json]\n"
 	      "\n"
 	      "Property tests: generated traces checked by the model and the crash explorer,\n"
 	      "failures shrunk to a minimal YAML trace. With --trace, your traces are run\n"
@@ -47,7 +48,10 @@ static void usage(FILE *out)
 	      "  --props LIST  properties to run (default: crash,stores,clean; not with\n"
 	      "                --trace)\n"
 	      "  --trace       the arguments are your trace files\n"
-	      "  --junit FILE  write JUnit XML\n"
+	      "  --junit FILE  write JUnit XML to FILE, a new file (written to a temporary\n"
+	      "                renamed into place)\n"
+	      "  --force       replace an existing --junit FILE, and minimized traces in\n"
+	      "                --out that no earlier run wrote (those are replaced anyway)\n"
 	      "  --tap         print TAP on stdout (not with --json)\n"
 	      "  --out DIR     where minimized traces go, created with its parents if\n"
 	      "                missing (default: $TMPDIR or /tmp)\n"
@@ -80,12 +84,20 @@ static void xml_escape(FILE *f, const char *s)
 	}
 }
 
-static int write_junit(const char *path, const struct check_case *cs, size_t n, size_t failed)
+/* The JUnit XML of the cases, written through out_file. 0, or -1 with msg set. */
+static int write_junit(const char *path, bool force, const struct check_case *cs, size_t n,
+		       size_t failed, char *msg, size_t msg_len)
 {
-	FILE *f = fopen(path, "w");
+	struct out_file_opts oo = { .force = force, .mode = 0644 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
 
-	if (!f)
-		return -errno;
+	if (!f) {
+		snprintf(msg, msg_len, "%s: out of memory", path);
+		return -1;
+	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<testsuites><testsuite name=\"snapsim-check\" tests=\"%zu\" failures=\"%zu\">\n",
 		n, failed);
@@ -103,7 +115,32 @@ static int write_junit(const char *path, const struct check_case *cs, size_t n, 
 		fputs("</failure>\n  </testcase>\n", f);
 	}
 	fputs("</testsuite></testsuites>\n", f);
-	return fclose(f) ? -errno : 0;
+	if (fclose(f)) {
+		free(text);
+		snprintf(msg, msg_len, "%s: out of memory", path);
+		return -1;
+	}
+	r = out_file_write_all(path, &oo, text, len, msg, msg_len);
+	free(text);
+	return r ? -1 : 0;
+}
+
+/*
+ * prop_opts.save: a minimized trace through out_file, replacing only a
+ * minimized trace an earlier run left at that path (or anything, --force).
+ */
+static int save_trace(void *ctx, const char *path, const char *text, size_t len)
+{
+	const bool *force = ctx;
+	struct out_file_opts oo = { .mode = 0644 };
+	char msg[OUT_FILE_MSG_MAX];
+
+	oo.force = *force || out_file_is_ours(path, "# snapsim property '") ||
+		   out_file_is_ours(path, "# Minimized by snapsim explore from ");
+	if (out_file_write_all(path, &oo, text, len, msg, sizeof(msg)) == 0)
+		return 0;
+	fprintf(stderr, "snapsim check: minimized trace not written: %s\n", msg);
+	return -1;
 }
 
 /* --props LIST. 0 or the usage error's code. */
@@ -176,7 +213,7 @@ static void json_cases(const struct check_case *cs, size_t n, size_t failed, uin
 int cmd_check(int argc, char **argv)
 {
 	enum { OPT_CASES = 0x100, OPT_SEED, OPT_BUDGET, OPT_STORE, OPT_PROPS, OPT_JUNIT, OPT_OUT,
-	       OPT_TAP, OPT_TRACE };
+	       OPT_TAP, OPT_TRACE, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "cases", required_argument, NULL, OPT_CASES },
@@ -188,6 +225,7 @@ int cmd_check(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "tap", no_argument, NULL, OPT_TAP },
 		{ "trace", no_argument, NULL, OPT_TRACE },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
 	struct cli_verb v = CLI_VERB("check", usage);
@@ -196,8 +234,9 @@ int cmd_check(int argc, char **argv)
 	size_t nr_traces = 0, n = 0, failed = 0;
 	bool props[PROP_COUNT] = { true, true, true }, tap = false, want_traces = false;
 	const char *junit = NULL, *props_opt = NULL, *store_opt = NULL, *error = NULL;
-	char error_buf[1700]; /* a case name and its message */
-	struct prop_opts o = { 0 };
+	char error_buf[1700], junit_msg[OUT_FILE_MSG_MAX]; /* a case name and its message */
+	bool force = false;
+	struct prop_opts o = { .save = save_trace, .save_ctx = &force };
 	struct check_case *cs;
 	int rc = CLI_EXIT_OK, opt, r;
 
@@ -241,6 +280,9 @@ int cmd_check(int argc, char **argv)
 			break;
 		case OPT_TRACE:
 			want_traces = true;
+			break;
+		case OPT_FORCE:
+			force = true;
 			break;
 		}
 	}
@@ -325,11 +367,11 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!v.quiet)
 		fprintf(stderr, "snapsim check: %zu cases, %zu failed\n", n, failed);
-	if (junit && write_junit(junit, cs, n, failed)) {
-		fprintf(stderr, "snapsim check: cannot write %s\n", junit);
+	if (junit && write_junit(junit, force, cs, n, failed, junit_msg, sizeof(junit_msg))) {
+		fprintf(stderr, "snapsim check: --junit %s\n", junit_msg);
 		rc = CLI_EXIT_IO;
 		if (!error) {
-			snprintf(error_buf, sizeof(error_buf), "cannot write %s", junit);
+			snprintf(error_buf, sizeof(error_buf), "--junit %.1600s", junit_msg);
 			error = error_buf;
 		}
 	}

@@ -22,6 +22,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "explore.h"
+#include "out_file.h"
 #include "statedb.h"
 
 static char explore_crash_note[1024]; /* what to print if the tool faults */
@@ -179,28 +180,61 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 	cli_json_close(j);
 }
 
+#define MIN_MARKER "# Minimized by snapsim explore from "
+
+/*
+ * Save a minimized trace at path through out_file: a new file, or one an
+ * earlier run minimized there (its first line says so); anything else is
+ * left alone. 0 or -1 (message printed).
+ */
+static int save_minimized(const struct cli_verb *cv, const char *path, const char *text)
+{
+	struct out_file_opts oo = { .force = out_file_is_ours(path, MIN_MARKER), .mode = 0644 };
+	char msg[OUT_FILE_MSG_MAX];
+
+	int r = out_file_write_all(path, &oo, text, strlen(text), msg, sizeof(msg));
+
+	if (!r)
+		return 0;
+	if (r == -EEXIST)
+		fprintf(stderr, "snapsim %s: minimized trace not written: %s exists and is not a "
+			"minimized trace of an earlier run; left as it is (--min-dir DIR writes "
+			"elsewhere)\n", cv->name, path);
+	else
+		fprintf(stderr, "snapsim %s: minimized trace not written: %s\n", cv->name, msg);
+	return -1;
+}
+
 /* Print a failing trace's detail, minimize it; minimized gets the path written. */
 static void report_failure(const char *trace, const struct explore_opts *o,
 			   struct explore_result *res, struct statedb *db, const char *min_dir,
 			   bool minimize, const struct cli_verb *cv, char *minimized, size_t len)
 {
 	FILE *out = cv->json ? stderr : stdout;
-	char stem[256], path[4600];
+	char stem[256], path[4600], *text = NULL;
+	int r;
 
 	fprintf(out, "  %s\n", result_message(res));
 	fprintf(out, "  seed %" PRIu64 "; replay: %s\n", res->seed,
 		res->repro[0] ? res->repro : "(the trace itself is rejected)");
-	if (!minimize || res->verdict != EXPLORE_VIOLATION || o->only_point >= 0)
+	if (!minimize || o->only_point >= 0)
 		return;
 	trace_stem(trace, stem, sizeof(stem));
-	mkdir(min_dir, 0777);
-	snprintf(path, sizeof(path), "%s/min-%s-%" PRIu64 ".yaml", min_dir, stem, res->seed);
-	if (explore_minimize(trace, o, res, path, 0, cv->quiet || cv->json ? NULL : stdout))
+	if ((r = cli_mkdir_p(min_dir)) < 0) {
+		fprintf(stderr, "snapsim %s: minimized trace not written: %s: %s\n", cv->name,
+			min_dir, strerror(-r));
 		return;
-	fprintf(out, "  minimized: %s\n", path);
-	snprintf(minimized, len, "%s", path);
-	if (db && res->run_id > 0)
-		statedb_run_set_minimized(db, res->run_id, path);
+	}
+	snprintf(path, sizeof(path), "%s/min-%s-%" PRIu64 ".yaml", min_dir, stem, res->seed);
+	if (explore_minimize(trace, o, res, path, 0, cv->quiet || cv->json ? NULL : stdout, &text))
+		return;
+	if (!save_minimized(cv, path, text)) {
+		fprintf(out, "  minimized: %s\n", path);
+		snprintf(minimized, len, "%s", path);
+		if (db && res->run_id > 0)
+			statedb_run_set_minimized(db, res->run_id, path);
+	}
+	free(text);
 }
 
 int cmd_explore(int argc, char **argv)
@@ -391,7 +425,8 @@ int cmd_explore(int argc, char **argv)
 			first_code = code;
 			snprintf(first_err, sizeof(first_err), "%s", result_message(res));
 		}
-		if (res->verdict == EXPLORE_VIOLATION || res->verdict == EXPLORE_HANG)
+		if (res->verdict == EXPLORE_VIOLATION || res->verdict == EXPLORE_HANG ||
+		    res->verdict == EXPLORE_TOOL_CRASH)
 			report_failure(trace, &o, res, db, min_dir, minimize, &cv, minimized,
 				       sizeof(minimized));
 		if (cv.json)

@@ -16,12 +16,14 @@
 #include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "out_file.h"
 #include "replay.h"
+#include "ss_error.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: snapsim replay TRACE... [--seed N | --seeds A..B] [--log FILE]\n"
-	      "                      [--shuffle] [--stats] [-q] [--json]\n"
+	      "                      [--force] [--shuffle] [--stats] [-q] [--json]\n"
 	      "\n"
 	      "Replay YAML traces (traces/README.md) deterministically through the dm core\n"
 	      "on simulated disks; every read is checked against the reference model. A\n"
@@ -30,7 +32,9 @@ static void usage(FILE *out)
 	      "Options:\n"
 	      "  --seed N      run seed (default: the trace's seed:, else 1)\n"
 	      "  --seeds A..B  every seed from A to B (not with --seed)\n"
-	      "  --log FILE    write the event log (all runs, in order)\n"
+	      "  --log FILE    write the event log (all runs, in order) to FILE, a new\n"
+	      "                file (through a temporary renamed into place at the end)\n"
+	      "  --force       with --log: replace FILE if it exists\n"
 	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
 	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
 	      "  -q, --quiet   print failures and errors only\n"
@@ -193,7 +197,7 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 
 int cmd_replay(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS };
+	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -201,11 +205,14 @@ int cmd_replay(int argc, char **argv)
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
 	struct replay_cli c = { .v = CLI_VERB("replay", usage) };
 	struct replay_opts o = { 0 };
 	const char *log_path = NULL, *seed_opt = NULL, *seeds_opt = NULL;
+	struct out_file_opts lo_opts = { .mode = 0644 };
+	struct out_file log_file = { .fd = -1 };
 	uint64_t lo = 0, hi = 0;
 	int opt;
 
@@ -234,6 +241,9 @@ int cmd_replay(int argc, char **argv)
 		case OPT_STATS:
 			c.stats = true;
 			break;
+		case OPT_FORCE:
+			lo_opts.force = true;
+			break;
 		}
 	}
 	if (seed_opt && seeds_opt)
@@ -241,9 +251,18 @@ int cmd_replay(int argc, char **argv)
 				       seed_opt, seeds_opt);
 	if (optind >= argc)
 		return cli_usage_error(&c.v, "no TRACE given");
-	if (log_path && !(o.log = fopen(log_path, "w")))
-		return cli_errorf(&c.v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
-				  "%s: cannot open for writing: %s", log_path, strerror(errno));
+	if (lo_opts.force && !log_path)
+		return cli_usage_error(&c.v, "--force needs --log FILE");
+	if (log_path) {
+		/* The log goes to a temporary, renamed over FILE once every run is done. */
+		if (out_file_open(&log_file, log_path, &lo_opts) || !(o.log = out_file_stream(&log_file))) {
+			int rc = cli_errorf(&c.v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
+					    "--log %s", log_file.msg);
+
+			out_file_close(&log_file);
+			return rc;
+		}
+	}
 	o.quiet = c.v.quiet;
 	o.has_seed = seed_opt || seeds_opt;
 	if (c.v.json) {
@@ -261,8 +280,19 @@ int cmd_replay(int argc, char **argv)
 				break;
 		} while (o.has_seed && s++ < hi);
 	}
-	if (o.log && fclose(o.log) && c.rc != CLI_EXIT_INPUT)
-		note_error(&c, CLI_EXIT_IO, log_path, NULL, "cannot write the event log");
+	if (o.log) {
+		bool bad = fclose(o.log) != 0;
+
+		if (bad || out_file_commit(&log_file)) {
+			char why[900];
+
+			ss_elide(why, sizeof(why), bad ? "cannot write the event log" : log_file.msg);
+
+			fprintf(stderr, "snapsim replay: --log %s: %s\n", log_path, why);
+			note_error(&c, CLI_EXIT_IO, log_path, NULL, why);
+		}
+		out_file_close(&log_file);
+	}
 	if (c.v.json) {
 		cli_json_close(&c.j);
 		cli_json_kint(&c.j, "exit_code", c.rc);

@@ -407,3 +407,50 @@ void out_file_close(struct out_file *of)
 	free(of->path);
 	of->path = NULL;
 }
+
+FILE *out_file_stream(struct out_file *of)
+{
+	int fd = of->fd >= 0 ? dup(of->fd) : -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		say(of->msg, sizeof(of->msg), -errno, "%s: %s", of->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+int out_file_write_all(const char *path, const struct out_file_opts *opts, const void *text,
+		       size_t len, char *msg, size_t msg_len)
+{
+	struct out_file of;
+	int r = out_file_open(&of, path, opts);
+
+	if (!r && (r = cli_pwrite_full(of.fd, text, len, 0)) < 0)
+		say(of.msg, sizeof(of.msg), r, "%s: write error: %s", of.tmp, strerror(-r));
+	if (!r)
+		r = out_file_commit(&of);
+	if (r)
+		snprintf(msg, msg_len, "%s", of.msg);
+	out_file_close(&of);
+	return r;
+}
+
+bool out_file_is_ours(const char *path, const char *marker)
+{
+	size_t n = strlen(marker);
+	char *head = malloc(n);
+	struct stat st;
+	bool ours = false;
+	FILE *f;
+
+	if (!head || stat(path, &st) || !S_ISREG(st.st_mode) || !(f = fopen(path, "rb"))) {
+		free(head);
+		return false;
+	}
+	ours = fread(head, 1, n, f) == n && !memcmp(head, marker, n);
+	fclose(f);
+	free(head);
+	return ours;
+}

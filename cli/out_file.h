@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -104,6 +105,28 @@ void out_file_close(struct out_file *of);
 int out_file_classify(const char *path, const struct stat *st,
 		      const struct out_file_opts *opts, enum out_kind *kind,
 		      char *msg, size_t msg_len);
+
+/*
+ * A stdio stream writing of->fd (after a successful out_file_open), for
+ * text written as it is produced (`replay --log`). fclose it before
+ * out_file_commit; the fd stays open for the commit. NULL on failure.
+ */
+FILE *out_file_stream(struct out_file *of);
+
+/*
+ * Write len bytes of text to path as the contract says, in one call: open,
+ * write, commit, close. Returns 0, or a negative errno with msg (msg_len
+ * bytes) naming the path.
+ */
+int out_file_write_all(const char *path, const struct out_file_opts *opts, const void *text,
+		       size_t len, char *msg, size_t msg_len);
+
+/*
+ * Whether path is a regular file that begins with marker: an output snapsim
+ * wrote there before (a minimized trace), which a rerun may replace
+ * without --force.
+ */
+bool out_file_is_ours(const char *path, const char *marker);
 
 /* Whether a block device of dev_bytes can take min_bytes (msg when not). */
 int out_file_check_block_size(const char *path, uint64_t dev_bytes,

@@ -155,14 +155,28 @@ enum explore_verdict explore_trace_mem(const char *name, const char *buf, size_t
 
 /*
  * Minimize a failing trace (delta debugging over its steps, then over the
- * surviving writes of the failing state) and write the result to
- * out_path: a YAML trace whose first lines say the seed, the failing
- * crash point, the state and the command that replays it. max_runs
- * bounds the explorer runs (0: 200). Returns 0 or a negative errno.
+ * surviving writes of the failing state), keeping its failure signature.
+ * *text gets the result (malloc'd): a YAML trace whose first lines say the
+ * seed, the failing crash point, the state, the signature and the command
+ * that replays it as out_path (where the caller will save it; the
+ * candidates are explored under that name). max_runs bounds the explorer
+ * runs (0: 200). Returns 0 or a negative errno.
  */
 int explore_minimize(const char *path, const struct explore_opts *o,
 		     const struct explore_result *failed, const char *out_path,
-		     unsigned max_runs, FILE *log);
+		     unsigned max_runs, FILE *log, char **text);
+
+/*
+ * The signature of a failed result, the same for one failure whatever the
+ * trace's name and its steps' lines: "VERDICT live run: " or "VERDICT
+ * crash state: ", then the failure message with the trace name and its
+ * ":LINE:" (name) removed, every number outside a name as '#', and cut
+ * before what depends on the data (", found ...", "(seed N)"; a status
+ * keeps its name: ", got EIO"). A read mismatch on X stays "read X sector
+ * #: expected ..."; "# I/O requests never completed" is another.
+ */
+void explore_failure_signature(const struct explore_result *r, const char *name, char *buf,
+			       size_t len);
 
 const char *explore_mode_name(enum explore_mode m);
 const char *explore_subsets_name(enum sim_subset_mode m);

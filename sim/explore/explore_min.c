@@ -6,13 +6,18 @@
  *      into the header (everything up to `steps:`) and one chunk per
  *      top-level step item (with the comments above it); a candidate keeps
  *      a subset of the chunks and must still fail the explorer with the
- *      same verdict (a candidate the loader rejects does not fail);
+ *      same failure signature (explore_failure_signature: verdict, live or
+ *      crash state, the check, its device, the kind of evidence), so a
+ *      failing read is never traded for another failure (a candidate the
+ *      loader rejects does not fail);
  *   2. the surviving-write set of the first failing state: one write at a
- *      time is dropped while the state at that crash point still fails.
+ *      time is dropped while the state at that crash point still fails
+ *      with that signature.
  * Working on the text, not on parsed steps, keeps every step exactly as
  * the author wrote it (units, comments, data specs); the loader checks
  * each candidate anyway.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -142,17 +147,91 @@ static char *chunks_join(const struct chunks *c, const bool *keep)
 	return s;
 }
 
+/* ------------------------------------------------------------------ */
+/* The failure signature                                                */
+
+/* Whether text at p starts with name followed by ":LINE:COL: ", ":LINE: ", ": " or ":". */
+static size_t name_prefix(const char *p, const char *name)
+{
+	size_t n = strlen(name), k;
+
+	if (!n || strncmp(p, name, n) || p[n] != ':')
+		return 0;
+	k = n;
+	for (int field = 0; field < 2 && p[k] == ':' && p[k + 1] >= '0' && p[k + 1] <= '9'; field++) {
+		k++;
+		while (p[k] >= '0' && p[k] <= '9')
+			k++;
+	}
+	if (p[k] == ':')
+		k++;
+	if (p[k] == ' ')
+		k++;
+	return k;
+}
+
+void explore_failure_signature(const struct explore_result *r, const char *name, char *buf,
+			       size_t len)
+{
+	const char *msg = r->fail_point >= 0 ? r->failure : r->replay_failure;
+	size_t o;
+	int n = snprintf(buf, len, "%s %s: ", explore_verdict_name(r->verdict),
+			 r->fail_point >= 0 ? "crash state" : "live run");
+
+	if (n < 0 || (size_t)n >= len)
+		return;
+	o = (size_t)n;
+	for (const char *p = msg; *p && o + 1 < len;) {
+		size_t skip = name ? name_prefix(p, name) : 0;
+
+		if (skip && (p == msg || p[-1] == ' ' || p[-1] == '(')) {
+			p += skip; /* the trace's name and line: they change as steps go */
+			continue;
+		}
+		if (!strncmp(p, ", found ", 8) || !strncmp(p, " (seed ", 7))
+			break; /* what was found depends on the steps left; the seed is fixed */
+		if (!strncmp(p, ", got ", 6)) {
+			/* a status: keep its name ("got EIO"), not the message after it */
+			size_t w = 6 + strcspn(p + 6, " :,()");
+
+			if (o + w >= len)
+				break;
+			memcpy(buf + o, p, w);
+			o += w;
+			break;
+		}
+		if (*p >= '0' && *p <= '9') {
+			bool in_word = p > msg && (isalpha((unsigned char)p[-1]) || p[-1] == '_');
+
+			if (in_word) {
+				buf[o++] = *p++; /* part of a name: S2, sd1a */
+				continue;
+			}
+			/* a number (sector, chunk, count, pattern seed): its value is position-specific */
+			while (*p >= '0' && *p <= '9')
+				p++;
+			buf[o++] = '#';
+			continue;
+		}
+		buf[o++] = *p++;
+	}
+	buf[o] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* The minimizer                                                        */
+
 struct min_ctx {
 	const char *name;
 	struct explore_opts o;
-	enum explore_verdict want;
-	bool want_crash;       /* the original failed in a crash state, not in the live run */
+	char want[1024];       /* the original's signature */
 	unsigned runs, max_runs;
 };
 
 static bool still_fails(struct min_ctx *m, const char *text, struct explore_result *res)
 {
 	struct explore_result local;
+	char sig[1024];
 
 	if (!res)
 		res = &local;
@@ -160,7 +239,10 @@ static bool still_fails(struct min_ctx *m, const char *text, struct explore_resu
 		return false;
 	m->runs++;
 	explore_trace_mem(m->name, text, strlen(text), &m->o, res);
-	return res->verdict == m->want && (res->fail_point >= 0) == m->want_crash;
+	if (res->verdict == EXPLORE_OK || res->verdict == EXPLORE_BAD_TRACE)
+		return false;
+	explore_failure_signature(res, m->name, sig, sizeof(sig));
+	return !strcmp(sig, m->want);
 }
 
 /* ddmin over the items: keep[] in, keep[] out (a 1-minimal subset within the budget). */
@@ -255,21 +337,86 @@ static void shrink_survivors(struct min_ctx *m, const char *text, int64_t point,
 	m->runs += one.runs;
 }
 
+/* Read path whole. 0 or a negative errno. */
+static int read_text(const char *path, char **text)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	*text = NULL;
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return -EIO;
+	}
+	*text = malloc((size_t)size + 1);
+	if (!*text || fread(*text, 1, (size_t)size, f) != (size_t)size) {
+		fclose(f);
+		free(*text);
+		*text = NULL;
+		return -EIO;
+	}
+	fclose(f);
+	(*text)[size] = 0;
+	return 0;
+}
+
+/* The minimized trace: comment lines saying how it fails and how to replay it, then min. */
+static char *render(const char *path, const char *out_path, const struct explore_opts *o,
+		    const struct explore_result *failed, const struct explore_result *res,
+		    const char *surv, const char *sig, size_t kept, size_t total, const char *min)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	char ebudget[48] = "";
+
+	if (!f)
+		return NULL;
+	if (o->event_budget) /* a hang depends on it */
+		snprintf(ebudget, sizeof(ebudget), " --event-budget %" PRIu64, o->event_budget);
+	fprintf(f, "# Minimized by snapsim explore from %s (seed %" PRIu64 "): %zu of %zu steps kept.\n",
+		path, failed->seed, kept, total);
+	if (res->fail_point >= 0) {
+		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   %s\n",
+			res->fail_point, surv, res->failure);
+		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64
+			"%s --point %" PRId64 " --survivors '%s'\n",
+			o->program ? o->program : "snapsim", out_path, failed->seed,
+			explore_mode_name(o->mode), explore_subsets_name(o->subsets),
+			o->budget ? o->budget : 64, ebudget, res->fail_point, surv);
+	} else {
+		fprintf(f, "# Fails without a crash: %s\n# Replay: %s explore %s --seed %" PRIu64
+			" --mode %s%s\n", res->replay_failure, o->program ? o->program : "snapsim",
+			out_path, failed->seed, explore_mode_name(o->mode), ebudget);
+	}
+	fprintf(f, "# Failure signature (kept by the minimizer): %s\n", sig);
+	fputs(min, f);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 int explore_minimize(const char *path, const struct explore_opts *o,
 		     const struct explore_result *failed, const char *out_path,
-		     unsigned max_runs, FILE *log)
+		     unsigned max_runs, FILE *log, char **out_text)
 {
-	struct min_ctx m = { .name = out_path, .o = *o, .want = failed->verdict,
-			     .want_crash = failed->fail_point >= 0,
-			     .max_runs = max_runs ? max_runs : 200 };
-	struct explore_result res;
-	struct chunks c;
+	struct min_ctx m = { .name = out_path, .o = *o, .max_runs = max_runs ? max_runs : 200 };
+	struct explore_result *res = malloc(sizeof(*res));
+	struct chunks c = { 0 };
 	char surv[2048], *text = NULL, *min = NULL;
 	bool *keep = NULL;
-	FILE *f;
-	long size;
+	unsigned spent;
+	size_t kept = 0;
 	int r;
 
+	*out_text = NULL;
+	if (!res)
+		return -ENOMEM;
+	explore_failure_signature(failed, path, m.want, sizeof(m.want));
 	m.o.db = NULL;
 	m.o.log = NULL;
 	m.o.keep_going = false;
@@ -278,22 +425,9 @@ int explore_minimize(const char *path, const struct explore_opts *o,
 	m.o.has_seed = true;
 	m.o.seed = failed->seed;
 
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return -EIO;
-	}
-	text = malloc((size_t)size + 1);
-	if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
-		fclose(f);
-		free(text);
-		return -EIO;
-	}
-	fclose(f);
-	text[size] = 0;
-
+	r = read_text(path, &text);
+	if (r)
+		goto out_free;
 	r = chunks_split(text, &c);
 	if (r)
 		goto out_free;
@@ -310,54 +444,38 @@ int explore_minimize(const char *path, const struct explore_opts *o,
 		r = -ENOMEM;
 		goto out_chunks;
 	}
-	/* Where does the minimized trace fail? */
+	/* Where does the minimized trace fail? (one run more than the budget) */
+	spent = m.runs;
 	m.runs = 0;
-	m.max_runs = m.max_runs + 1;
-	if (!still_fails(&m, min, &res)) {
-		/* Budget gone or flaky: fall back to the original. */
+	m.max_runs = 1;
+	if (!still_fails(&m, min, res)) {
+		/* Flaky: fall back to the original. */
 		free(min);
 		min = strdup(text);
-		res = *failed;
+		*res = *failed;
+		for (size_t i = 0; i < c.n; i++)
+			keep[i] = true;
 		if (!min) {
 			r = -ENOMEM;
 			goto out_chunks;
 		}
 	}
-	snprintf(surv, sizeof(surv), "%s", res.fail_survivors);
-	if (res.fail_point >= 0)
-		shrink_survivors(&m, min, res.fail_point, surv, sizeof(surv));
-
-	f = fopen(out_path, "w");
-	if (!f) {
-		r = -errno;
-		goto out_chunks;
-	}
-	size_t kept = 0;
-
+	m.runs = spent + 1;
+	m.max_runs = max_runs ? max_runs : 200;
+	snprintf(surv, sizeof(surv), "%s", res->fail_survivors);
+	if (res->fail_point >= 0)
+		shrink_survivors(&m, min, res->fail_point, surv, sizeof(surv));
 	for (size_t i = 0; i < c.n; i++)
 		kept += keep[i];
-	fprintf(f, "# Minimized by snapsim explore from %s (seed %" PRIu64 "): %zu of %zu steps kept.\n",
-		path, failed->seed, kept, c.n);
-	if (res.fail_point >= 0) {
-		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   %s\n",
-			res.fail_point, surv, res.failure);
-		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64
-			" --point %" PRId64 " --survivors '%s'\n",
-			o->program ? o->program : "snapsim", out_path, failed->seed,
-			explore_mode_name(o->mode), explore_subsets_name(o->subsets),
-			o->budget ? o->budget : 64, res.fail_point, surv);
-	} else {
-		fprintf(f, "# Fails without a crash: %s\n# Replay: %s explore %s --seed %" PRIu64 "\n",
-			res.replay_failure, o->program ? o->program : "snapsim", out_path, failed->seed);
-	}
-	fputs(min, f);
-	r = fclose(f) ? -EIO : 0;
-	if (log)
-		fprintf(log, "minimized trace: %s (%zu of %zu steps, %u explorer runs)\n", out_path,
+	*out_text = render(path, out_path, o, failed, res, surv, m.want, kept, c.n, min);
+	r = *out_text ? 0 : -ENOMEM;
+	if (log && !r)
+		fprintf(log, "minimizing %s: %zu of %zu steps kept (%u explorer runs)\n", path,
 			kept, c.n, m.runs);
 out_chunks:
 	chunks_free(&c);
 out_free:
+	free(res);
 	free(keep);
 	free(min);
 	free(text);

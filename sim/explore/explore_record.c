@@ -78,6 +78,8 @@ void explore_repro_line(const struct explore_run *er, int64_t point, const char 
 			 o->program ? o->program : "snapsim", er->path, er->res->seed,
 			 explore_mode_name(o->mode), explore_subsets_name(o->subsets), er->budget);
 
+	if (o->event_budget && n > 0 && (size_t)n < len) /* a hang depends on it */
+		n += snprintf(buf + n, len - (size_t)n, " --event-budget %" PRIu64, o->event_budget);
 	if (point >= 0 && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
 			 point, surv ? surv : "");

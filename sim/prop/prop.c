@@ -36,15 +36,15 @@ int prop_parse(const char *name)
 static void write_trace(struct shrink *s, struct prop_result *res)
 {
 	const char *dir = s->o->out_dir ? s->o->out_dir : getenv("TMPDIR");
-	size_t len;
-	char *buf = gen_case_yaml(s->c, s->keep, &len);
+	size_t len, tlen = 0;
+	char *buf, *text = NULL;
 	FILE *f;
 
-	if (!buf)
+	if (!s->o->save || !(buf = gen_case_yaml(s->c, s->keep, &len)))
 		return;
 	snprintf(res->trace_path, sizeof(res->trace_path), "%s/prop-%s-%" PRIu64 ".yaml",
 		 dir && *dir ? dir : "/tmp", prop_name(s->k), s->seed);
-	f = fopen(res->trace_path, "w");
+	f = open_memstream(&text, &tlen);
 	if (!f) {
 		res->trace_path[0] = '\0';
 		free(buf);
@@ -69,7 +69,9 @@ static void write_trace(struct shrink *s, struct prop_result *res)
 		fprintf(f, "# replay: snapsim check --trace %s --seed %" PRIu64 "\n",
 			res->trace_path, s->seed);
 	fwrite(buf, 1, len, f);
-	fclose(f);
+	if (fclose(f) || s->o->save(s->o->save_ctx, res->trace_path, text, tlen))
+		res->trace_path[0] = '\0';
+	free(text);
 	free(buf);
 }
 
@@ -209,9 +211,13 @@ int prop_check_trace(const char *path, uint64_t seed, const struct prop_opts *o,
 
 		snprintf(res->trace_path, sizeof(res->trace_path), "%s/check-%s-%" PRIu64 ".yaml",
 			 dir && *dir ? dir : "/tmp", base ? base + 1 : path, seed);
-		if (!er || explore_trace(path, &eo, er) == EXPLORE_OK ||
-		    explore_minimize(path, &eo, er, res->trace_path, 0, NULL))
+		char *text = NULL;
+
+		if (!o->save || !er || explore_trace(path, &eo, er) == EXPLORE_OK ||
+		    explore_minimize(path, &eo, er, res->trace_path, 0, NULL, &text) ||
+		    o->save(o->save_ctx, res->trace_path, text, strlen(text)))
 			res->trace_path[0] = '\0';
+		free(text);
 		free(er);
 	}
 	res->runs = 1;

@@ -25,8 +25,8 @@
  * On failure prop_run() shrinks the case: delta debugging over the
  * non-structural steps, then halving I/O lengths, then (PROP_CRASH) the
  * surviving writes of the failing state one at a time; every candidate
- * must still fail the same property. The minimized YAML goes to
- * DIR/prop-NAME-SEED.yaml with the seed, the failure and a command that
+ * must still fail the same property. The minimized YAML is given to
+ * opts.save for DIR/prop-NAME-SEED.yaml with the seed, the failure and a command that
  * replays it in its first lines.
  *
  * Note (known checker gaps, off by default, each reproduced by a seed):
@@ -64,6 +64,10 @@ struct prop_opts {
 	bool faults;             /* PROP_CRASH: inject COW write errors (see the note below) */
 	bool merge_crashes;      /* PROP_CRASH: crash points while a merge runs (note below) */
 	const char *out_dir;     /* minimized traces; NULL: $TMPDIR or /tmp */
+	/* Saves a minimized trace (text of len bytes) at path: 0, or nonzero
+	 * when it was not written. NULL: none is written. */
+	int (*save)(void *ctx, const char *path, const char *text, size_t len);
+	void *save_ctx;
 };
 
 struct prop_result {

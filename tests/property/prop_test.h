@@ -22,12 +22,25 @@ static inline uint64_t prop_env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 10) : def;
 }
 
+/* prop_opts.save for the tests: a plain file (the suite's own scratch output). */
+static inline int prop_test_save(void *ctx, const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	(void)ctx;
+	if (!f)
+		return -1;
+	fwrite(text, 1, len, f);
+	return fclose(f) ? -1 : 0;
+}
+
 /* Run property k over the cases; returns the number that failed. */
 static inline unsigned prop_test_loop(enum prop_kind k, uint64_t default_cases, char store)
 {
 	uint64_t first = prop_env_u64("SNAPSIM_SEED", 1);
 	uint64_t cases = prop_env_u64("SNAPSIM_CASES", getenv("SNAPSIM_SEED") ? 1 : default_cases);
-	struct prop_opts o = { .store = store, .out_dir = getenv("SNAPSIM_PROP_DIR") };
+	struct prop_opts o = { .store = store, .out_dir = getenv("SNAPSIM_PROP_DIR"),
+				.save = prop_test_save };
 	unsigned failed = 0;
 	uint64_t states = 0;
 

@@ -167,6 +167,7 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 	cli_json_kuint(j, "states_checked", res->states_checked);
 	cli_json_kuint(j, "states_duplicate", res->states_duplicate);
 	cli_json_kuint(j, "failures", res->failures);
+	cli_json_kbool(j, "live_failed", res->live_failed);
 	cli_json_kdouble(j, "seconds", dt);
 	if (res->verdict != EXPLORE_OK) {
 		cli_json_kstr(j, "message", result_message(res));
@@ -264,7 +265,7 @@ int cmd_explore(int argc, char **argv)
 	char options[512], started[32], err[512], first_err[1024] = "";
 	struct cli_json j;
 	bool minimize = true;
-	uint64_t total_states = 0, total_points = 0, total_fail = 0, n;
+	uint64_t total_states = 0, total_points = 0, total_fail = 0, total_live = 0, n;
 	struct statedb *db = NULL;
 	int rc = CLI_EXIT_OK, first_code = 0, opt, nt;
 	double t0;
@@ -407,6 +408,7 @@ int cmd_explore(int argc, char **argv)
 		total_states += res->states_checked;
 		total_points += res->points_explored;
 		total_fail += res->failures;
+		total_live += res->live_failed;
 		code = verdict_exit(res->verdict);
 		if (code > rc)
 			rc = code; /* 4 > 3 > 2 > 1: errors outrank a failed check */
@@ -442,6 +444,7 @@ int cmd_explore(int argc, char **argv)
 			cli_json_kuint(&j, "crash_points", total_points);
 			cli_json_kuint(&j, "states_checked", total_states);
 			cli_json_kuint(&j, "failing", total_fail);
+			cli_json_kuint(&j, "live_failed", total_live);
 			cli_json_kdouble(&j, "seconds", dt);
 			if (db_path)
 				cli_json_kstr(&j, "database", db_path);
@@ -450,9 +453,14 @@ int cmd_explore(int argc, char **argv)
 				cli_json_kerror(&j, first_code, first_err, NULL);
 			cli_json_end(&j);
 		} else if (!cv.quiet || rc != CLI_EXIT_OK) {
+			char live[64] = "";
+
+			if (total_live)
+				snprintf(live, sizeof(live), ", %" PRIu64 " live run%s failed", total_live,
+					 total_live == 1 ? "" : "s");
 			printf("explored %d trace%s: %" PRIu64 " crash points, %" PRIu64 " states checked, %" PRIu64
-			       " failing, %.1fs (%.0f states/s)%s%s\n", nt, nt == 1 ? "" : "s", total_points,
-			       total_states, total_fail, dt, dt > 0 ? (double)total_states / dt : 0.0,
+			       " failing%s, %.1fs (%.0f states/s)%s%s\n", nt, nt == 1 ? "" : "s", total_points,
+			       total_states, total_fail, live, dt, dt > 0 ? (double)total_states / dt : 0.0,
 			       db_path ? "; database " : "", db_path ? db_path : "");
 		}
 	}

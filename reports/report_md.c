@@ -196,8 +196,10 @@ static void md_failures(sqlite3 *db, const struct report_sweeps *sw, FILE *out)
 		fputs("None: every explored state recovered to what the model allows.\n\n", out);
 		return;
 	}
-	fprintf(out, "%s failing state%s; the live run failed in %lld sweep%s.\n\n",
-		report_num(a, sizeof(a), (uint64_t)total), total == 1 ? "" : "s", live, live == 1 ? "" : "s");
+	fprintf(out, "%s failing state%s", report_num(a, sizeof(a), (uint64_t)total), total == 1 ? "" : "s");
+	if (live) /* counted apart: a live run's failure is no crash state */
+		fprintf(out, "; the live run failed in %lld sweep%s", live, live == 1 ? "" : "s");
+	fputs(".\n\n", out);
 	if (sqlite3_prepare_v2(db, "SELECT point, sweep, full, live FROM temp.report_card ORDER BY full DESC, rank",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;

@@ -119,6 +119,9 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 		snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", rr.failure);
 		break;
 	}
+	res->live_failed = res->fail_point < 0 && (res->verdict == EXPLORE_VIOLATION ||
+						   res->verdict == EXPLORE_HANG ||
+						   res->verdict == EXPLORE_TOOL_CRASH);
 	if (o->only_point >= 0 && res->verdict == EXPLORE_OK &&
 	    (uint64_t)o->only_point >= res->points) {
 		/* The whole trace ran without reaching it: a request for nothing. */
@@ -134,8 +137,9 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 		for (int g = 0; g < EXPLORE_GOAL_COUNT; g++)
 			statedb_coverage_set(o->db, er.run_id, explore_goal_name(g), res->goal[g], -1,
 					     NULL);
-		if (res->replay_failure[0] && res->verdict != EXPLORE_OK && res->fail_point < 0) {
-			/* A failure outside any crash state: record it as a point of its own. */
+		if (res->live_failed) {
+			/* A failure outside any crash state: a row of its own (kind 'replay'),
+			 * counted apart from the crash points and states (explore_result). */
 			struct statedb_point p = {
 				.run = er.run_id, .seq = res->points, .kind = "replay",
 				.trace_line = rr.fail_line, .label = "the live run", .states_total = 1,

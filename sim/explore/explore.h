@@ -136,7 +136,10 @@ struct explore_result {
 	uint64_t states_total;       /* existing, summed (saturating) */
 	uint64_t states_checked;
 	uint64_t states_duplicate;   /* skipped: same durable state as one checked */
-	uint64_t failures;           /* states with a verdict other than ok */
+	uint64_t failures;           /* crash states with a verdict other than ok */
+	bool live_failed;            /* the live run itself failed (not a crash state: no
+					point, no state; the database's 'replay' row) */
+	bool interrupted;            /* opts.stop was raised: the run ended early */
 	bool goal[EXPLORE_GOAL_COUNT];
 	int64_t fail_point;          /* first failing crash point, -1 none */
 	char fail_survivors[2048];   /* its state */

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_cmd.h"
 #include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -45,6 +46,7 @@ static void explore_usage(FILE *out)
 	      "         [--subsets all|random|prefix|reorder] [--budget N] [--db FILE]\n"
 	      "         [--shard K/N | --point P [--survivors SPEC]] [--keep-going]\n"
 	      "         [--event-budget N] [--min-dir DIR | --no-minimize] [-q] [--json]\n"
+	      "         [--check-cmd 'CMD {DEV}...' [--check-timeout SECONDS]]\n"
 	      "\n"
 	      "At each crash point, restart the stack on the durable states the disks may\n"
 	      "hold and check every device against the model and the COW store's\n"
@@ -70,6 +72,20 @@ static void explore_usage(FILE *out)
 	      "  --min-dir DIR       where minimized traces go (default: beside --db, else\n"
 	      "                      reports/out)\n"
 	      "  --no-minimize       do not minimize failing traces\n"
+	      "  --check-cmd CMD     also judge every crash state with your own checker: the\n"
+	      "                      devices CMD names as {NAME} (disks or dm devices of\n"
+	      "                      the trace) are exported, as recovery left them, to\n"
+	      "                      files in a private temporary directory, and CMD runs\n"
+	      "                      through /bin/sh with each {NAME} replaced by its\n"
+	      "                      file's quoted path ({{ is a literal {); a non-zero exit\n"
+	      "                      is a violation (its status and first 8 KiB of output go\n"
+	      "                      to the database and report); states whose named devices\n"
+	      "                      hold the same bytes run it once; a state lacking a\n"
+	      "                      named device skips it. E.g. --check-cmd 'e2fsck -fn\n"
+	      "                      {snap}'\n"
+	      "  --check-timeout SECONDS\n"
+	      "                      time limit of one run of CMD (default 30); a run killed\n"
+	      "                      at the limit is a violation of its own kind (timeout)\n"
 	      "  -q, --quiet         no progress on stderr; failures and errors only\n"
 	      "  --json              one JSON object on stdout: every trace's verdict, or\n"
 	      "                      the error\n"
@@ -84,6 +100,27 @@ static void explore_usage(FILE *out)
 	      "     of this version\n"
 	      "  4  I/O or tool error: the database cannot be written, out of memory,\n"
 	      "     a fault inside snapsim\n", out);
+}
+
+/* "OPT 'VALUE' --check-timeout N", VALUE quoted for sh (repro lines); malloc'd. */
+static char *shell_option(const char *opt, const char *value, uint64_t timeout)
+{
+	size_t n = strlen(opt) + 4 * strlen(value) + 48;
+	char *s = malloc(n), *p;
+
+	if (!s)
+		return NULL;
+	p = s + snprintf(s, n, "%s '", opt);
+	for (const char *v = value; *v; v++) {
+		if (*v == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *v;
+		}
+	}
+	snprintf(p, n - (size_t)(p - s), "' --check-timeout %" PRIu64, timeout);
+	return s;
 }
 
 /* The exit status of a verdict (cli_exit.h). */
@@ -156,7 +193,7 @@ static const char *result_message(const struct explore_result *res)
 }
 
 static void json_trace(struct cli_json *j, const char *trace, const struct explore_result *res,
-		       double dt, const char *minimized)
+		       double dt, const char *minimized, bool check)
 {
 	cli_json_open_object(j);
 	cli_json_kstr(j, "trace", trace);
@@ -168,6 +205,11 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 	cli_json_kuint(j, "states_duplicate", res->states_duplicate);
 	cli_json_kuint(j, "failures", res->failures);
 	cli_json_kbool(j, "live_failed", res->live_failed);
+	if (check) {
+		cli_json_kuint(j, "check_runs", res->check_runs);
+		cli_json_kuint(j, "check_reused", res->check_reused);
+		cli_json_kuint(j, "check_failures", res->check_failures);
+	}
 	cli_json_kdouble(j, "seconds", dt);
 	if (res->verdict != EXPLORE_OK) {
 		cli_json_kstr(j, "message", result_message(res));
@@ -212,14 +254,20 @@ static void report_failure(const char *trace, const struct explore_opts *o,
 			   bool minimize, const struct cli_verb *cv, char *minimized, size_t len)
 {
 	FILE *out = cv->json ? stderr : stdout;
+	struct explore_opts mo = *o;
 	char stem[256], path[4600], *text = NULL;
 	int r;
 
 	fprintf(out, "  %s\n", result_message(res));
 	fprintf(out, "  seed %" PRIu64 "; replay: %s\n", res->seed,
 		res->repro[0] ? res->repro : "(the trace itself is rejected)");
-	if (!minimize || o->only_point >= 0)
+	/* The minimizer shrinks what the model caught; the checker's failures are the
+	 * checker's to explain (its output is in the database and report). */
+	if (!minimize || o->only_point >= 0 || res->fail_by_check)
 		return;
+	mo.check = NULL;
+	mo.check_repro = NULL;
+	o = &mo;
 	trace_stem(trace, stem, sizeof(stem));
 	if ((r = cli_mkdir_p(min_dir)) < 0) {
 		fprintf(stderr, "snapsim %s: minimized trace not written: %s: %s\n", cv->name,
@@ -241,7 +289,8 @@ static void report_failure(const char *trace, const struct explore_opts *o,
 int cmd_explore(int argc, char **argv)
 {
 	enum { OPT_SEED = 0x100, OPT_MODE, OPT_SUBSETS, OPT_BUDGET, OPT_EVENT_BUDGET, OPT_POINT,
-	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE };
+	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE,
+	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -256,16 +305,21 @@ int cmd_explore(int argc, char **argv)
 		{ "min-dir", required_argument, NULL, OPT_MIN_DIR },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
+		{ "check-cmd", required_argument, NULL, OPT_CHECK_CMD },
+		{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
 		CLI_OPTIONS_END,
 	};
 	struct cli_verb cv = CLI_VERB("explore", explore_usage);
 	struct explore_opts o = { .mode = EXPLORE_MODE_COMPLETION, .subsets = SIM_SUBSET_ALL,
 				  .only_point = -1, .program = "snapsim", .version = SNAPSIM_VERSION };
-	const char *db_path = NULL, *min_dir = NULL, *shard_opt = NULL;
-	char options[512], started[32], err[512], first_err[1024] = "";
+	const char *db_path = NULL, *min_dir = NULL, *shard_opt = NULL, *check_text = NULL;
+	char options[4608], started[32], err[512], first_err[1024] = "", *check_repro = NULL;
+	uint64_t check_timeout = 30;
+	static struct check_cmd cc;
 	struct cli_json j;
 	bool minimize = true;
 	uint64_t total_states = 0, total_points = 0, total_fail = 0, total_live = 0, n;
+	uint64_t check_runs = 0, check_reused = 0, check_fail = 0;
 	struct statedb *db = NULL;
 	int rc = CLI_EXIT_OK, first_code = 0, opt, nt;
 	double t0;
@@ -331,6 +385,13 @@ int cmd_explore(int argc, char **argv)
 		case OPT_NO_MINIMIZE:
 			minimize = false;
 			break;
+		case OPT_CHECK_CMD:
+			check_text = optarg;
+			break;
+		case OPT_CHECK_TIMEOUT:
+			if (cli_opt_u64(&cv, "--check-timeout", optarg, 1, 86400, &check_timeout))
+				return cv.exit;
+			break;
 		}
 	}
 	nt = argc - optind;
@@ -343,12 +404,32 @@ int cmd_explore(int argc, char **argv)
 		return cli_usage_error(&cv, "--min-dir and --no-minimize cannot be used together");
 	if (nt == 0)
 		return cli_usage_error(&cv, "no TRACE given");
+	if (check_text) {
+		/* Every placeholder must name a device of every trace, before anything runs. */
+		if (check_cmd_parse(&cc, check_text, (double)check_timeout, err, sizeof(err)))
+			return cli_usage_error(&cv, "%s", err);
+		for (int i = optind; i < argc; i++)
+			if (check_cmd_check_names(&cc, argv[i], err, sizeof(err)) == 1)
+				return cli_usage_error(&cv, "%s", err);
+		check_repro = shell_option("--check-cmd", check_text, check_timeout);
+		if (!check_repro)
+			return cli_errorf(&cv, CLI_EXIT_IO, NULL, "out of memory");
+		o.check = check_cmd_state;
+		o.check_ctx = &cc;
+		o.check_text = check_text;
+		o.check_repro = check_repro;
+	} else if (check_timeout != 30) {
+		return cli_usage_error(&cv, "--check-timeout needs --check-cmd");
+	}
 	snprintf(options, sizeof(options), "--mode %s --subsets %s --budget %" PRIu64 "%s",
 		 explore_mode_name(o.mode), explore_subsets_name(o.subsets), o.budget ? o.budget : 64,
 		 o.keep_going ? " --keep-going" : "");
 	if (o.shard_n)
 		snprintf(options + strlen(options), sizeof(options) - strlen(options), " --shard %u/%u",
 			 o.shard_k, o.shard_n);
+	if (check_repro)
+		snprintf(options + strlen(options), sizeof(options) - strlen(options), " %s",
+			 check_repro);
 	o.options_text = options;
 	{
 		time_t t = time(NULL);
@@ -409,6 +490,9 @@ int cmd_explore(int argc, char **argv)
 		total_points += res->points_explored;
 		total_fail += res->failures;
 		total_live += res->live_failed;
+		check_runs += res->check_runs;
+		check_reused += res->check_reused;
+		check_fail += res->check_failures;
 		code = verdict_exit(res->verdict);
 		if (code > rc)
 			rc = code; /* 4 > 3 > 2 > 1: errors outrank a failed check */
@@ -432,7 +516,7 @@ int cmd_explore(int argc, char **argv)
 			report_failure(trace, &o, res, db, min_dir, minimize, &cv, minimized,
 				       sizeof(minimized));
 		if (cv.json)
-			json_trace(&j, trace, res, dt, minimized[0] ? minimized : NULL);
+			json_trace(&j, trace, res, dt, minimized[0] ? minimized : NULL, o.check != NULL);
 		fflush(stdout);
 		free(res);
 	}
@@ -453,6 +537,12 @@ int cmd_explore(int argc, char **argv)
 				cli_json_kerror(&j, first_code, first_err, NULL);
 			cli_json_end(&j);
 		} else if (!cv.quiet || rc != CLI_EXIT_OK) {
+			if (check_text)
+				printf("check command: %" PRIu64 " run%s, %" PRIu64 " state%s given an "
+				       "earlier verdict (same contents), %" PRIu64 " failing\n",
+				       check_runs, check_runs == 1 ? "" : "s", check_reused,
+				       check_reused == 1 ? "" : "s", check_fail);
+
 			char live[64] = "";
 
 			if (total_live)
@@ -465,5 +555,8 @@ int cmd_explore(int argc, char **argv)
 		}
 	}
 	statedb_close(db);
+	if (check_text)
+		check_cmd_finish(&cc);
+	free(check_repro);
 	return rc;
 }

@@ -9,7 +9,8 @@
  * cards), report_writes.c (a failing state's pending writes),
  * report_html.c (page, summary, runs, coverage, exceptions),
  * report_html_fail.c (failure cards), report_html_trace.c (per sweep the
- * timeline and crash point table), report_md.c (Markdown).
+ * timeline and crash point table), report_md.c (Markdown), report_checks.c
+ * (an application checker's verdict on a failing state).
  */
 #ifndef SNAPSIM_REPORT_H
 #define SNAPSIM_REPORT_H
@@ -61,6 +62,12 @@ long long report_scalar(struct sqlite3 *db, const char *sql, long long dflt);
 const char *report_col(struct sqlite3_stmt *st, int i);
 /* Whether the database has table name (schema 2 has no writes table). */
 bool report_has_table(struct sqlite3 *db, const char *name);
+
+/* ---- a state's application checker (report_checks.c; the checks table) ---- */
+
+/* The checker's command, verdict, exit status and output of state, when it has a row. */
+void report_html_check(struct sqlite3 *db, long long state, FILE *out);
+void report_md_check(struct sqlite3 *db, long long state, FILE *out);
 
 /* ---- sweeps (report_sweeps.c) ---- */
 

@@ -43,8 +43,10 @@ const char *report_verdict_colour(const char *v)
 		return "#b0b7bf";
 	if (!strcmp(v, "ok"))
 		return "#2e7d32";
-	if (!strcmp(v, "violation"))
+	if (!strcmp(v, "violation") || !strcmp(v, "failed"))
 		return "#c62828";
+	if (!strcmp(v, "timeout"))
+		return "#ad1457";
 	if (!strcmp(v, "crash"))
 		return "#ef6c00";
 	if (!strcmp(v, "hang"))

@@ -171,7 +171,7 @@ static void section_exceptions(sqlite3 *db, FILE *out)
 		return;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT r.trace, p.seq, e.device, e.old_chunk, e.new_chunk, e.note, s.id FROM exceptions e "
-			       "JOIN states s ON e.state = s.id JOIN crash_points p ON s.point = p.id "
+			       "JOIN judged_states s ON e.state = s.id JOIN crash_points p ON s.point = p.id "
 			       "JOIN runs r ON p.run = r.id WHERE e.note IS NOT NULL ORDER BY r.trace, p.seq, s.id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
@@ -205,9 +205,9 @@ int report_write_html(struct sqlite3 *db, const char *db_name, FILE *out)
 	if (r)
 		return r;
 	points = report_scalar(db, "SELECT COUNT(*) FROM crash_points WHERE kind <> 'replay'", 0);
-	states = report_scalar(db, "SELECT COUNT(*) FROM states s JOIN crash_points p ON s.point = p.id "
+	states = report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN crash_points p ON s.point = p.id "
 			       "WHERE p.kind <> 'replay'", 0);
-	bad = report_scalar(db, "SELECT COUNT(*) FROM states s JOIN crash_points p ON s.point = p.id "
+	bad = report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN crash_points p ON s.point = p.id "
 			    "WHERE p.kind <> 'replay' AND s.verdict <> 'ok'", 0);
 	live = report_scalar(db, "SELECT COUNT(*) FROM temp.report_card WHERE live", 0);
 	goals = report_scalar(db, "SELECT COUNT(DISTINCT goal) FROM coverage WHERE reached", 0);

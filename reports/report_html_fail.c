@@ -145,6 +145,7 @@ static void state_detail(sqlite3 *db, long long point, sqlite3_stmt *st, FILE *o
 	fputs("</code></p>\n", out);
 	report_html_writes(db, point, surv, out);
 	evidence_table(db, out, sqlite3_column_int64(st, 0));
+	report_html_check(db, sqlite3_column_int64(st, 0), out);
 	if (col(st, 4)) {
 		fputs("<p>Replay this state:</p><pre>", out);
 		esc(out, col(st, 4));
@@ -184,12 +185,12 @@ static void point_card(sqlite3 *db, const struct report_sweep *s, long long poin
 		return;
 	sqlite3_bind_int64(pt, 1, point);
 	if (sqlite3_step(pt) != SQLITE_ROW ||
-	    sqlite3_prepare_v2(db, "SELECT id, verdict, message, survivors, repro, hash FROM states "
+	    sqlite3_prepare_v2(db, "SELECT id, verdict, message, survivors, repro, hash FROM judged_states "
 			       "WHERE point = ?1 AND verdict <> 'ok' ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(pt);
 		return;
 	}
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM states WHERE point = %lld AND verdict <> 'ok'", point);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM judged_states WHERE point = %lld AND verdict <> 'ok'", point);
 	bad = report_scalar(db, sql, 0);
 	sqlite3_bind_int64(st, 1, point);
 	fprintf(out, "<div class=\"fail%s\" id=\"fail-%lld\"><p>", full ? "" : " brief", point);
@@ -234,7 +235,7 @@ static void live_card(sqlite3 *db, const struct report_sweep *s, long long point
 	sqlite3_stmt *st;
 	const char *repro;
 
-	if (sqlite3_prepare_v2(db, "SELECT s.verdict, s.message, s.repro, p.trace_line, p.seq FROM states s "
+	if (sqlite3_prepare_v2(db, "SELECT s.verdict, s.message, s.repro, p.trace_line, p.seq FROM judged_states s "
 			       "JOIN crash_points p ON p.id = s.point WHERE s.point = ?1 ORDER BY s.id LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
@@ -270,9 +271,9 @@ void report_html_failures(sqlite3 *db, const struct report_sweeps *sw, FILE *out
 {
 	sqlite3_stmt *st;
 	char a[REPORT_NUM_LEN], b[REPORT_NUM_LEN];
-	long long states = report_scalar(db, "SELECT COUNT(*) FROM states s JOIN crash_points p ON "
+	long long states = report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN crash_points p ON "
 					 "s.point = p.id WHERE p.kind <> 'replay' AND s.verdict <> 'ok'", 0);
-	long long points = report_scalar(db, "SELECT COUNT(DISTINCT s.point) FROM states s JOIN crash_points p "
+	long long points = report_scalar(db, "SELECT COUNT(DISTINCT s.point) FROM judged_states s JOIN crash_points p "
 					 "ON s.point = p.id WHERE p.kind <> 'replay' AND s.verdict <> 'ok'", 0);
 	long long live = report_scalar(db, "SELECT COUNT(*) FROM temp.report_card WHERE live", 0);
 	long long cards = report_scalar(db, "SELECT COUNT(*) FROM temp.report_card WHERE NOT live", 0);

@@ -36,8 +36,8 @@ static struct pt *load_points(sqlite3 *db, long long sweep, size_t *n)
 	*n = 0;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT p.id, p.seq, p.trace_line, p.states_checked, p.states_total, p.torn_bits, "
-			       "(SELECT MAX(cow_used) FROM states s WHERE s.point = p.id), "
-			       "(SELECT COUNT(*) FROM states s WHERE s.point = p.id AND s.verdict <> 'ok'), "
+			       "(SELECT MAX(cow_used) FROM judged_states s WHERE s.point = p.id), "
+			       "(SELECT COUNT(*) FROM judged_states s WHERE s.point = p.id AND s.verdict <> 'ok'), "
 			       "p.kind, p.label, p.verdict FROM crash_points p JOIN temp.report_sweep w "
 			       "ON w.run = p.run WHERE w.sweep = ?1 AND p.kind <> 'replay' ORDER BY p.seq, p.id",
 			       -1, &st, NULL) != SQLITE_OK)

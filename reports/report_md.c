@@ -147,7 +147,7 @@ static void md_card(sqlite3 *db, const struct report_sweep *s, long long point, 
 	const char *repro;
 
 	if (sqlite3_prepare_v2(db, "SELECT s.id, s.verdict, s.message, s.survivors, s.repro, s.hash, p.seq, "
-			       "p.kind, p.trace_line, p.label FROM states s JOIN crash_points p ON p.id = s.point "
+			       "p.kind, p.trace_line, p.label FROM judged_states s JOIN crash_points p ON p.id = s.point "
 			       "WHERE s.point = ?1 AND s.verdict <> 'ok' ORDER BY s.id LIMIT 1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return;
@@ -175,6 +175,7 @@ static void md_card(sqlite3 *db, const struct report_sweep *s, long long point, 
 			col(st, 3) && col(st, 3)[0] ? col(st, 3) : "(none)", col(st, 5));
 		md_writes(db, point, col(st, 3), out);
 		md_evidence(db, sqlite3_column_int64(st, 0), out);
+		report_md_check(db, sqlite3_column_int64(st, 0), out);
 	}
 	if (repro)
 		fprintf(out, "Replay:\n\n```\n%s\n```\n\n", repro);
@@ -184,7 +185,7 @@ static void md_card(sqlite3 *db, const struct report_sweep *s, long long point, 
 static void md_failures(sqlite3 *db, const struct report_sweeps *sw, FILE *out)
 {
 	sqlite3_stmt *st;
-	long long total = report_scalar(db, "SELECT COUNT(*) FROM states s JOIN crash_points p ON "
+	long long total = report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN crash_points p ON "
 					"s.point = p.id WHERE p.kind <> 'replay' AND s.verdict <> 'ok'", 0);
 	long long live = report_scalar(db, "SELECT COUNT(*) FROM temp.report_card WHERE live", 0);
 	char a[REPORT_NUM_LEN];
@@ -238,9 +239,9 @@ int report_write_md(struct sqlite3 *db, const char *db_name, FILE *out)
 		report_num(a, sizeof(a), sw.n), report_num(b, sizeof(b), sw.nr_runs),
 		report_num(c, sizeof(c), (uint64_t)report_scalar(db, "SELECT COUNT(*) FROM crash_points "
 								 "WHERE kind <> 'replay'", 0)),
-		report_num(d, sizeof(d), (uint64_t)report_scalar(db, "SELECT COUNT(*) FROM states s JOIN "
+		report_num(d, sizeof(d), (uint64_t)report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN "
 								 "crash_points p ON s.point = p.id WHERE p.kind <> 'replay'", 0)),
-		report_num(e, sizeof(e), (uint64_t)report_scalar(db, "SELECT COUNT(*) FROM states s JOIN "
+		report_num(e, sizeof(e), (uint64_t)report_scalar(db, "SELECT COUNT(*) FROM judged_states s JOIN "
 								 "crash_points p ON s.point = p.id WHERE p.kind <> 'replay' "
 								 "AND s.verdict <> 'ok'", 0)),
 		report_scalar(db, "SELECT COUNT(*) FROM exceptions WHERE note IS NOT NULL", 0));

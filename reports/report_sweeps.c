@@ -259,12 +259,12 @@ static int plan_cards(sqlite3 *db, const struct report_sweeps *sw)
 	if (rc != SQLITE_OK)
 		return -EIO;
 	if (sqlite3_prepare_v2(db, "SELECT p.id FROM crash_points p JOIN temp.report_sweep w ON w.run = p.run "
-			       "WHERE w.sweep = ?1 AND p.kind = 'replay' AND EXISTS (SELECT 1 FROM states s "
+			       "WHERE w.sweep = ?1 AND p.kind = 'replay' AND EXISTS (SELECT 1 FROM judged_states s "
 			       "WHERE s.point = p.id AND s.verdict <> 'ok') ORDER BY p.id LIMIT 1", -1, &live,
 			       NULL) != SQLITE_OK)
 		return -EIO;
 	if (sqlite3_prepare_v2(db, "SELECT p.id FROM crash_points p JOIN temp.report_sweep w ON w.run = p.run "
-			       "WHERE w.sweep = ?1 AND p.kind <> 'replay' AND EXISTS (SELECT 1 FROM states s "
+			       "WHERE w.sweep = ?1 AND p.kind <> 'replay' AND EXISTS (SELECT 1 FROM judged_states s "
 			       "WHERE s.point = p.id AND s.verdict <> 'ok') ORDER BY p.seq, p.id", -1, &bad,
 			       NULL) != SQLITE_OK) {
 		sqlite3_finalize(live);
@@ -394,8 +394,8 @@ void report_sweep_figures(sqlite3 *db, long long sweep, struct report_figures *f
 	memset(f, 0, sizeof(*f));
 	if (sqlite3_prepare_v2(db,
 			       "SELECT p.states_total, p.torn_bits, p.states_checked, "
-			       "(SELECT COUNT(*) FROM states s WHERE s.point = p.id AND s.verdict <> 'ok'), "
-			       "(SELECT MAX(cow_used) FROM states s WHERE s.point = p.id), p.kind = 'replay' "
+			       "(SELECT COUNT(*) FROM judged_states s WHERE s.point = p.id AND s.verdict <> 'ok'), "
+			       "(SELECT MAX(cow_used) FROM judged_states s WHERE s.point = p.id), p.kind = 'replay' "
 			       "FROM crash_points p JOIN temp.report_sweep w ON w.run = p.run WHERE w.sweep = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;

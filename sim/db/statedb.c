@@ -89,6 +89,32 @@ const char statedb_schema[] =
 	"  units INTEGER NOT NULL,\n"
 	"  unit_sectors INTEGER NOT NULL,\n"
 	"  PRIMARY KEY(point, disk, write_id));\n"
+	/* An application checker's verdict on a state (explore --check-cmd). */
+	"CREATE TABLE IF NOT EXISTS checks(\n"
+	"  state INTEGER PRIMARY KEY REFERENCES states(id),\n"
+	"  command TEXT NOT NULL,\n"
+	"  verdict TEXT NOT NULL,\n"
+	"  exit_status INTEGER,\n"
+	"  signal INTEGER,\n"
+	"  output TEXT,\n"
+	"  output_bytes INTEGER,\n"
+	"  content_hash TEXT,\n"
+	"  reused INTEGER NOT NULL,\n"
+	"  message TEXT,\n"
+	"  repro TEXT);\n"
+	/* What reports read: a state fails when the model or its checker says so;
+	 * the model's own verdict stays in states.verdict. */
+	"CREATE VIEW IF NOT EXISTS judged_states AS SELECT s.id AS id, s.point AS point,\n"
+	"  s.hash AS hash, s.survivors AS survivors,\n"
+	"  CASE WHEN s.verdict <> 'ok' OR c.verdict IS NULL OR c.verdict IN ('ok', 'skipped')\n"
+	"       THEN s.verdict WHEN c.verdict = 'timeout' THEN 'timeout'\n"
+	"       WHEN c.verdict = 'error' THEN 'crash' ELSE 'violation' END AS verdict,\n"
+	"  s.verdict AS model_verdict, s.cow_used AS cow_used,\n"
+	"  COALESCE(s.message, CASE WHEN c.verdict IN ('ok', 'skipped') THEN NULL ELSE c.message END)\n"
+	"    AS message,\n"
+	"  COALESCE(s.repro, CASE WHEN c.verdict IN ('ok', 'skipped') THEN NULL ELSE c.repro END)\n"
+	"    AS repro\n"
+	"  FROM states s LEFT JOIN checks c ON c.state = s.id;\n"
 	"CREATE INDEX IF NOT EXISTS points_by_run ON crash_points(run, seq);\n"
 	"CREATE INDEX IF NOT EXISTS states_by_point ON states(point);\n"
 	"CREATE INDEX IF NOT EXISTS exceptions_by_state ON exceptions(state);\n"
@@ -107,6 +133,7 @@ enum statedb_stmt {
 	ST_EVID_ADD,
 	ST_COV_SET,
 	ST_WRITE_ADD,
+	ST_CHECK_ADD,
 	ST_COUNT,
 };
 
@@ -132,6 +159,9 @@ static const char *const statedb_sql[ST_COUNT] = {
 		       "detail = COALESCE(detail, excluded.detail)",
 	[ST_WRITE_ADD] = "INSERT OR IGNORE INTO writes(point, disk, write_id, trace_line, sector, "
 			 "nsectors, flags, units, unit_sectors) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_CHECK_ADD] = "INSERT INTO checks(state, command, verdict, exit_status, signal, output, "
+			 "output_bytes, content_hash, reused, message, repro) "
+			 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 };
 
 struct statedb {
@@ -512,6 +542,35 @@ int statedb_write_add(struct statedb *db, const struct statedb_write *w)
 	sqlite3_bind_int64(st, 8, w->units);
 	sqlite3_bind_int64(st, 9, w->unit_sectors);
 	return statedb_step(db, ST_WRITE_ADD);
+}
+
+int statedb_check_add(struct statedb *db, const struct statedb_check *c)
+{
+	sqlite3_stmt *st = db->st[ST_CHECK_ADD];
+	char hash[17];
+
+	snprintf(hash, sizeof(hash), "%016" PRIx64, c->content_hash);
+	sqlite3_bind_int64(st, 1, c->state);
+	bind_text(st, 2, c->command ? c->command : "");
+	bind_text(st, 3, c->verdict ? c->verdict : "ok");
+	if (c->exit_status >= 0)
+		sqlite3_bind_int(st, 4, c->exit_status);
+	else
+		sqlite3_bind_null(st, 4);
+	if (c->signal > 0)
+		sqlite3_bind_int(st, 5, c->signal);
+	else
+		sqlite3_bind_null(st, 5);
+	if (c->output)
+		sqlite3_bind_text(st, 6, c->output, (int)c->output_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, statedb_i64(c->output_bytes));
+	bind_text(st, 8, c->has_hash ? hash : NULL);
+	sqlite3_bind_int(st, 9, c->reused ? 1 : 0);
+	bind_text(st, 10, c->message);
+	bind_text(st, 11, c->repro);
+	return statedb_step(db, ST_CHECK_ADD);
 }
 
 const char *statedb_errmsg(const struct statedb *db)

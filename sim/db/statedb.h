@@ -24,7 +24,7 @@
 
 /* The schema this code writes and reads; meta.schema_version holds it
  * (reports/README.md lists the changes). */
-#define STATEDB_SCHEMA_VERSION 3
+#define STATEDB_SCHEMA_VERSION 4
 
 struct statedb;
 struct sqlite3;
@@ -82,6 +82,23 @@ struct statedb_write {
 	uint32_t unit_sectors;  /* the disk's atomic unit */
 };
 
+/* An application checker's run on a state (explore --check-cmd; checks table). */
+struct statedb_check {
+	int64_t state;
+	const char *command;    /* as given, with its {NAME} placeholders */
+	const char *verdict;    /* ok | failed | timeout | error | skipped */
+	int exit_status;        /* -1: none (killed, not run) */
+	int signal;             /* 0: none */
+	const char *output;     /* the first bytes of stdout + stderr; may be NULL */
+	size_t output_len;
+	uint64_t output_bytes;  /* all of it */
+	bool has_hash;
+	uint64_t content_hash;  /* of the named devices' contents */
+	bool reused;            /* the verdict of an earlier state with the same contents */
+	const char *message;    /* one line: what failed; may be NULL */
+	const char *repro;      /* one-line command; may be NULL */
+};
+
 /*
  * Open (creating if needed) the database at path, with the schema, WAL
  * and prepared statements. Returns 0 and *out, or a negative errno with
@@ -133,6 +150,7 @@ int64_t statedb_evidence_add(struct statedb *db, const struct statedb_evidence *
 int statedb_coverage_set(struct statedb *db, int64_t run, const char *goal,
 			 bool reached, int64_t point_seq, const char *detail);
 int statedb_write_add(struct statedb *db, const struct statedb_write *w);
+int statedb_check_add(struct statedb *db, const struct statedb_check *c);
 
 /* The last SQLite error message of the handle. */
 const char *statedb_errmsg(const struct statedb *db);

@@ -71,6 +71,39 @@ enum explore_goal {
 	EXPLORE_GOAL_COUNT,
 };
 
+/*
+ * An application checker (explore_opts.check, `explore --check-cmd`): run
+ * on a world restarted from a state's crashed disks, apart from the
+ * model's check (its own restart, so nothing it does can change the
+ * model's verdict), after the model's check of that state.
+ */
+enum explore_check_verdict {
+	EXPLORE_CHECK_OK = 0,        /* exit status 0 */
+	EXPLORE_CHECK_FAILED,        /* a non-zero exit status or a signal: a violation */
+	EXPLORE_CHECK_TIMEOUT,       /* killed at its time limit: a violation of its own kind */
+	EXPLORE_CHECK_ERROR,         /* it could not be run (a device not exported, fork failed) */
+	EXPLORE_CHECK_SKIPPED,       /* a named device does not exist in this state */
+};
+
+#define EXPLORE_CHECK_OUTPUT_MAX 8192
+
+struct explore_check_result {
+	enum explore_check_verdict verdict;
+	int exit_status;             /* -1: none */
+	int signal;                  /* 0: none */
+	char output[EXPLORE_CHECK_OUTPUT_MAX]; /* the first bytes of stdout + stderr */
+	size_t output_len;
+	uint64_t output_bytes;       /* all the command wrote */
+	bool has_hash;
+	uint64_t content_hash;       /* of the named devices' contents */
+	bool reused;                 /* an earlier state's verdict, same contents */
+	char message[512];           /* one line */
+};
+
+/* Run the checker on restarted world w (the caller destroys w); fill *out. */
+typedef void explore_check_fn(void *ctx, struct replay_world *w,
+			      struct explore_check_result *out);
+
 struct explore_opts {
 	bool has_seed;               /* false: the trace's seed */
 	uint64_t seed;
@@ -89,6 +122,10 @@ struct explore_opts {
 	const char *started;
 	const char *program;         /* "snapsim" in repro lines */
 	FILE *log;                   /* progress and failures; may be NULL */
+	explore_check_fn *check;     /* an application checker per state; may be NULL */
+	void *check_ctx;
+	const char *check_text;      /* the checker's command as given (the db's checks rows) */
+	const char *check_repro;     /* options appended to repro lines, e.g. "--check-cmd '...'" */
 };
 
 struct explore_evidence {
@@ -136,16 +173,20 @@ struct explore_result {
 	uint64_t states_total;       /* existing, summed (saturating) */
 	uint64_t states_checked;
 	uint64_t states_duplicate;   /* skipped: same durable state as one checked */
-	uint64_t failures;           /* crash states with a verdict other than ok */
+	uint64_t failures;           /* crash states with a verdict other than ok (model or checker) */
 	bool live_failed;            /* the live run itself failed (not a crash state: no
 					point, no state; the database's 'replay' row) */
 	bool interrupted;            /* opts.stop was raised: the run ended early */
+	uint64_t check_runs;         /* the checker ran (not reused, not skipped) */
+	uint64_t check_reused;       /* states given an earlier state's checker verdict */
+	uint64_t check_failures;     /* states the checker failed (failed, timeout, error) */
 	bool goal[EXPLORE_GOAL_COUNT];
 	int64_t fail_point;          /* first failing crash point, -1 none */
 	char fail_survivors[2048];   /* its state */
 	char failure[1024];          /* its message */
 	char repro[2048];            /* one-line command */
 	char replay_failure[1024];   /* the replay itself failed (bad trace, mismatch) */
+	bool fail_by_check;          /* the first failure is the checker's alone */
 };
 
 /* Explore one trace file. Returns res->verdict. */
@@ -185,6 +226,7 @@ const char *explore_mode_name(enum explore_mode m);
 const char *explore_subsets_name(enum sim_subset_mode m);
 const char *explore_verdict_name(enum explore_verdict v);
 const char *explore_goal_name(enum explore_goal g);
+const char *explore_check_verdict_name(enum explore_check_verdict v);
 
 /*
  * Surviving writes, as text: per disk "NAME:ID,ID/MASK,...", disks

@@ -248,6 +248,9 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 	memset(idx, 0, sizeof(idx));
 	for (uint64_t c = 0; c < (combos <= er->budget ? combos : er->budget); c++) {
 		struct explore_state_result sr;
+		enum explore_verdict sv;
+		bool cfail;
+		int64_t state_id;
 		struct sbuf surv = { 0 };
 		uint64_t h = 0;
 		unsigned made = 0;
@@ -301,15 +304,32 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 		er->nr_exc = 0;
 		explore_check_state(w, forks, sim_hash_combine(res->seed, h),
 				    explore_record_exception, er, &sr);
+		sv = sr.verdict;
+		cfail = false;
+		if (o->check) {
+			explore_check_cmd(er, w, forks, &er->cr);
+			cfail = er->cr.verdict == EXPLORE_CHECK_FAILED ||
+				er->cr.verdict == EXPLORE_CHECK_TIMEOUT ||
+				er->cr.verdict == EXPLORE_CHECK_ERROR;
+			if (er->cr.reused)
+				res->check_reused++;
+			else if (er->cr.verdict != EXPLORE_CHECK_SKIPPED)
+				res->check_runs++;
+			if (cfail)
+				res->check_failures++;
+			if (cfail && sv == EXPLORE_OK)
+				sv = er->cr.verdict == EXPLORE_CHECK_ERROR ? EXPLORE_TOOL_CRASH
+									   : EXPLORE_VIOLATION;
+		}
 		for (unsigned d = 0; d < nd; d++)
 			sim_disk_destroy(forks[d]);
 		checked++;
 		res->states_checked++;
 		/* Text only where it is kept: the database's row, or a failure. */
 		repro[0] = 0;
-		if (o->db || sr.verdict != EXPLORE_OK)
+		if (o->db || sv != EXPLORE_OK)
 			explore_survivors_text(w, pick, nd, &surv);
-		if (sr.verdict != EXPLORE_OK)
+		if (sv != EXPLORE_OK)
 			explore_repro_line(er, (int64_t)cp->seq, surv.p, repro, sizeof(repro));
 		if (sr.invalid_uncommitted)
 			res->goal[EXPLORE_GOAL_INVALID_UNCOMMITTED] = true;
@@ -318,26 +338,38 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 				if (ds[d].n)
 					res->goal[EXPLORE_GOAL_PARTIAL_AREA] = true;
 		}
-		if (sr.verdict != EXPLORE_OK) {
+		if (sv != EXPLORE_OK) {
+			/* The model's message first; the checker's after it when both failed. */
+			char msg[1024];
+
+			if (sr.verdict == EXPLORE_OK)
+				snprintf(msg, sizeof(msg), "%s", er->cr.message);
+			else if (cfail)
+				snprintf(msg, sizeof(msg), "%.600s; and %.400s", sr.message, er->cr.message);
+			else
+				snprintf(msg, sizeof(msg), "%s", sr.message);
 			res->failures++;
 			if (res->fail_point < 0) {
 				res->fail_point = (int64_t)cp->seq;
 				snprintf(res->fail_survivors, sizeof(res->fail_survivors), "%s",
 					 surv.p ? surv.p : "");
-				snprintf(res->failure, sizeof(res->failure), "%s", sr.message);
+				snprintf(res->failure, sizeof(res->failure), "%s", msg);
 				snprintf(res->repro, sizeof(res->repro), "%s", repro);
+				res->fail_by_check = sr.verdict == EXPLORE_OK;
 			}
 			if (o->log && res->failures <= 3) {
 				fprintf(o->log, "%s: crash point %" PRIu64 " (line %u, %s): %s: %s\n"
 					"  seed %" PRIu64 "; replay: %s\n", er->path, cp->seq,
 					cp->step_line, point_kind_name(cp->kind),
-					explore_verdict_name(sr.verdict), sr.message, res->seed, repro);
+					explore_verdict_name(sv), msg, res->seed, repro);
 			}
 		}
-		point_verdict = worse(point_verdict, sr.verdict);
-		explore_record_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
+		point_verdict = worse(point_verdict, sv);
+		state_id = explore_record_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
+		if (o->check)
+			explore_record_check(er, state_id, &er->cr, repro);
 		free(surv.p);
-		if (sr.verdict == EXPLORE_HANG || sr.verdict == EXPLORE_TOOL_CRASH)
+		if (sv == EXPLORE_HANG || sv == EXPLORE_TOOL_CRASH)
 			break;
 	}
 out_point:

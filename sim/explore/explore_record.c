@@ -37,7 +37,7 @@ void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 }
 
 /* Record one checked state in the database. */
-void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
+int64_t explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
 			  const char *surv, const struct explore_state_result *sr,
 			  const char *repro)
 {
@@ -51,10 +51,10 @@ void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t has
 	int64_t id;
 
 	if (!db || point_id <= 0)
-		return;
+		return 0;
 	id = statedb_state_add(db, &s);
 	if (id <= 0)
-		return;
+		return id;
 	for (size_t i = 0; i < er->nr_exc; i++)
 		statedb_exception_add(db, id, er->exc[i].dev, er->exc[i].old_chunk,
 				      er->exc[i].new_chunk, er->exc[i].note);
@@ -68,6 +68,24 @@ void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t has
 
 		statedb_evidence_add(db, &ev);
 	}
+	return id;
+}
+
+void explore_record_check(struct explore_run *er, int64_t state_id,
+			  const struct explore_check_result *cr, const char *repro)
+{
+	bool failed = cr->verdict != EXPLORE_CHECK_OK && cr->verdict != EXPLORE_CHECK_SKIPPED;
+	struct statedb_check c = {
+		.state = state_id, .command = er->o->check_text,
+		.verdict = explore_check_verdict_name(cr->verdict), .exit_status = cr->exit_status,
+		.signal = cr->signal, .output = cr->output_len ? cr->output : NULL,
+		.output_len = cr->output_len, .output_bytes = cr->output_bytes,
+		.has_hash = cr->has_hash, .content_hash = cr->content_hash, .reused = cr->reused,
+		.message = cr->message[0] ? cr->message : NULL, .repro = failed ? repro : NULL,
+	};
+
+	if (er->o->db && state_id > 0)
+		statedb_check_add(er->o->db, &c);
 }
 
 void explore_repro_line(const struct explore_run *er, int64_t point, const char *surv,
@@ -81,8 +99,10 @@ void explore_repro_line(const struct explore_run *er, int64_t point, const char 
 	if (o->event_budget && n > 0 && (size_t)n < len) /* a hang depends on it */
 		n += snprintf(buf + n, len - (size_t)n, " --event-budget %" PRIu64, o->event_budget);
 	if (point >= 0 && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
-			 point, surv ? surv : "");
+		n += snprintf(buf + n, len - (size_t)n, " --point %" PRId64 " --survivors '%s'",
+			      point, surv ? surv : "");
+	if (o->check_repro && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " %s", o->check_repro);
 }
 
 void explore_record_writes(struct explore_run *er, struct replay_world *w, int64_t point_id,

@@ -32,6 +32,7 @@ struct explore_run {
 	size_t nr_exc, cap_exc;
 	uint64_t *seen;      /* hashes checked at the current point */
 	size_t nr_seen, cap_seen;
+	struct explore_check_result cr; /* the checker's verdict on the current state */
 };
 
 static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
@@ -48,10 +49,16 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);
-/* Record one checked state, its exceptions and evidence in er->o->db (when set). */
-void explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
+/* Run er->o->check on the state forks[] (one per disk of w) hold (explore_cmd.c). */
+void explore_check_cmd(struct explore_run *er, struct replay_world *w, struct sim_disk **forks,
+		       struct explore_check_result *cr);
+/* Record one checked state, its exceptions and evidence in er->o->db (when set); its id or <= 0. */
+int64_t explore_record_state(struct explore_run *er, int64_t point_id, uint64_t hash,
 			  const char *surv, const struct explore_state_result *sr,
 			  const char *repro);
+/* Record the checker's verdict on state state_id (its checks row). */
+void explore_record_check(struct explore_run *er, int64_t state_id,
+			  const struct explore_check_result *cr, const char *repro);
 /* Record the writes pending at a crash point (ds[0..nd-1]), so the report can say what each survivor was. */
 void explore_record_writes(struct explore_run *er, struct replay_world *w, int64_t point_id,
 			   const struct disk_space *ds, unsigned nd);

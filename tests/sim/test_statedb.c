@@ -68,6 +68,12 @@ static void fill(const char *path, const char *trace)
 	struct statedb_evidence e = { .state = s2, .device = "snap", .sector = 40, .nsectors = 8,
 				      .expected = "pattern seed-1", .found = "zero", .message = "m" };
 	cr_assert_gt(statedb_evidence_add(db, &e), 0);
+	/* The checker failed the state the model passed: the view judges it failed. */
+	struct statedb_check c = { .state = s1, .command = "e2fsck -fn {S}", .verdict = "failed",
+				   .exit_status = 4, .output = "bad inode\n", .output_len = 10,
+				   .output_bytes = 12000, .has_hash = true, .content_hash = 0x42,
+				   .message = "check command exited with status 4", .repro = "snapsim r" };
+	cr_assert_eq(statedb_check_add(db, &c), 0);
 	cr_assert_eq(statedb_point_finish(db, pid, 2, "violation"), 0);
 	cr_assert_eq(statedb_coverage_set(db, r, "crash mid-merge", false, -1, NULL), 0);
 	cr_assert_eq(statedb_coverage_set(db, r, "crash mid-merge", true, 3, "x"), 0);
@@ -98,7 +104,14 @@ Test(statedb, round_trip)
 			     "AND sector = 64 AND nsectors = 8 AND flags = 'in-flight FUA' AND units = 8"), 11);
 	cr_assert_eq(q(path, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'"),
 		     STATEDB_SCHEMA_VERSION);
-	cr_assert_eq(STATEDB_SCHEMA_VERSION, 3);
+	cr_assert_eq(STATEDB_SCHEMA_VERSION, 4);
+	cr_assert_eq(q(path, "SELECT exit_status FROM checks WHERE command = 'e2fsck -fn {S}' AND "
+			     "verdict = 'failed' AND output = 'bad inode\n' AND output_bytes = 12000 AND "
+			     "content_hash = '0000000000000042' AND signal IS NULL AND reused = 0"), 4);
+	cr_assert_eq(q(path, "SELECT COUNT(*) FROM judged_states WHERE verdict = 'violation'"), 2);
+	cr_assert_eq(q(path, "SELECT COUNT(*) FROM judged_states WHERE model_verdict = 'violation'"), 1);
+	cr_assert_eq(q(path, "SELECT COUNT(*) FROM judged_states WHERE message = "
+			     "'check command exited with status 4' AND repro = 'snapsim r'"), 1);
 	/* WAL journal */
 	sqlite3 *db;
 	sqlite3_stmt *st;

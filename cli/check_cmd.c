@@ -267,21 +267,11 @@ static void cache_add(struct check_cmd *cc, uint64_t h, const struct explore_che
 	cc->cache[cc->nr_cache++].res = c;
 }
 
-/* The first line of the output, for the one-line message. */
-static void first_line(const struct explore_check_result *out, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n < out->output_len && out->output[n] != '\n' && n < 200)
-		n++;
-	snprintf(buf, len, "%.*s", (int)n, out->output);
-}
-
 /* Run the expanded command and judge it. */
 static void run(struct check_cmd *cc, char paths[][4352], struct explore_check_result *out)
 {
 	struct check_run_result *rr = malloc(sizeof(*rr));
-	char *cmd = expand(cc, paths), line[256];
+	char *cmd = expand(cc, paths);
 	int r;
 
 	if (!rr || !cmd) {
@@ -301,7 +291,6 @@ static void run(struct check_cmd *cc, char paths[][4352], struct explore_check_r
 	out->output_bytes = rr->output_bytes;
 	out->exit_status = rr->exit_status;
 	out->signal = rr->signal;
-	first_line(out, line, sizeof(line));
 	if (rr->timed_out) {
 		out->verdict = EXPLORE_CHECK_TIMEOUT;
 		snprintf(out->message, sizeof(out->message), "check command timed out after %g s "
@@ -312,11 +301,10 @@ static void run(struct check_cmd *cc, char paths[][4352], struct explore_check_r
 		out->verdict = EXPLORE_CHECK_FAILED;
 		if (rr->signal)
 			snprintf(out->message, sizeof(out->message), "check command killed by "
-				 "signal %d: %.200s%s%s", rr->signal, cc->text, line[0] ? ": " : "", line);
+				 "signal %d: %.400s", rr->signal, cc->text);
 		else
 			snprintf(out->message, sizeof(out->message), "check command exited with "
-				 "status %d: %.200s%s%s", rr->exit_status, cc->text, line[0] ? ": " : "",
-				 line);
+				 "status %d: %.400s", rr->exit_status, cc->text);
 	}
 out:
 	free(cmd);

@@ -137,6 +137,25 @@ static void note_goals(struct explore_run *er, struct replay_world *w,
 	(void)cp;
 }
 
+/* The checker's first lines of output under its failure, indented. */
+static void log_output(FILE *log, const struct explore_check_result *cr)
+{
+	const char *p = cr->output, *end = cr->output + cr->output_len;
+
+	for (unsigned n = 0; p < end && n < 12; n++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		fprintf(log, "  | %.*s\n", (int)(len > 200 ? 200 : len), p);
+		p += len + 1;
+	}
+	if (cr->output_bytes > cr->output_len)
+		fprintf(log, "  | ... (%" PRIu64 " bytes in all; the database keeps the first %zu)\n",
+			cr->output_bytes, cr->output_len);
+	else if (p < end)
+		fprintf(log, "  | ... (the rest is in the database)\n");
+}
+
 /* ------------------------------------------------------------------ */
 /* The hook                                                             */
 
@@ -362,6 +381,8 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 					"  seed %" PRIu64 "; replay: %s\n", er->path, cp->seq,
 					cp->step_line, point_kind_name(cp->kind),
 					explore_verdict_name(sv), msg, res->seed, repro);
+				if (cfail)
+					log_output(o->log, &er->cr);
 			}
 		}
 		point_verdict = worse(point_verdict, sv);

@@ -175,7 +175,8 @@ Test(cli_check_cmd, a_failing_checker_is_a_violation_in_db_report_and_repro)
 	run(&r, "explore", tpath("t.yaml"), "--mode", "marked", "--db", tpath("f.db"), "--check-cmd",
 	    "echo checking {X}; cmp {X} {ref}", NULL);
 	cr_assert_eq(r.status, 1, "stdout: %s\nstderr: %s", r.out, r.err);
-	assert_has(r.out, "check command exited with status 1: echo checking {X}; cmp {X} {ref}: checking");
+	assert_has(r.out, "check command exited with status 1: echo checking {X}; cmp {X} {ref}");
+	assert_has(r.err, "  | checking /");
 	assert_has(r.out, "--check-cmd 'echo checking {X}; cmp {X} {ref}' --check-timeout 30");
 	assert_lacks(r.out, "minimized:");
 	run_free(&r);

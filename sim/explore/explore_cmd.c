@@ -34,15 +34,3 @@ void explore_check_cmd(struct explore_run *er, struct replay_world *w, struct si
 	er->o->check(er->o->check_ctx, nw, cr);
 	replay_world_destroy(nw);
 }
-
-const char *explore_check_verdict_name(enum explore_check_verdict v)
-{
-	switch (v) {
-	case EXPLORE_CHECK_OK: return "ok";
-	case EXPLORE_CHECK_FAILED: return "failed";
-	case EXPLORE_CHECK_TIMEOUT: return "timeout";
-	case EXPLORE_CHECK_ERROR: return "error";
-	case EXPLORE_CHECK_SKIPPED: return "skipped";
-	}
-	return "?";
-}

@@ -53,3 +53,15 @@ const char *explore_goal_name(enum explore_goal g)
 	}
 	return "?";
 }
+
+const char *explore_check_verdict_name(enum explore_check_verdict v)
+{
+	switch (v) {
+	case EXPLORE_CHECK_OK: return "ok";
+	case EXPLORE_CHECK_FAILED: return "failed";
+	case EXPLORE_CHECK_TIMEOUT: return "timeout";
+	case EXPLORE_CHECK_ERROR: return "error";
+	case EXPLORE_CHECK_SKIPPED: return "skipped";
+	}
+	return "?";
+}

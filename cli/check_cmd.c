@@ -373,7 +373,7 @@ void check_cmd_state(void *ctx, struct replay_world *w, struct explore_check_res
 			 * device); the checker has nothing to look at. */
 			out->verdict = r == -EIO ? EXPLORE_CHECK_SKIPPED : EXPLORE_CHECK_ERROR;
 			snprintf(out->message, sizeof(out->message), "check command not run: "
-				 "exporting %s: %.400s", cc->names[i], err[0] ? err : strerror(-r));
+				 "exporting %.100s: %.300s", cc->names[i], err[0] ? err : strerror(-r));
 			goto out;
 		}
 		h = sim_hash_combine(h, sim_fnv1a(SIM_FNV1A_INIT, cc->names[i], strlen(cc->names[i])));

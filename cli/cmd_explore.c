@@ -26,7 +26,7 @@
 #include "out_file.h"
 #include "statedb.h"
 
-static char explore_crash_note[1024]; /* what to print if the tool faults */
+static char explore_crash_note[8192]; /* what to print if the tool faults */
 
 static void explore_on_signal(int sig)
 {

@@ -284,7 +284,7 @@ Test(cli_check_cmd, files_reach_the_shell_quoted_and_only_snapsims_are_removed)
 	{
 		DIR *d = opendir(tmp);
 		struct dirent *e;
-		char sub[1024] = "";
+		char sub[900] = "";
 
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.')

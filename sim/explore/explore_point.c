@@ -157,6 +157,10 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 	size_t idx[EXPLORE_MAX_DISKS];
 	int r = 0;
 
+	if (o->stop && *o->stop) {
+		res->interrupted = true;
+		return 1;
+	}
 	res->points++;
 	if (nd > EXPLORE_MAX_DISKS)
 		return 0;
@@ -337,8 +341,15 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 		point_verdict = worse(point_verdict, sr.verdict);
 		explore_record_state(er, point_id, h, surv.p ? surv.p : "", &sr, repro);
 		free(surv.p);
+		if (o->on_state)
+			o->on_state(o->on_state_ctx, res);
 		if (sr.verdict == EXPLORE_HANG || sr.verdict == EXPLORE_TOOL_CRASH)
 			break;
+		if (o->stop && *o->stop) { /* this state is done and recorded: end here */
+			res->interrupted = true;
+			er->stop = true;
+			break;
+		}
 	}
 out_point:
 	if (o->db && point_id > 0) {

@@ -156,7 +156,7 @@ static size_t read_for(int fd, char *buf, size_t cap, long ms)
 	return n;
 }
 
-/* explore on a terminal (stdout and stderr a pty) for 3.5 s, then SIGINT. */
+/* explore on a terminal (stdout and stderr a pty) for 5 s, then SIGINT. */
 static char *on_a_terminal(bool quiet)
 {
 	static char buf[65536];
@@ -172,7 +172,7 @@ static char *on_a_terminal(bool quiet)
 		      quiet ? "-q" : "--budget=64", (char *)NULL);
 		_exit(127);
 	}
-	read_for(fd, buf, sizeof(buf), 3500);
+	read_for(fd, buf, sizeof(buf), 5000); /* the line shows after 2 s */
 	kill(pid, SIGINT);
 	read_for(fd, buf + strlen(buf), sizeof(buf) - strlen(buf), 3000);
 	cr_expect_eq(wait_status(pid), 130);

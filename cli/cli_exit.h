@@ -14,6 +14,9 @@
 #define CLI_EXIT_INPUT   3 /* an input file is missing or invalid: trace, table, COW image, database */
 #define CLI_EXIT_IO      4 /* I/O or tool error: an output cannot be written, out of memory,
 			      a fault inside the tool */
+#define CLI_EXIT_INTERRUPTED 130 /* stopped by SIGINT/SIGTERM (128 + SIGINT, as a shell
+				    reports it): the work done so far is written and marked
+				    interrupted; it outranks every other code */
 
 /* Older name of CLI_EXIT_FAILED, kept for callers not yet converted. */
 #define CLI_EXIT_FAILURE CLI_EXIT_FAILED
@@ -34,6 +37,8 @@
 	"  2  usage error (unknown option, bad value, conflicting options)\n" \
 	"  3  bad input file (trace, table, COW image or database missing or invalid)\n" \
 	"  4  I/O or tool error (an output cannot be written, out of memory, a\n" \
-	"     fault inside snapsim)\n"
+	"     fault inside snapsim)\n" \
+	"  130  interrupted (SIGINT or SIGTERM; explore, check): what was done is\n" \
+	"     written (the database, the summary) and marked interrupted\n"
 
 #endif

@@ -14,6 +14,8 @@
 #include <linux/fs.h>
 #endif
 
+#include "units.h"
+
 bool cli_is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
@@ -38,38 +40,14 @@ bool cli_long_opt(const char *name, int argc, char **argv, int i,
 	return true;
 }
 
-static const struct {
-	const char *suffix;
-	unsigned shift;
-} size_units[] = {
-	{ "", 0 },   { "s", 9 },   { "K", 10 }, { "KiB", 10 },
-	{ "M", 20 }, { "MiB", 20 }, { "G", 30 }, { "GiB", 30 },
-	{ "T", 40 }, { "TiB", 40 },
-};
-
 int cli_parse_size(const char *s, uint64_t *bytes)
 {
-	uint64_t v = 0;
-	const char *p = s;
+	char why[160];
 
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
-		unsigned shift = size_units[i].shift;
-		if (strcmp(p, size_units[i].suffix) != 0)
-			continue;
-		if (shift && v > (UINT64_MAX >> shift))
-			return -ERANGE;
-		*bytes = v << shift;
+	/* The traces' parser (units.h), so a size means one thing everywhere. */
+	if (units_parse_size(s, bytes, why, sizeof(why)) == 0)
 		return 0;
-	}
-	return -EINVAL;
+	return strstr(why, "too large") ? -ERANGE : -EINVAL;
 }
 
 bool cli_looks_like_size(const char *s)

@@ -25,9 +25,11 @@ bool cli_long_opt(const char *name, int argc, char **argv, int i,
 		  const char **value, int *consumed);
 
 /*
- * Parse a size: decimal digits and an optional unit. Units: none (bytes),
- * "s" (512-byte sectors), "K"/"KiB", "M"/"MiB", "G"/"GiB", "T"/"TiB"
- * (powers of 1024). Returns 0, -EINVAL (not a size) or -ERANGE (overflow).
+ * Parse a size as traces write it (sim/trace/units.h): decimal digits and
+ * a unit: none (512-byte sectors, as in dm tables and traces), "s"
+ * (sectors), "B" (bytes), "K"/"KiB", "M"/"MiB", "G"/"GiB", "T"/"TiB"
+ * (powers of 1024; "KB", "MB" are refused as ambiguous). Returns 0, -EINVAL
+ * (not a size) or -ERANGE (overflow).
  */
 int cli_parse_size(const char *s, uint64_t *bytes);
 

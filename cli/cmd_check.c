@@ -20,6 +20,8 @@
 #include "commands.h"
 #include "out_file.h"
 #include "prop.h"
+#include "progress.h"
+#include "run_ctl.h"
 #include "replay.h"
 
 struct check_case {
@@ -49,14 +51,15 @@ static void usage(FILE *out)
 	      "                --trace)\n"
 	      "  --trace       the arguments are your trace files\n"
 	      "  --junit FILE  write JUnit XML to FILE, a new file (written to a temporary\n"
-	      "                renamed into place)\n"
+	      "                renamed into place); default: none\n"
 	      "  --force       replace an existing --junit FILE, and minimized traces in\n"
 	      "                --out that no earlier run wrote (those are replaced anyway)\n"
 	      "  --tap         print TAP on stdout (not with --json)\n"
 	      "  --out DIR     where minimized traces go, created with its parents if\n"
 	      "                missing (default: $TMPDIR or /tmp)\n"
 	      "  --budget N    crash states per crash point (default 8)\n"
-	      "  -q, --quiet   no progress lines; failures and errors only\n"
+	      "  -q, --quiet   no progress lines (on a terminal: cases done/total, ETA,\n"
+	      "                failures so far); failures and errors only\n"
 	      "  --json        one JSON object on stdout: every case, or the error\n"
 	      "  --version     print the version and exit\n"
 	      "  -h, --help    print this help and exit\n"
@@ -66,7 +69,9 @@ static void usage(FILE *out)
 	      "  1  a case failed (its seed and minimized trace are printed)\n"
 	      "  2  usage error\n"
 	      "  3  a --trace file is missing or invalid (nothing ran)\n"
-	      "  4  I/O or tool error (--out or --junit cannot be written)\n", out);
+	      "  4  I/O or tool error (--out or --junit cannot be written)\n"
+	      "  130  interrupted (SIGINT or SIGTERM): the case in hand is finished and the\n"
+	      "     results so far reported (--junit, --json, the summary)\n", out);
 }
 
 static void xml_escape(FILE *f, const char *s)
@@ -182,7 +187,7 @@ static int validate_traces(struct cli_verb *v, char **traces, int n)
 }
 
 static void json_cases(const struct check_case *cs, size_t n, size_t failed, uint64_t seed,
-		       int rc, const char *error)
+		       int rc, const char *error, bool interrupted)
 {
 	struct cli_json j;
 
@@ -204,6 +209,7 @@ static void json_cases(const struct check_case *cs, size_t n, size_t failed, uin
 		cli_json_close(&j);
 	}
 	cli_json_close(&j);
+	cli_json_kbool(&j, "interrupted", interrupted);
 	cli_json_kint(&j, "exit_code", rc);
 	if (error)
 		cli_json_kerror(&j, rc, error, NULL);
@@ -238,6 +244,7 @@ int cmd_check(int argc, char **argv)
 	bool force = false;
 	struct prop_opts o = { .save = save_trace, .save_ctx = &force };
 	struct check_case *cs;
+	struct run_ctl ctl;
 	int rc = CLI_EXIT_OK, opt, r;
 
 	cli_begin(&v, argc, argv);
@@ -317,6 +324,11 @@ int cmd_check(int argc, char **argv)
 	if (!v.quiet)
 		fprintf(stderr, "snapsim check: seed %" PRIu64 ", %" PRIu64 " cases%s\n", seed, cases,
 			nr_traces ? " per trace" : " per property");
+	/* SIGINT/SIGTERM: the case in hand is finished, then the results so far are written. */
+	run_ctl_catch_stop();
+	run_ctl_begin(&ctl, progress_wanted(STDERR_FILENO, v.quiet), "check:",
+		      cases * (nr_traces ? nr_traces : (uint64_t)(props[0] + props[1] + props[2])),
+		      "cases", "cases", "failed");
 	if (tap)
 		printf("TAP version 13\n1..%" PRIu64 "\n",
 		       cases * (nr_traces ? nr_traces :
@@ -324,7 +336,7 @@ int cmd_check(int argc, char **argv)
 	for (size_t t = 0; t < (nr_traces ? nr_traces : PROP_COUNT); t++) {
 		if (!nr_traces && !props[t])
 			continue;
-		for (uint64_t s = seed; s < seed + cases; s++) {
+		for (uint64_t s = seed; s < seed + cases && !run_ctl_stop; s++) {
 			struct check_case *c = &cs[n];
 			struct prop_result res;
 
@@ -351,9 +363,10 @@ int cmd_check(int argc, char **argv)
 			snprintf(c->message, sizeof(c->message), "%s", res.message);
 			snprintf(c->trace, sizeof(c->trace), "%s", res.trace_path);
 			n++;
+			run_ctl_update(&ctl, n, n, failed + res.failed);
 			if (res.failed) {
 				failed++;
-				fprintf(stderr, "FAIL %s: %s\n  reproduce: --seed %" PRIu64 " --cases 1%s%s\n",
+				fprintf(ctl.log, "FAIL %s: %s\n  reproduce: --seed %" PRIu64 " --cases 1%s%s\n",
 					c->name, c->message, s, c->trace[0] ? "; minimized trace: " : "",
 					c->trace);
 			}
@@ -365,8 +378,13 @@ int cmd_check(int argc, char **argv)
 			}
 		}
 	}
-	if (!v.quiet)
+	run_ctl_end(&ctl);
+	if (!v.quiet || run_ctl_stop)
 		fprintf(stderr, "snapsim check: %zu cases, %zu failed\n", n, failed);
+	if (run_ctl_stop)
+		fprintf(stderr, "snapsim check: interrupted (%s) after %zu case%s; the results above "
+			"(and --junit) hold those\n", run_ctl_stop == SIGTERM ? "SIGTERM" : "SIGINT", n,
+			n == 1 ? "" : "s");
 	if (junit && write_junit(junit, force, cs, n, failed, junit_msg, sizeof(junit_msg))) {
 		fprintf(stderr, "snapsim check: --junit %s\n", junit_msg);
 		rc = CLI_EXIT_IO;
@@ -377,8 +395,10 @@ int cmd_check(int argc, char **argv)
 	}
 	if (rc == CLI_EXIT_OK && failed)
 		rc = CLI_EXIT_FAILED;
+	if (run_ctl_stop)
+		rc = CLI_EXIT_INTERRUPTED;
 	if (v.json)
-		json_cases(cs, n, failed, seed, rc, error);
+		json_cases(cs, n, failed, seed, rc, error, run_ctl_stop != 0);
 	free(cs);
 	return rc;
 }

@@ -24,6 +24,8 @@
 #include "commands.h"
 #include "explore.h"
 #include "out_file.h"
+#include "progress.h"
+#include "run_ctl.h"
 #include "statedb.h"
 
 static char explore_crash_note[8192]; /* what to print if the tool faults */
@@ -51,26 +53,48 @@ static void explore_usage(FILE *out)
 	      "At each crash point, restart the stack on the durable states the disks may\n"
 	      "hold and check every device against the model and the COW store's\n"
 	      "invariants, then push more I/O and check again. Failures print the seed and a\n"
-	      "command that replays the failing state, and a minimized trace is written.\n"
+	      "command that replays the failing state, and a minimized trace is written\n"
+	      "(it fails with the same check on the same device). On a terminal a progress\n"
+	      "line shows crash points done/total, states/s, ETA and violations so far.\n"
 	      "\n"
-	      "Options:\n"
-	      "  --seed N            run seed (default: the trace's seed:, else 1)\n"
+	      "Options (numbers are decimal counts):\n"
+	      "  --seed N            run seed, 0..2^64-1: it picks the scheduler's order and\n"
+	      "                      the sampled states (default: the trace's seed:, else 1)\n"
 	      "  --mode completion|flush|marked\n"
-	      "                      crash after every disk write/flush completion (default),\n"
-	      "                      after FLUSH/FUA completions only, or at the trace's\n"
-	      "                      crash: steps; every mode adds the markers and the end\n"
+	      "                      where the power is cut: after every write or flush\n"
+	      "                      completion at a disk (completion, the default), after\n"
+	      "                      FLUSH/FUA/PREFLUSH completions only (flush), or only at\n"
+	      "                      the trace's crash: steps (marked); every mode also cuts\n"
+	      "                      at the crash: steps and at the end of the trace\n"
 	      "  --subsets all|random|prefix|reorder\n"
-	      "                      which sets of cached writes survive a crash (default all)\n"
-	      "  --budget N          durable states checked per crash point (default 64)\n"
-	      "  --db FILE           record every point and state in a state database\n"
-	      "                      (created if missing; reports/README.md)\n"
-	      "  --shard K/N         explore only the points with seq % N == K\n"
-	      "  --point P           explore crash point P only (a failure's repro line)\n"
-	      "  --survivors SPEC    with --point: check exactly this durable state\n"
-	      "  --keep-going        continue after a failing crash point\n"
-	      "  --event-budget N    scheduler events per wait before a hang is declared\n"
-	      "  --min-dir DIR       where minimized traces go (default: beside --db, else\n"
-	      "                      reports/out)\n"
+	      "                      which of the writes still in a disk's cache survive:\n"
+	      "                      every subset (all, the default; sampled when there are\n"
+	      "                      more than the budget), random samples (random), the\n"
+	      "                      first p writes in issue order (prefix), or such a prefix\n"
+	      "                      with up to 2 later writes (reorder)\n"
+	      "  --budget N          durable states checked per crash point, N >= 1\n"
+	      "                      (default 64); beyond it states are sampled\n"
+	      "  --db FILE           record every crash point, state and failure in a state\n"
+	      "                      database (SQLite; created if missing, else appended\n"
+	      "                      to; reports/README.md); default: none\n"
+	      "  --shard K/N         explore only the crash points with number % N == K,\n"
+	      "                      0 <= K < N (split one run over machines; db merge\n"
+	      "                      joins them); default: every point\n"
+	      "  --point P           explore crash point P only (0, 1, ... in the order\n"
+	      "                      the trace reaches them; a failure's repro line gives\n"
+	      "                      it); not with --shard; default: every point\n"
+	      "  --survivors SPEC    with --point: check exactly this durable state, SPEC\n"
+	      "                      as the repro line prints it (per disk NAME:ID,ID/MASK,\n"
+	      "                      disks separated by ';'; '' for none); default:\n"
+	      "                      every state the subset mode gives\n"
+	      "  --keep-going        continue after a failing crash point (default: stop at\n"
+	      "                      the first)\n"
+	      "  --event-budget N    scheduler events one wait may run before it is a hang,\n"
+	      "                      N >= 1 (default 50000000)\n"
+	      "  --min-dir DIR       where minimized traces go, as min-TRACE-SEED.yaml,\n"
+	      "                      created if missing (default: the directory of --db,\n"
+	      "                      else reports/out); a file there that is not a\n"
+	      "                      minimized trace of an earlier run is left as it is\n"
 	      "  --no-minimize       do not minimize failing traces\n"
 	      "  --check-cmd CMD     also judge every crash state with your own checker: the\n"
 	      "                      devices CMD names as {NAME} (disks or dm devices of\n"
@@ -86,11 +110,16 @@ static void explore_usage(FILE *out)
 	      "  --check-timeout SECONDS\n"
 	      "                      time limit of one run of CMD (default 30); a run killed\n"
 	      "                      at the limit is a violation of its own kind (timeout)\n"
-	      "  -q, --quiet         no progress on stderr; failures and errors only\n"
-	      "  --json              one JSON object on stdout: every trace's verdict, or\n"
-	      "                      the error\n"
+	      "  -q, --quiet         no progress line, no per-trace lines of passing traces;\n"
+	      "                      failures, errors and a failing run's summary only\n"
+	      "  --json              one JSON object on stdout: every trace's verdict and\n"
+	      "                      counts, the totals, \"interrupted\", or the error\n"
 	      "  --version           print the version and exit\n"
 	      "  -h, --help          print this help and exit\n"
+	      "\n"
+	      "SIGINT or SIGTERM finishes the state being checked, writes the database\n"
+	      "(its run marked interrupted), prints the summary and exits 130; a second\n"
+	      "one stops at once.\n"
 	      "\n"
 	      "Exit status:\n"
 	      "  0  every explored state recovered correctly\n"
@@ -99,7 +128,8 @@ static void explore_usage(FILE *out)
 	      "  3  bad input: a trace was rejected, or --db is not a state database\n"
 	      "     of this version\n"
 	      "  4  I/O or tool error: the database cannot be written, out of memory,\n"
-	      "     a fault inside snapsim\n", out);
+	      "     a fault inside snapsim\n"
+	      "  130  interrupted (SIGINT or SIGTERM); outranks the codes above\n", out);
 }
 
 /* "OPT 'VALUE' --check-timeout N", VALUE quoted for sh (repro lines); malloc'd. */
@@ -158,6 +188,22 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* explore_opts.on_state: the progress line. */
+static void on_state(void *ctx, const struct explore_result *res)
+{
+	run_ctl_update(ctx, res->points_explored, res->states_checked, res->failures);
+}
+
+/* The crash points of every trace (a replay of each, without checks): the progress total. */
+static uint64_t count_points(char **traces, int n, const struct explore_opts *o)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < n && !run_ctl_stop; i++)
+		total += explore_count_points(traces[i], o);
+	return total;
+}
+
 /* --mode and --subsets values. */
 static int parse_mode(const char *v, enum explore_mode *m)
 {
@@ -210,6 +256,7 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 		cli_json_kuint(j, "check_reused", res->check_reused);
 		cli_json_kuint(j, "check_failures", res->check_failures);
 	}
+	cli_json_kbool(j, "interrupted", res->interrupted);
 	cli_json_kdouble(j, "seconds", dt);
 	if (res->verdict != EXPLORE_OK) {
 		cli_json_kstr(j, "message", result_message(res));
@@ -321,7 +368,9 @@ int cmd_explore(int argc, char **argv)
 	uint64_t total_states = 0, total_points = 0, total_fail = 0, total_live = 0, n;
 	uint64_t check_runs = 0, check_reused = 0, check_fail = 0;
 	struct statedb *db = NULL;
-	int rc = CLI_EXIT_OK, first_code = 0, opt, nt;
+	struct run_ctl ctl;
+	bool interrupted = false;
+	int rc = CLI_EXIT_OK, first_code = 0, opt, nt, done = 0;
 	double t0;
 
 	cli_begin(&cv, argc, argv);
@@ -457,7 +506,18 @@ int cmd_explore(int argc, char **argv)
 			snprintf(dirbuf, sizeof(dirbuf), "%s", db_path ? "." : "reports/out");
 		min_dir = dirbuf;
 	}
-	o.log = cv.quiet ? NULL : stderr;
+	/* SIGINT/SIGTERM: the state in hand is finished, the database written. */
+	run_ctl_catch_stop();
+	o.stop = &run_ctl_stop;
+	{
+		bool show = progress_wanted(STDERR_FILENO, cv.quiet);
+
+		run_ctl_begin(&ctl, show, "explore:", show ? count_points(argv + optind, nt, &o) : 0,
+			      "points", "states", "violations");
+	}
+	o.on_state = on_state;
+	o.on_state_ctx = &ctl;
+	o.log = cv.quiet ? NULL : ctl.log;
 	signal(SIGSEGV, explore_on_signal);
 	signal(SIGBUS, explore_on_signal);
 	signal(SIGFPE, explore_on_signal);
@@ -470,7 +530,7 @@ int cmd_explore(int argc, char **argv)
 	}
 
 	t0 = now_s();
-	for (int i = optind; i < argc; i++) {
+	for (int i = optind; i < argc && !interrupted; i++) {
 		const char *trace = argv[i];
 		struct explore_result *res = calloc(1, sizeof(*res));
 		char minimized[4600] = "";
@@ -485,6 +545,13 @@ int cmd_explore(int argc, char **argv)
 			 trace, o.has_seed ? "seed " : "trace seed", o.has_seed ? "" : ", --seed ",
 			 o.has_seed ? o.seed : 0, trace, options);
 		explore_trace(trace, &o, res);
+		run_ctl_next(&ctl, res->points_explored, res->states_checked, res->failures);
+		progress_end(&ctl.prog);
+		done++;
+		if (res->interrupted || run_ctl_stop) {
+			interrupted = true; /* no trace after this one */
+			minimize = false;   /* stop means stop */
+		}
 		dt = now_s() - t1;
 		total_states += res->states_checked;
 		total_points += res->points_explored;
@@ -520,6 +587,9 @@ int cmd_explore(int argc, char **argv)
 		fflush(stdout);
 		free(res);
 	}
+	run_ctl_end(&ctl);
+	if (interrupted)
+		rc = CLI_EXIT_INTERRUPTED;
 	{
 		double dt = now_s() - t0;
 
@@ -529,6 +599,7 @@ int cmd_explore(int argc, char **argv)
 			cli_json_kuint(&j, "states_checked", total_states);
 			cli_json_kuint(&j, "failing", total_fail);
 			cli_json_kuint(&j, "live_failed", total_live);
+			cli_json_kbool(&j, "interrupted", interrupted);
 			cli_json_kdouble(&j, "seconds", dt);
 			if (db_path)
 				cli_json_kstr(&j, "database", db_path);
@@ -549,9 +620,15 @@ int cmd_explore(int argc, char **argv)
 				snprintf(live, sizeof(live), ", %" PRIu64 " live run%s failed", total_live,
 					 total_live == 1 ? "" : "s");
 			printf("explored %d trace%s: %" PRIu64 " crash points, %" PRIu64 " states checked, %" PRIu64
-			       " failing%s, %.1fs (%.0f states/s)%s%s\n", nt, nt == 1 ? "" : "s", total_points,
-			       total_states, total_fail, live, dt, dt > 0 ? (double)total_states / dt : 0.0,
-			       db_path ? "; database " : "", db_path ? db_path : "");
+			       " failing%s, %.1fs (%.0f states/s)%s%s\n", done, done == 1 ? "" : "s",
+			       total_points, total_states, total_fail, live, dt,
+			       dt > 0 ? (double)total_states / dt : 0.0, db_path ? "; database " : "",
+			       db_path ? db_path : "");
+			if (interrupted)
+				printf("interrupted (%s) after %d of %d trace%s: the counts above are what "
+				       "was checked%s\n", run_ctl_stop == SIGTERM ? "SIGTERM" : "SIGINT",
+				       done, nt, nt == 1 ? "" : "s",
+				       db_path ? "; the database holds it, its run marked interrupted" : "");
 		}
 	}
 	statedb_close(db);

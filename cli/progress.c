@@ -1,6 +1,7 @@
 /* progress.c - a status line on a terminal; see progress.h. */
 #include "progress.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,25 @@ void progress_init(struct progress *p, FILE *out, const char *label,
 				.start_ns = now_ns, .last_ns = now_ns };
 }
 
+/* "M:SS" or "H:MM:SS" left at rate units/s for total - done units; "--:--" unknown. */
+static void format_eta(char *eta, size_t len, uint64_t done, uint64_t total, double rate)
+{
+	if (done >= total) {
+		snprintf(eta, len, "0:00");
+	} else if (rate <= 0) {
+		snprintf(eta, len, "--:--");
+	} else {
+		double left = (double)(total - done) / rate + 0.5;
+		unsigned long long s = left > 3.6e8 ? 359999999ull
+						    : (unsigned long long)left;
+		if (s >= 3600)
+			snprintf(eta, len, "%llu:%02llu:%02llu", s / 3600,
+				 s / 60 % 60, s % 60);
+		else
+			snprintf(eta, len, "%llu:%02llu", s / 60, s % 60);
+	}
+}
+
 int progress_format(char *buf, size_t len, uint64_t done, uint64_t total,
 		    uint64_t elapsed_ns)
 {
@@ -33,37 +53,42 @@ int progress_format(char *buf, size_t len, uint64_t done, uint64_t total,
 	unsigned pct = total ? (unsigned)((double)done * 100.0 / (double)total) : 100;
 	char eta[32];
 
-	if (done >= total) {
-		snprintf(eta, sizeof(eta), "0:00");
-	} else if (rate <= 0) {
-		snprintf(eta, sizeof(eta), "--:--");
-	} else {
-		double left = (double)(total - done) / rate + 0.5;
-		unsigned long long s = left > 3.6e8 ? 359999999ull
-						    : (unsigned long long)left;
-		if (s >= 3600)
-			snprintf(eta, sizeof(eta), "%llu:%02llu:%02llu", s / 3600,
-				 s / 60 % 60, s % 60);
-		else
-			snprintf(eta, sizeof(eta), "%llu:%02llu", s / 60, s % 60);
-	}
+	format_eta(eta, sizeof(eta), done, total, rate);
 	return snprintf(buf, len, "%.1f/%.1f MB (%u%%), %.1f MB/s, ETA %s",
 			(double)done / 1e6, (double)total / 1e6, pct, rate / 1e6, eta);
 }
 
-void progress_update(struct progress *p, uint64_t done, uint64_t now_ns)
+int progress_format_counts(char *buf, size_t len, const char *what, uint64_t done,
+			   uint64_t total, const char *rate_what, uint64_t rate_n,
+			   const char *bad_what, uint64_t bad, uint64_t elapsed_ns)
 {
-	char line[160];
+	double secs = (double)elapsed_ns / 1e9;
+	unsigned pct = total ? (unsigned)((double)(done < total ? done : total) * 100.0 /
+					  (double)total) : 100;
+	char eta[32];
+
+	format_eta(eta, sizeof(eta), done, total, secs > 0 ? (double)done / secs : 0);
+	return snprintf(buf, len, "%s %" PRIu64 "/%" PRIu64 " (%u%%), %.0f %s/s, ETA %s, %" PRIu64
+			" %s", what, done, total, pct, secs > 0 ? (double)rate_n / secs : 0.0,
+			rate_what, eta, bad, bad_what);
+}
+
+bool progress_due(const struct progress *p, uint64_t now_ns)
+{
+	return p->out && now_ns - p->start_ns >= PROGRESS_DELAY_NS &&
+	       (!p->shown || now_ns - p->last_ns >= PROGRESS_EVERY_NS);
+}
+
+void progress_show(struct progress *p, const char *text, uint64_t now_ns)
+{
+	char line[200];
 	int n;
 
-	if (!p->out || now_ns - p->start_ns < PROGRESS_DELAY_NS ||
-	    (p->shown && now_ns - p->last_ns < PROGRESS_EVERY_NS))
+	if (!progress_due(p, now_ns))
 		return;
-	n = snprintf(line, sizeof(line), "%s ", p->label);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = 0;
-	progress_format(line + n, sizeof(line) - (size_t)n, done, p->total,
-			now_ns - p->start_ns);
+	n = snprintf(line, sizeof(line), "%s %s", p->label, text);
+	if (n < 0)
+		return;
 	n = (int)strlen(line);
 	/* Pad over a longer previous line instead of relying on escapes. */
 	fprintf(p->out, "\r%s%*s", line,
@@ -72,6 +97,16 @@ void progress_update(struct progress *p, uint64_t done, uint64_t now_ns)
 	if ((size_t)n > p->shown)
 		p->shown = (size_t)n;
 	p->last_ns = now_ns;
+}
+
+void progress_update(struct progress *p, uint64_t done, uint64_t now_ns)
+{
+	char text[160];
+
+	if (!progress_due(p, now_ns))
+		return;
+	progress_format(text, sizeof(text), done, p->total, now_ns - p->start_ns);
+	progress_show(p, text, now_ns);
 }
 
 void progress_end(struct progress *p)

@@ -122,7 +122,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 	res->live_failed = res->fail_point < 0 && (res->verdict == EXPLORE_VIOLATION ||
 						   res->verdict == EXPLORE_HANG ||
 						   res->verdict == EXPLORE_TOOL_CRASH);
-	if (o->only_point >= 0 && res->verdict == EXPLORE_OK &&
+	if (o->only_point >= 0 && res->verdict == EXPLORE_OK && !res->interrupted &&
 	    (uint64_t)o->only_point >= res->points) {
 		/* The whole trace ran without reaching it: a request for nothing. */
 		res->verdict = EXPLORE_NO_POINT;
@@ -153,7 +153,11 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 			explore_record_state(&er, pid, 0, "", &sr, res->repro[0] ? res->repro : NULL);
 			statedb_point_finish(o->db, pid, 1, explore_verdict_name(res->verdict));
 		}
-		statedb_run_finish(o->db, er.run_id, explore_verdict_name(res->verdict), res->points,
+		/* An interrupted run says so in place of a verdict it never reached;
+		 * failures found before are in its states. */
+		statedb_run_finish(o->db, er.run_id,
+				   res->interrupted ? "interrupted" : explore_verdict_name(res->verdict),
+				   res->points,
 				   res->states_checked, res->repro[0] ? res->repro : NULL, NULL);
 		statedb_commit(o->db);
 	}
@@ -172,4 +176,42 @@ enum explore_verdict explore_trace_mem(const char *name, const char *buf, size_t
 				       const struct explore_opts *o, struct explore_result *res)
 {
 	return explore_common(name, buf, len, o, res);
+}
+
+struct count_ctx {
+	const struct explore_opts *o;
+	uint64_t n;
+};
+
+/* A crash hook that counts the points explore_point_hook would explore. */
+static int count_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
+{
+	struct count_ctx *c = ctx;
+
+	(void)w;
+	if (c->o->stop && *c->o->stop)
+		return 1;
+	if (c->o->only_point >= 0) {
+		c->n += (int64_t)cp->seq == c->o->only_point;
+		return (int64_t)cp->seq >= c->o->only_point;
+	}
+	c->n += !c->o->shard_n || cp->seq % c->o->shard_n == c->o->shard_k;
+	return 0;
+}
+
+uint64_t explore_count_points(const char *path, const struct explore_opts *o)
+{
+	struct count_ctx c = { .o = o };
+	struct replay_opts ro = { .has_seed = o->has_seed, .seed = o->seed,
+				  .event_budget = o->event_budget, .crash_modes = crash_modes(o->mode),
+				  .crash_hook = count_hook, .crash_ctx = &c, .quiet = true };
+	struct replay_result *rr = malloc(sizeof(*rr));
+	struct trace_error err;
+
+	if (!rr)
+		return 0;
+	trace_error_clear(&err);
+	replay_run(path, &ro, rr, &err);
+	free(rr);
+	return c.n;
 }

@@ -32,6 +32,7 @@
 #ifndef SNAPSIM_EXPLORE_H
 #define SNAPSIM_EXPLORE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@
 #include "crash_subset.h"
 #include "sim_disk.h"
 
+struct explore_result;
 struct replay_world;
 struct statedb;
 
@@ -126,6 +128,13 @@ struct explore_opts {
 	void *check_ctx;
 	const char *check_text;      /* the checker's command as given (the db's checks rows) */
 	const char *check_repro;     /* options appended to repro lines, e.g. "--check-cmd '...'" */
+	/* Raised (nonzero) from outside, e.g. by a SIGINT handler: the state
+	 * being checked is finished, the run ends there and is marked
+	 * interrupted (explore_result.interrupted, the database's runs row). */
+	volatile sig_atomic_t *stop;
+	/* Called after every state checked or skipped (progress); may be NULL. */
+	void (*on_state)(void *ctx, const struct explore_result *res);
+	void *on_state_ctx;
 };
 
 struct explore_evidence {
@@ -188,6 +197,13 @@ struct explore_result {
 	char replay_failure[1024];   /* the replay itself failed (bad trace, mismatch) */
 	bool fail_by_check;          /* the first failure is the checker's alone */
 };
+
+/*
+ * The crash points explore_trace(path, o) will explore (its shard, or the
+ * one of --point), by replaying the trace once without checking a state:
+ * the total a progress line counts towards. 0 when the trace cannot run.
+ */
+uint64_t explore_count_points(const char *path, const struct explore_opts *o);
 
 /* Explore one trace file. Returns res->verdict. */
 enum explore_verdict explore_trace(const char *path, const struct explore_opts *o,

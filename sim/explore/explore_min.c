@@ -213,7 +213,8 @@ void explore_failure_signature(const struct explore_result *r, const char *name,
 			buf[o++] = '#';
 			continue;
 		}
-		buf[o++] = *p++;
+		buf[o++] = *p == '\n' || *p == '\t' ? ' ' : *p; /* one line */
+		p++;
 	}
 	buf[o] = '\0';
 }
@@ -362,6 +363,18 @@ static int read_text(const char *path, char **text)
 	return 0;
 }
 
+/* text as the rest of a YAML comment line: its own newlines continue the comment. */
+static void comment(FILE *f, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n' && p[1])
+			fputs("\n#     ", f);
+		else if (*p != '\n')
+			fputc(*p, f);
+	}
+	fputc('\n', f);
+}
+
 /* The minimized trace: comment lines saying how it fails and how to replay it, then min. */
 static char *render(const char *path, const char *out_path, const struct explore_opts *o,
 		    const struct explore_result *failed, const struct explore_result *res,
@@ -379,17 +392,20 @@ static char *render(const char *path, const char *out_path, const struct explore
 	fprintf(f, "# Minimized by snapsim explore from %s (seed %" PRIu64 "): %zu of %zu steps kept.\n",
 		path, failed->seed, kept, total);
 	if (res->fail_point >= 0) {
-		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   %s\n",
-			res->fail_point, surv, res->failure);
+		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   ",
+			res->fail_point, surv);
+		comment(f, res->failure);
 		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64
 			"%s --point %" PRId64 " --survivors '%s'\n",
 			o->program ? o->program : "snapsim", out_path, failed->seed,
 			explore_mode_name(o->mode), explore_subsets_name(o->subsets),
 			o->budget ? o->budget : 64, ebudget, res->fail_point, surv);
 	} else {
-		fprintf(f, "# Fails without a crash: %s\n# Replay: %s explore %s --seed %" PRIu64
-			" --mode %s%s\n", res->replay_failure, o->program ? o->program : "snapsim",
-			out_path, failed->seed, explore_mode_name(o->mode), ebudget);
+		fputs("# Fails without a crash: ", f);
+		comment(f, res->replay_failure);
+		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s%s\n",
+			o->program ? o->program : "snapsim", out_path, failed->seed,
+			explore_mode_name(o->mode), ebudget);
 	}
 	fprintf(f, "# Failure signature (kept by the minimizer): %s\n", sig);
 	fputs(min, f);

@@ -176,6 +176,10 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 	size_t idx[EXPLORE_MAX_DISKS];
 	int r = 0;
 
+	if (o->stop && *o->stop) {
+		res->interrupted = true;
+		return 1;
+	}
 	res->points++;
 	if (nd > EXPLORE_MAX_DISKS)
 		return 0;
@@ -390,8 +394,15 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 		if (o->check)
 			explore_record_check(er, state_id, &er->cr, repro);
 		free(surv.p);
+		if (o->on_state)
+			o->on_state(o->on_state_ctx, res);
 		if (sv == EXPLORE_HANG || sv == EXPLORE_TOOL_CRASH)
 			break;
+		if (o->stop && *o->stop) { /* this state is done and recorded: end here */
+			res->interrupted = true;
+			er->stop = true;
+			break;
+		}
 	}
 out_point:
 	if (o->db && point_id > 0) {

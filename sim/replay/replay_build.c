@@ -208,6 +208,11 @@ void replay_world_destroy(struct replay_world *w)
 	if (!w)
 		return;
 	w->res = NULL; /* final: I/O the teardown fails below is not counted */
+	w->crash_modes = 0; /* and no crash point is offered while tearing down */
+	/* Events still pending (a hang ran out of its event budget) run first,
+	 * so the requests they hold complete instead of leaking. */
+	if (w->reg)
+		sim_sched_run(&w->sched, w->budget > 1000000 ? w->budget : 1000000);
 	/* I/O still queued on a suspended device fails with -EIO (a removed
 	 * device's I/O on Linux) and completes while the world is whole; what
 	 * that completion submits anew (a held origin write) fails the same way. */

@@ -66,6 +66,11 @@ int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector
 		q->is_dm = is_dm;
 		bio_init(&q->bio, bd, BIO_READ, 0, s, n, q->buf, NULL, NULL);
 		r = run_req(w, q, errbuf, len);
+		if (r == -ETIME) {
+			/* Still in flight: the world frees it (and now the buffer) when
+			 * it is torn down, after the request completes. */
+			return r;
+		}
 		q->buf = NULL; /* not the request's to free */
 		rp_req_free(q);
 	}
@@ -154,7 +159,8 @@ int replay_world_write(struct replay_world *w, const char *dev, sector_t sector,
 					 (flags & BIO_FUA) ? MODEL_FUA : 0, &q->model_id);
 	bio_init(&q->bio, bd, BIO_WRITE, flags, sector, nr, q->buf, NULL, NULL);
 	r = run_req(w, q, errbuf, len);
-	rp_req_free(q);
+	if (r != -ETIME) /* one still in flight is freed with the world */
+		rp_req_free(q);
 	return r;
 }
 

@@ -225,9 +225,9 @@ Test(cli_table, usage_errors)
 	assert_has(r.err, "--dev 'hdd1': expected NAME=PATH or NAME=SIZE");
 	run_free(&r);
 
-	run(&r, "table", "check", "--dev", "hdd1=1000", t, NULL);
+	run(&r, "table", "check", "--dev", "hdd1=1000B", t, NULL);
 	cr_assert_eq(r.status, 2);
-	assert_has(r.err, "size '1000' is not a whole number of 512-byte sectors");
+	assert_has(r.err, "size '1000B' is not a whole number of 512-byte sectors");
 	run_free(&r);
 
 	run(&r, "table", "check", "--dev", NULL);
@@ -293,5 +293,29 @@ Test(cli_table, snapshot_table_never_writes_the_cow)
 	cr_assert_eq(r.status, 3);
 	assert_has(r.err, "snap.table: line 1, column ");
 	assert_has(r.err, "power of 2");
+	run_free(&r);
+}
+
+/* A placeholder's size is written as in traces: a bare number is sectors, B bytes. */
+Test(cli_table, dev_size_units_are_the_traces_units)
+{
+	const char *t = tpath("s.table");
+	struct run_result r;
+
+	write_text(t, "0 64 linear d 0\n");
+	for (const char *const *a = (const char *const[]){ "d=64", "d=64s", "d=32768B", "d=32K", NULL };
+	     *a; a++) {
+		run(&r, "table", "check", "--dev", *a, t, NULL);
+		cr_expect_eq(r.status, 0, "--dev %s: %s", *a, r.err);
+		run_free(&r);
+	}
+	write_text(t, "0 65 linear d 0\n");
+	run(&r, "table", "check", "--dev", "d=64", t, NULL);
+	cr_expect_eq(r.status, 3, "%s", r.err);
+	assert_has(r.err, "dev_size=64");
+	run_free(&r);
+	run(&r, "table", "check", "--dev", "d=1000B", t, NULL);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	assert_has(r.err, "not a whole number of 512-byte sectors");
 	run_free(&r);
 }

@@ -487,10 +487,17 @@ Test(cow_tools, check_old_chunk_beyond_origin)
 	assert_has(r.out, "area 1 slot 2 (byte offset 17440): error: old_chunk 102");
 	run_free(&r);
 
-	/* The same with the origin given as a size. */
-	check_unmodified(&r, p, "--origin=101s", NULL);
-	cr_assert_eq(r.status, 4);
-	assert_has(r.out, "old_chunk 101 is beyond");
+	/* The same with the origin given as a size: a bare number is sectors, as in
+	 * tables and traces (not bytes); B says bytes. */
+	for (const char *const *sz = (const char *const[]){ "--origin=101s", "--origin=101",
+							    "--origin=51712B", NULL }; *sz; sz++) {
+		check_unmodified(&r, p, *sz, NULL);
+		cr_assert_eq(r.status, 4, "%s", *sz);
+		assert_has(r.out, "old_chunk 101 is beyond the end of the origin (101 chunks)");
+		run_free(&r);
+	}
+	run(&r, "cow", "check", p, "--origin=101MB", NULL);
+	cr_expect_neq(r.status, 0, "an ambiguous unit is no size");
 	run_free(&r);
 
 	run(&r, "cow", "check", p, "--origin", tpath("nope.img"), NULL);

@@ -211,6 +211,22 @@ Test(out_file, progress_format)
 	assert_has(b, "ETA 0:00");
 }
 
+Test(out_file, progress_format_counts)
+{
+	char b[160];
+
+	/* 12 of 40 points in 2 s: 6 points/s, 28 left, 306 states in 2 s */
+	progress_format_counts(b, sizeof(b), "points", 12, 40, "states", 306, "violations", 0,
+			       2000000000ull);
+	cr_assert_str_eq(b, "points 12/40 (30%), 153 states/s, ETA 0:05, 0 violations");
+	progress_format_counts(b, sizeof(b), "cases", 0, 9, "cases", 0, "failed", 2, 3000000000ull);
+	cr_assert_str_eq(b, "cases 0/9 (0%), 0 cases/s, ETA --:--, 2 failed");
+	/* a total reached (or passed) reads 100%, ETA 0:00 */
+	progress_format_counts(b, sizeof(b), "points", 41, 40, "states", 10, "violations", 1, 1);
+	assert_has(b, "41/40 (100%)");
+	assert_has(b, "ETA 0:00");
+}
+
 Test(out_file, progress_silent_at_first_then_one_line_then_cleared)
 {
 	char *buf = NULL;

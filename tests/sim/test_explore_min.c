@@ -174,6 +174,16 @@ Test(explore_min, hang_in_a_crash_state)
 		       EXPLORE_HANG, true, "hang crash state: after restart: check failed: ");
 }
 
+/* A message holding newlines (a two-line table echoed) stays inside the comment lines. */
+Test(explore_min, multi_line_message_keeps_the_minimized_trace_valid)
+{
+	minimize_class("two-lines",
+		       HEAD "  - dm: \"create Y --table \\\"0 8 linear /dev/data 0\\n"
+			    "8 8 linear /dev/data 8\\\"\"\n    error: EINVAL\n" TAIL,
+		       (struct explore_opts){ .mode = EXPLORE_MODE_FLUSH, .budget = 4 },
+		       EXPLORE_VIOLATION, false, "live run: dm create Y --table \"# # linear /dev/data # # # linear");
+}
+
 /* The signature: names and lines go, numbers outside names go, devices and kinds stay. */
 Test(explore_min, signature_keeps_check_device_and_kind)
 {

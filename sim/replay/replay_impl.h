@@ -52,6 +52,7 @@ struct rp_disk {
 	char path[TRACE_NAME_MAX + 8];
 	struct sim_disk *disk;
 	struct sim_fault_bdev *fault;   /* NULL without faults */
+	struct sim_image *image;        /* `image:` disks (a reference); NULL otherwise */
 	struct rp_tap tap;
 	bool used;                      /* a table has referenced it (maybe as a COW) */
 	bool held_cow;                  /* a live table has used it as (part of) a COW */

@@ -96,6 +96,8 @@ struct trace_disk {
 	bool reorder;                   /* completions may be reordered, default on */
 	sector_t atomic_sectors;        /* power-cut tear unit; 0: whole writes atomic; default 1 */
 	enum trace_initial initial;     /* default zero */
+	char *image;                    /* `image:` resolved beside the trace; NULL: none */
+	uint64_t image_bytes;           /* the file's length when the trace was read */
 	struct trace_fault *faults;
 	unsigned nr_faults;
 	unsigned line, column;

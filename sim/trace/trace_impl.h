@@ -158,6 +158,9 @@ int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struc
 int trace_data_parse(struct trace_ctx *c, const struct tnode *n, const char *what,
 		     struct trace_data *d);
 void trace_data_release(struct trace_data *d);
+/* The path a trace names in node n, resolved beside the trace (absolute
+ * paths as given): malloc'd, or NULL with err set (out of memory). */
+char *trace_path_beside(struct trace_ctx *c, const struct tnode *n);
 
 /* ---- names (trace_names.c) ---- */
 

@@ -23,18 +23,26 @@
 static void usage(FILE *out)
 {
 	fputs("usage: snapsim replay TRACE... [--seed N | --seeds A..B] [--log FILE]\n"
-	      "                      [--force] [--shuffle] [--stats] [-q] [--json]\n"
+	      "                      [--shuffle] [--stats] [--save DIR] [--force] [-q] [--json]\n"
 	      "\n"
 	      "Replay YAML traces (traces/README.md) deterministically through the dm core\n"
 	      "on simulated disks; every read is checked against the reference model. A\n"
-	      "trace is validated whole before any step runs.\n"
+	      "trace is validated whole before any step runs. A trace's save steps write\n"
+	      "their image files (an existing file is refused before anything runs, unless\n"
+	      "--force).\n"
 	      "\n"
 	      "Options:\n"
+	      "  --save DIR    after a passing run, write every disk (what a read returns) and\n"
+	      "                every dm device (read through its live table) of the final\n"
+	      "                state to DIR/disk-NAME.img and DIR/dm-NAME.img, with\n"
+	      "                DIR/manifest.json (file, device, kind, size, FNV-1a 64 hash);\n"
+	      "                DIR is created if missing; one trace and one seed only\n"
+	      "  --force       let --log, save steps and --save replace existing files\n"
+	      "                (regular files only; nothing else is ever replaced or removed)\n"
 	      "  --seed N      run seed (default: the trace's seed:, else 1)\n"
 	      "  --seeds A..B  every seed from A to B (not with --seed)\n"
 	      "  --log FILE    write the event log (all runs, in order) to FILE, a new\n"
 	      "                file (through a temporary renamed into place at the end)\n"
-	      "  --force       with --log: replace FILE if it exists\n"
 	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
 	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
 	      "  -q, --quiet   print failures and errors only\n"
@@ -47,7 +55,8 @@ static void usage(FILE *out)
 	      "  1  a check failed: a read or an expectation mismatched, or a run hung\n"
 	      "  2  usage error\n"
 	      "  3  a trace was rejected (missing, or invalid: nothing of it ran)\n"
-	      "  4  I/O or tool error (the log cannot be written, out of memory)\n", out);
+	      "  4  I/O or tool error (the log or a saved image cannot be written, a file\n"
+	      "     to save exists without --force, out of memory)\n", out);
 }
 
 static double wall_seconds(void)
@@ -85,6 +94,9 @@ static const char *status_name(enum replay_status st)
 
 struct replay_cli {
 	struct cli_verb v;
+	const char *save_dir;
+	bool force;
+	struct replay_save_dir_result saved;
 	struct cli_json j;
 	bool stats;
 	int rc;
@@ -133,6 +145,10 @@ static void json_run(struct replay_cli *c, const char *trace, enum replay_status
 	cli_json_kuint(&c->j, "sectors_checked", res->sectors_checked);
 	cli_json_kuint(&c->j, "expects_checked", res->expects_checked);
 	cli_json_kstr(&c->j, "event_hash", hash);
+	if (c->save_dir && st == REPLAY_PASS) {
+		cli_json_kstr(&c->j, "saved", c->save_dir);
+		cli_json_kuint(&c->j, "saved_files", c->saved.files);
+	}
 	if (st != REPLAY_PASS) {
 		char repro[1200];
 
@@ -143,6 +159,21 @@ static void json_run(struct replay_cli *c, const char *trace, enum replay_status
 		cli_json_kstr(&c->j, "repro", repro);
 	}
 	cli_json_close(&c->j);
+}
+
+/* --save DIR: the final state of a passing run. */
+static int save_end(void *ctx, struct replay_world *w, char *errbuf, size_t len)
+{
+	struct replay_cli *c = ctx;
+	struct replay_save_dir_opts so = { .force = c->force, .trace = replay_world_trace(w),
+					   .seed = replay_world_seed(w), .state = "final" };
+	char eb[4600];
+	int r;
+
+	r = replay_world_save_dir(w, c->save_dir, &so, &c->saved, eb, sizeof(eb));
+	if (r)
+		snprintf(errbuf, len, "--save %s: %s", c->save_dir, eb);
+	return r;
 }
 
 /* One trace at one seed. Returns false when the trace cannot run at all. */
@@ -174,6 +205,10 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 		       : st == REPLAY_STOPPED ? "STOPPED" : "FAIL",
 		       res.steps, res.ios, res.reads_checked, res.sectors_checked,
 		       res.expects_checked, res.event_hash);
+	if (c->save_dir && st == REPLAY_PASS && !c->v.json && !c->v.quiet)
+		printf("  saved %u image%s and manifest.json in %s%s\n", c->saved.files,
+		       c->saved.files == 1 ? "" : "s", c->save_dir,
+		       c->saved.skipped ? " (some dm devices without a file: see the manifest)" : "");
 	if (c->stats && !c->v.json && !c->v.quiet) {
 		struct rusage ru;
 		long long sz = file_size(trace);
@@ -197,7 +232,7 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 
 int cmd_replay(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS, OPT_FORCE };
+	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS, OPT_SAVE, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -205,6 +240,7 @@ int cmd_replay(int argc, char **argv)
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
@@ -241,7 +277,13 @@ int cmd_replay(int argc, char **argv)
 		case OPT_STATS:
 			c.stats = true;
 			break;
+		case OPT_SAVE:
+			if (!*optarg)
+				return cli_usage_error(&c.v, "--save: empty directory name");
+			c.save_dir = optarg;
+			break;
 		case OPT_FORCE:
+			c.force = true;
 			lo_opts.force = true;
 			break;
 		}
@@ -251,8 +293,9 @@ int cmd_replay(int argc, char **argv)
 				       seed_opt, seeds_opt);
 	if (optind >= argc)
 		return cli_usage_error(&c.v, "no TRACE given");
-	if (lo_opts.force && !log_path)
-		return cli_usage_error(&c.v, "--force needs --log FILE");
+	if (c.save_dir && (argc - optind > 1 || (seeds_opt && lo != hi)))
+		return cli_usage_error(&c.v, "--save %s takes one trace and one seed (a run's "
+				       "final state)", c.save_dir);
 	if (log_path) {
 		/* The log goes to a temporary, renamed over FILE once every run is done. */
 		if (out_file_open(&log_file, log_path, &lo_opts) || !(o.log = out_file_stream(&log_file))) {
@@ -264,6 +307,12 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	o.quiet = c.v.quiet;
+	o.save_files = true;
+	o.force = c.force;
+	if (c.save_dir) {
+		o.end_hook = save_end;
+		o.end_ctx = &c;
+	}
 	o.has_seed = seed_opt || seeds_opt;
 	if (c.v.json) {
 		cli_json_begin(&c.j, stdout);

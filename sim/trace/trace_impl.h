@@ -149,6 +149,9 @@ int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
 int trace_io_parse(struct trace_ctx *c, const struct tnode *at, const struct tnode *verb_val,
 		   const char *what, const struct kv *kv, unsigned nr, struct trace_step *st);
 /* The query step whose action key is verb and device val. */
+/* A save step: device val, `to:` and `durable:` among kv. */
+int trace_save_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
+		     const struct kv *kv, unsigned nr, struct trace_step *st);
 int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
 		      const struct kv *kv, unsigned nr, struct trace_step *st);
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_opts.h"
 #include "cli_util.h"
@@ -296,6 +298,21 @@ int cmd_replay(int argc, char **argv)
 	if (c.save_dir && (argc - optind > 1 || (seeds_opt && lo != hi)))
 		return cli_usage_error(&c.v, "--save %s takes one trace and one seed (a run's "
 				       "final state)", c.save_dir);
+	if (c.save_dir) {
+		char mp[4200];
+		struct stat st;
+
+		/* Before anything runs: a directory of an earlier save is not replaced. */
+		snprintf(mp, sizeof(mp), "%s/manifest.json", c.save_dir);
+		if (!stat(c.save_dir, &st) && !S_ISDIR(st.st_mode))
+			return cli_errorf(&c.v, CLI_EXIT_IO,
+					  &(struct cli_json_where){ .input = c.save_dir },
+					  "--save %s: exists and is not a directory", c.save_dir);
+		if (!c.force && !access(mp, F_OK))
+			return cli_errorf(&c.v, CLI_EXIT_IO, &(struct cli_json_where){ .input = mp },
+					  "--save %s: %s exists (an earlier save; give --force to "
+					  "replace its files)", c.save_dir, mp);
+	}
 	if (log_path) {
 		/* The log goes to a temporary, renamed over FILE once every run is done. */
 		if (out_file_open(&log_file, log_path, &lo_opts) || !(o.log = out_file_stream(&log_file))) {

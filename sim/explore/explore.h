@@ -89,6 +89,15 @@ struct explore_opts {
 	const char *started;
 	const char *program;         /* "snapsim" in repro lines */
 	FILE *log;                   /* progress and failures; may be NULL */
+	/*
+	 * Non-NULL: each failing state is written to a subdirectory of this
+	 * directory (created if missing), TRACE-seedS-pointP-stateHASH: every
+	 * disk's crashed durable image, every dm device as read after a fresh
+	 * restart on them, and manifest.json (replay_world_save_dir). Existing
+	 * files are replaced only with save_force.
+	 */
+	const char *save_failing_dir;
+	bool save_force;
 };
 
 struct explore_evidence {
@@ -146,6 +155,9 @@ struct explore_result {
 	char failure[1024];          /* its message */
 	char repro[2048];            /* one-line command */
 	char replay_failure[1024];   /* the replay itself failed (bad trace, mismatch) */
+	uint64_t states_saved;       /* failing states written under save_failing_dir */
+	char saved[4400];            /* the first one's directory ("" none) */
+	char save_error[1024];       /* the first state that could not be saved ("" none) */
 };
 
 /* Explore one trace file. Returns res->verdict. */

@@ -301,6 +301,8 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 		er->nr_exc = 0;
 		explore_check_state(w, forks, sim_hash_combine(res->seed, h),
 				    explore_record_exception, er, &sr);
+		if (sr.verdict != EXPLORE_OK && o->save_failing_dir)
+			explore_save_state(er, w, forks, cp, h);
 		for (unsigned d = 0; d < nd; d++)
 			sim_disk_destroy(forks[d]);
 		checked++;

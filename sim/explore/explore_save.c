@@ -65,7 +65,7 @@ void explore_save_state(struct explore_run *er, struct replay_world *w,
 		return;
 	}
 	if (!res->save_error[0])
-		snprintf(res->save_error, sizeof(res->save_error), "--save-failing: %s", eb);
+		snprintf(res->save_error, sizeof(res->save_error), "--save-failing: %.990s", eb);
 	if (o->log)
 		fprintf(o->log, "%s: crash point %" PRIu64 ": cannot save the failing state: %s\n",
 			er->path, cp->seq, eb);

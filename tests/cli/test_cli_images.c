@@ -12,13 +12,22 @@ static void teardown(void) { test_dir_remove(); }
 TestSuite(cli_images, .init = setup, .fini = teardown);
 
 /* 64 KiB: sector s holds "sector s" repeated. */
+static void fill_image(uint8_t *img)
+{
+	char rec[17];
+
+	for (unsigned s = 0; s < 128; s++) {
+		snprintf(rec, sizeof(rec), "sector %8u\n", s);
+		for (unsigned i = 0; i < 512; i += 16)
+			memcpy(img + s * 512 + i, rec, 16);
+	}
+}
+
 static void make_image(const char *name)
 {
 	static uint8_t img[65536];
 
-	for (unsigned s = 0; s < 128; s++)
-		for (unsigned i = 0; i < 512; i += 16)
-			snprintf((char *)img + s * 512 + i, 17, "sector %8u\n", s);
+	fill_image(img);
 	write_file(tpath(name), img, sizeof(img));
 }
 
@@ -101,9 +110,7 @@ Test(cli_images, replay_save_step_and_save_dir)
 		size_t len;
 		char *now = slurp(tpath("in.img"), &len);
 
-		for (unsigned s = 0; s < 128; s++)
-			for (unsigned i = 0; i < 512; i += 16)
-				snprintf((char *)img + s * 512 + i, 17, "sector %8u\n", s);
+		fill_image(img);
 		cr_expect(len == sizeof(img) && !memcmp(now, img, len));
 		free(now);
 	}
@@ -125,7 +132,6 @@ Test(cli_images, bad_images_are_positioned_errors)
 	struct run_result r;
 
 	make_image("in.img");
-	write_file(tpath("odd.img"), "x", 1);
 	{
 		static uint8_t k[1000];
 

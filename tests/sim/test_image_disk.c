@@ -41,8 +41,11 @@ static void teardown(void)
 /* Sector s of the test images: its number and a tag, repeated. */
 static void label(uint64_t s, char tag, uint8_t *b)
 {
+	char rec[17];
+
+	snprintf(rec, sizeof(rec), "%c%014llu\n", tag, (unsigned long long)s);
 	for (unsigned i = 0; i < 512; i += 16)
-		snprintf((char *)b + i, 17, "%c%014llu\n", tag, (unsigned long long)s);
+		memcpy(b + i, rec, 16);
 }
 
 static const uint64_t touched[] = { 0, 1, 7, 1048576, 2097151 };
@@ -215,7 +218,7 @@ static int restart_hook(void *ctx, struct replay_world *w, const struct replay_c
  * crash at every marker restarted and checked; the file never changes. */
 Test(image_disk, trace_replays_and_restarts_over_a_gib_image, .timeout = 120)
 {
-	char path[128], tpath[128], lab[600];
+	char path[128], tpath[128], lab[1100];
 	FILE *f;
 	struct restarts rs = { 0 };
 	struct replay_opts o = { .crash_modes = REPLAY_CRASH_MARKER, .crash_hook = restart_hook,

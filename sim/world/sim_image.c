@@ -1,6 +1,6 @@
 /*
- * sim_image.c - an image file mapped read-only as a disk's initial content;
- * see sim_image.h.
+ * sim_image.c - an image file, opened read-only, as a disk's initial
+ * content; see sim_image.h.
  */
 #include "sim_image.h"
 
@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@
 
 struct sim_image {
 	unsigned ref;
-	const uint8_t *map;
+	int fd;                  /* O_RDONLY: the file is never written */
 	uint64_t bytes;
 	uint64_t ident;
 };
@@ -27,7 +26,6 @@ int sim_image_open(const char *path, uint64_t bytes, struct sim_image **out, cha
 {
 	struct sim_image *img;
 	struct stat st;
-	void *map;
 	int fd, e;
 
 	*out = NULL;
@@ -48,22 +46,14 @@ int sim_image_open(const char *path, uint64_t bytes, struct sim_image **out, cha
 		close(fd);
 		return -EINVAL;
 	}
-	/* Read-only and private: nothing can write the file through it. */
-	map = mmap(NULL, (size_t)bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-	e = errno;
-	close(fd);
-	if (map == MAP_FAILED) {
-		snprintf(err, len, "image '%s': cannot map it: %s", path, strerror(e));
-		return -e;
-	}
 	img = calloc(1, sizeof(*img));
 	if (!img) {
-		munmap(map, (size_t)bytes);
+		close(fd);
 		snprintf(err, len, "out of memory");
 		return -ENOMEM;
 	}
 	img->ref = 1;
-	img->map = map;
+	img->fd = fd;
 	img->bytes = bytes;
 	img->ident = sim_hash_combine(sim_hash_combine(bytes, (uint64_t)st.st_ino),
 				      sim_hash_combine((uint64_t)st.st_mtim.tv_sec,
@@ -81,7 +71,7 @@ void sim_image_put(struct sim_image *img)
 {
 	if (!img || --img->ref)
 		return;
-	munmap((void *)img->map, (size_t)img->bytes);
+	close(img->fd);
 	free(img);
 }
 
@@ -98,13 +88,27 @@ uint64_t sim_image_ident(const struct sim_image *img)
 void sim_image_read(const struct sim_image *img, sector_t sector, uint32_t nr, uint8_t *buf)
 {
 	uint64_t off = (uint64_t)sector << SECTOR_SHIFT, n = (uint64_t)nr << SECTOR_SHIFT;
-	uint64_t have = off < img->bytes ? img->bytes - off : 0;
+	uint64_t have = off < img->bytes ? img->bytes - off : 0, got = 0;
 
 	if (have > n)
 		have = n;
-	if (have)
-		memcpy(buf, img->map + off, (size_t)have);
-	memset(buf + have, 0, (size_t)(n - have));
+	/* pread, not a mapping: nothing of the image stays resident, so reading
+	 * a whole 1 GiB image (a whole-device check, a save) costs no memory. */
+	while (got < have) {
+		ssize_t k = pread(img->fd, buf + got, (size_t)(have - got), (off_t)(off + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break; /* the file shrank or failed: zeros (it must not change) */
+		got += (uint64_t)k;
+	}
+	memset(buf + got, 0, (size_t)(n - got));
+}
+
+static void image_read(void *ctx, sector_t sector, uint32_t nr, uint8_t *buf)
+{
+	sim_image_read(ctx, sector, nr, buf);
 }
 
 static void store_release(void *ctx)
@@ -115,8 +119,7 @@ static void store_release(void *ctx)
 struct sim_store *sim_image_store(struct sim_image *img)
 {
 	struct sim_store_image src = {
-		.data = img->map, .bytes = img->bytes, .ident = img->ident,
-		.release = store_release, .ctx = img,
+		.read = image_read, .ident = img->ident, .release = store_release, .ctx = img,
 	};
 	struct sim_store *st;
 

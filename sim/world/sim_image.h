@@ -1,12 +1,12 @@
 /*
  * sim_image.h - an image file as a simulated disk's initial content.
  *
- * The file is opened O_RDONLY and mapped read-only (MAP_PRIVATE, never
- * written), so its pages are read on first touch and shared by the disk,
- * its durable and current images and every fork of them: a 1 GiB image
- * costs what is touched. Writes go to the disk's sparse map, never to the
- * file. The file must not shrink while it is in use (a mapped page past
- * its end would fault).
+ * The file is opened O_RDONLY and never written: sectors nobody wrote are
+ * read from it with pread when they are read (or when a write covers part
+ * of a page), and nothing of it is kept in memory, so a 1 GiB image costs
+ * only the pages the simulation writes (the disk's sparse map, shared
+ * copy-on-write by every fork) and the kernel's page cache. The file must
+ * not change while it is in use (a shrunk file reads zeros past its end).
  *
  * Reference counted: the opener holds one reference, each store built on
  * it (sim_image_store) another, so the image lives as long as any disk
@@ -24,7 +24,7 @@
 struct sim_image;
 
 /*
- * Map the first `bytes` bytes of the regular file at path (bytes > 0;
+ * Open the regular file at path for its first `bytes` bytes (bytes > 0;
  * the file must hold at least that many). Returns 0 and *out, or a
  * negative errno with err naming the path (missing, not a regular file,
  * unreadable, shorter than bytes).
@@ -38,7 +38,7 @@ uint64_t sim_image_bytes(const struct sim_image *img);
 /* The file's identity (length, inode, modification time), not its content:
  * what the hashes of a store over it mix in. */
 uint64_t sim_image_ident(const struct sim_image *img);
-/* Copy nr sectors from sector; sectors past the mapped bytes read zeros. */
+/* Copy nr sectors from sector; sectors past `bytes` read zeros. */
 void sim_image_read(const struct sim_image *img, sector_t sector, uint32_t nr,
 		    uint8_t *buf);
 /* A new store whose never-written sectors read from img (takes a

@@ -92,13 +92,7 @@ void sim_store_initial(const struct sim_store *st, sector_t sector,
 		return;
 	}
 	if (st->init == SIM_INIT_IMAGE) {
-		uint64_t off = (uint64_t)sector << SECTOR_SHIFT, n = (uint64_t)nr_sectors << SECTOR_SHIFT;
-		uint64_t have = off < st->image.bytes ? st->image.bytes - off : 0;
-
-		have = have < n ? have : n;
-		if (have)
-			memcpy(buf, st->image.data + off, (size_t)have);
-		memset(buf + have, 0, (size_t)(n - have));
+		st->image.read(st->image.ctx, sector, nr_sectors, buf);
 		return;
 	}
 	/* Garbage: sector s holds the splitmix64 sequence keyed by (seed, s),

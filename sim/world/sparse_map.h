@@ -42,8 +42,8 @@ enum sim_init_content {
 
 /* Initial content held outside the store (an image file, sim_image.h). */
 struct sim_store_image {
-	const uint8_t *data;     /* the image's bytes; sectors past `bytes` read zeros */
-	uint64_t bytes;
+	/* Fill n sectors from sector with the image's bytes (zeros past its end). */
+	void (*read)(void *ctx, sector_t sector, uint32_t n, uint8_t *buf);
 	uint64_t ident;          /* the image's identity, mixed into every map hash, so
 				  * hashing never reads the image beyond written pages */
 	void (*release)(void *ctx); /* called when the store is freed */

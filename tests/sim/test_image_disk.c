@@ -1,7 +1,7 @@
 /*
  * test_image_disk.c - disks that start from an image file: the bytes read
  * back, writes never reach the file, a 1 GiB sparse image costs what is
- * touched (resident memory measured), hashing reads only written pages and
+ * written (resident memory measured), hashing reads only written pages and
  * tells two images apart, and a trace naming an image replays and crashes
  * through the model.
  */

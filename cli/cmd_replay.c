@@ -46,7 +46,8 @@ static void usage(FILE *out)
 	      "  --log FILE    write the event log (all runs, in order) to FILE, a new\n"
 	      "                file (through a temporary renamed into place at the end)\n"
 	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
-	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
+	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS,\n"
+	      "                and how much of the image files was read\n"
 	      "  -q, --quiet   print failures and errors only\n"
 	      "  --json        one JSON object on stdout: every run, or the error\n"
 	      "  --version     print the version and exit\n"
@@ -222,6 +223,11 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 		       dt > 0 && sz > 0 ? (double)sz / dt / 1e6 : 0.0, sz,
 		       (double)(res.bytes_read + res.bytes_written) / 1048576.0,
 		       ru.ru_maxrss, res.events);
+		if (res.image_bytes)
+			printf("  image files: %.1f MiB read (repeats counted) from %.1f MiB (%.2f%%)\n",
+			       (double)res.image_bytes_read / 1048576.0,
+			       (double)res.image_bytes / 1048576.0,
+			       100.0 * (double)res.image_bytes_read / (double)res.image_bytes);
 	}
 	if (st != REPLAY_PASS) {
 		fprintf(stderr, "%s\n  replay: snapsim replay %s --seed %" PRIu64 "\n",

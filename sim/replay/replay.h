@@ -158,6 +158,8 @@ struct replay_result {
 	uint64_t events;         /* scheduler events run */
 	uint64_t event_hash;     /* FNV-1a of the event log (sim_sched_log_hash) */
 	uint64_t now_ns;         /* virtual time at the end */
+	uint64_t image_bytes;    /* the `image:` disks' files: their bytes, */
+	uint64_t image_bytes_read; /* and how many were read from them (disks, model) */
 	unsigned fail_line;      /* the failing step's line (0: none) */
 	char failure[REPLAY_MSG_MAX]; /* first failure, "FILE:LINE: ..." ("" on pass) */
 };

@@ -32,7 +32,7 @@ void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out)
 /* An image disk's never-written sectors, for the model (key: the image). */
 static void image_initial(uint64_t key, model_sector_t sector, uint8_t *out)
 {
-	sim_image_read((const struct sim_image *)(uintptr_t)key, sector, 1, out);
+	sim_image_read((struct sim_image *)(uintptr_t)key, sector, 1, out);
 }
 
 /* ---- disks ---- */

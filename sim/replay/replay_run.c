@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "replay_impl.h"
+#include "sim_image.h"
 
 static bool nothing_inflight(struct replay_world *w, void *ctx)
 {
@@ -102,6 +103,11 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 
 static void res_finish(struct replay_world *w, struct replay_result *res)
 {
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		if (w->disks[i].image) {
+			res->image_bytes += sim_image_bytes(w->disks[i].image);
+			res->image_bytes_read += sim_image_bytes_read(w->disks[i].image);
+		}
 	res->events = w->events;
 	res->event_hash = sim_sched_log_hash(&w->sched);
 	res->now_ns = sim_sched_now(&w->sched);

@@ -19,6 +19,7 @@ struct sim_image {
 	int fd;                  /* O_RDONLY: the file is never written */
 	uint64_t bytes;
 	uint64_t ident;
+	uint64_t bytes_read;     /* from the file, all readers together */
 };
 
 int sim_image_open(const char *path, uint64_t bytes, struct sim_image **out, char *err,
@@ -80,12 +81,17 @@ uint64_t sim_image_bytes(const struct sim_image *img)
 	return img->bytes;
 }
 
+uint64_t sim_image_bytes_read(const struct sim_image *img)
+{
+	return img->bytes_read;
+}
+
 uint64_t sim_image_ident(const struct sim_image *img)
 {
 	return img->ident;
 }
 
-void sim_image_read(const struct sim_image *img, sector_t sector, uint32_t nr, uint8_t *buf)
+void sim_image_read(struct sim_image *img, sector_t sector, uint32_t nr, uint8_t *buf)
 {
 	uint64_t off = (uint64_t)sector << SECTOR_SHIFT, n = (uint64_t)nr << SECTOR_SHIFT;
 	uint64_t have = off < img->bytes ? img->bytes - off : 0, got = 0;
@@ -103,6 +109,7 @@ void sim_image_read(const struct sim_image *img, sector_t sector, uint32_t nr, u
 			break; /* the file shrank or failed: zeros (it must not change) */
 		got += (uint64_t)k;
 	}
+	img->bytes_read += got;
 	memset(buf + got, 0, (size_t)(n - got));
 }
 

@@ -35,11 +35,13 @@ void sim_image_get(struct sim_image *img);
 void sim_image_put(struct sim_image *img);
 
 uint64_t sim_image_bytes(const struct sim_image *img);
+/* Bytes read from the file so far (the disk, its forks and the model together). */
+uint64_t sim_image_bytes_read(const struct sim_image *img);
 /* The file's identity (length, inode, modification time), not its content:
  * what the hashes of a store over it mix in. */
 uint64_t sim_image_ident(const struct sim_image *img);
 /* Copy nr sectors from sector; sectors past `bytes` read zeros. */
-void sim_image_read(const struct sim_image *img, sector_t sector, uint32_t nr,
+void sim_image_read(struct sim_image *img, sector_t sector, uint32_t nr,
 		    uint8_t *buf);
 /* A new store whose never-written sectors read from img (takes a
  * reference, dropped with the store). NULL when out of memory. */

@@ -120,7 +120,6 @@ Test(image_disk, sparse_gib_costs_what_is_touched)
 	rss0 = rss_kib();
 	cr_assert_eq(sim_image_open(path, GIB, &img, err, sizeof(err)), 0, "%s", err);
 	d = disk_on(img, &s, 0);
-	sim_image_put(img); /* the disk holds its own reference */
 
 	for (unsigned i = 0; i < sizeof(touched) / sizeof(touched[0]); i++) {
 		cr_assert_eq(bdev_sync_rw(sim_disk_bdev(d), BIO_READ, touched[i], 1, b), 0);
@@ -154,15 +153,20 @@ Test(image_disk, sparse_gib_costs_what_is_touched)
 	 * image's identity is in the hash, its content is never read for it. */
 	cr_assert_eq(sim_image_open(path2, GIB, &img2, err, sizeof(err)), 0, "%s", err);
 	other = disk_on(img2, &s, 1);
-	sim_image_put(img2);
 	cr_expect_neq(sim_disk_durable_hash(other), h0);
 
+	/* Hashing read only the written pages' image bytes, never the image. */
+	cr_expect_lt(sim_image_bytes_read(img), 64 * 1024, "%llu bytes of the image read",
+		     (unsigned long long)sim_image_bytes_read(img));
+	cr_expect_lt(sim_image_bytes_read(img2), 4096);
 	/* Two 1 GiB images, hashed and forked: a few pages resident, not 2 GiB. */
 	cr_expect_lt(rss_kib() - rss0, 16 * 1024, "resident grew by %ld KiB", rss_kib() - rss0);
 
 	sim_disk_destroy(fork);
 	sim_disk_destroy(d);
 	sim_disk_destroy(other);
+	sim_image_put(img); /* the disks held their own references */
+	sim_image_put(img2);
 	sim_sched_destroy(&s);
 	cr_assert_eq(stat(path, &after), 0);
 	cr_expect_eq(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
@@ -264,6 +268,9 @@ Test(image_disk, trace_replays_and_restarts_over_a_gib_image, .timeout = 120)
 	cr_expect_eq(res.crash_points, 2);
 	cr_expect_eq(rs.n, 2, "%s", rs.err);
 	cr_expect_eq(res.expects_checked, 3);
+	cr_expect_eq(res.image_bytes, GIB);
+	cr_expect_lt(res.image_bytes_read, 1u << 20, "%llu bytes of the image read",
+		     (unsigned long long)res.image_bytes_read);
 	cr_expect_lt(peak_kib() - rss0, 32 * 1024, "peak resident grew by %ld KiB",
 		     peak_kib() - rss0);
 	cr_assert_eq(stat(path, &after), 0);

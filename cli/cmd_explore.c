@@ -47,7 +47,8 @@ static void explore_usage(FILE *out)
 	fputs("usage: snapsim explore TRACE... [--seed N] [--mode completion|flush|marked]\n"
 	      "         [--subsets all|random|prefix|reorder] [--budget N] [--db FILE]\n"
 	      "         [--shard K/N | --point P [--survivors SPEC]] [--keep-going]\n"
-	      "         [--event-budget N] [--min-dir DIR | --no-minimize] [-q] [--json]\n"
+	      "         [--event-budget N] [--min-dir DIR | --no-minimize]\n"
+	      "         [--save-failing DIR [--force]] [-q] [--json]\n"
 	      "         [--check-cmd 'CMD {DEV}...' [--check-timeout SECONDS]]\n"
 	      "\n"
 	      "At each crash point, restart the stack on the durable states the disks may\n"
@@ -110,6 +111,12 @@ static void explore_usage(FILE *out)
 	      "  --check-timeout SECONDS\n"
 	      "                      time limit of one run of CMD (default 30); a run killed\n"
 	      "                      at the limit is a violation of its own kind (timeout)\n"
+	      "  --save-failing DIR  write each failing state to DIR/TRACE-seedS-pointP-stateH/\n"
+	      "                      (DIR created if missing): every disk's crashed durable\n"
+	      "                      image (disk-NAME.img), every dm device as read after a\n"
+	      "                      restart on them (dm-NAME.img), and manifest.json\n"
+	      "  --force             with --save-failing: replace files left by an earlier run\n"
+	      "                      (nothing else is ever replaced or removed)\n"
 	      "  -q, --quiet         no progress line, no per-trace lines of passing traces;\n"
 	      "                      failures, errors and a failing run's summary only\n"
 	      "  --json              one JSON object on stdout: every trace's verdict and\n"
@@ -127,7 +134,8 @@ static void explore_usage(FILE *out)
 	      "  2  usage error (also: --point names a crash point the trace lacks)\n"
 	      "  3  bad input: a trace was rejected, or --db is not a state database\n"
 	      "     of this version\n"
-	      "  4  I/O or tool error: the database cannot be written, out of memory,\n"
+	      "  4  I/O or tool error: the database or a failing state's files cannot be\n"
+	      "     written (existing files without --force included), out of memory,\n"
 	      "     a fault inside snapsim\n"
 	      "  130  interrupted (SIGINT or SIGTERM); outranks the codes above\n", out);
 }
@@ -267,6 +275,12 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 		if (minimized)
 			cli_json_kstr(j, "minimized", minimized);
 	}
+	if (res->saved[0]) {
+		cli_json_kstr(j, "saved", res->saved);
+		cli_json_kuint(j, "states_saved", res->states_saved);
+	}
+	if (res->save_error[0])
+		cli_json_kstr(j, "save_error", res->save_error);
 	cli_json_close(j);
 }
 
@@ -338,6 +352,7 @@ int cmd_explore(int argc, char **argv)
 	enum { OPT_SEED = 0x100, OPT_MODE, OPT_SUBSETS, OPT_BUDGET, OPT_EVENT_BUDGET, OPT_POINT,
 	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE,
 	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT };
+	       OPT_SAVE_FAILING, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -354,6 +369,8 @@ int cmd_explore(int argc, char **argv)
 		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
 		{ "check-cmd", required_argument, NULL, OPT_CHECK_CMD },
 		{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
+		{ "save-failing", required_argument, NULL, OPT_SAVE_FAILING },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
 	struct cli_verb cv = CLI_VERB("explore", explore_usage);
@@ -431,6 +448,14 @@ int cmd_explore(int argc, char **argv)
 		case OPT_KEEP_GOING:
 			o.keep_going = true;
 			break;
+		case OPT_SAVE_FAILING:
+			if (!*optarg)
+				return cli_usage_error(&cv, "--save-failing: empty directory name");
+			o.save_failing_dir = optarg;
+			break;
+		case OPT_FORCE:
+			o.save_force = true;
+			break;
 		case OPT_NO_MINIMIZE:
 			minimize = false;
 			break;
@@ -470,6 +495,8 @@ int cmd_explore(int argc, char **argv)
 	} else if (check_timeout != 30) {
 		return cli_usage_error(&cv, "--check-timeout needs --check-cmd");
 	}
+	if (o.save_force && !o.save_failing_dir)
+		return cli_usage_error(&cv, "--force applies to --save-failing");
 	snprintf(options, sizeof(options), "--mode %s --subsets %s --budget %" PRIu64 "%s",
 		 explore_mode_name(o.mode), explore_subsets_name(o.subsets), o.budget ? o.budget : 64,
 		 o.keep_going ? " --keep-going" : "");
@@ -582,6 +609,19 @@ int cmd_explore(int argc, char **argv)
 		    res->verdict == EXPLORE_TOOL_CRASH)
 			report_failure(trace, &o, res, db, min_dir, minimize, &cv, minimized,
 				       sizeof(minimized));
+		if (res->saved[0])
+			fprintf(cv.json ? stderr : stdout, "  saved: %s (%" PRIu64
+				" failing state%s under %s)\n", res->saved, res->states_saved,
+				res->states_saved == 1 ? "" : "s", o.save_failing_dir);
+		if (res->save_error[0]) {
+			fprintf(stderr, "snapsim explore: %s: %s\n", trace, res->save_error);
+			if (rc < CLI_EXIT_IO)
+				rc = CLI_EXIT_IO;
+			if (!first_code) {
+				first_code = CLI_EXIT_IO;
+				snprintf(first_err, sizeof(first_err), "%s", res->save_error);
+			}
+		}
 		if (cv.json)
 			json_trace(&j, trace, res, dt, minimized[0] ? minimized : NULL, o.check != NULL);
 		fflush(stdout);

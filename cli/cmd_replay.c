@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_opts.h"
 #include "cli_util.h"
@@ -23,22 +25,31 @@
 static void usage(FILE *out)
 {
 	fputs("usage: snapsim replay TRACE... [--seed N | --seeds A..B] [--log FILE]\n"
-	      "                      [--force] [--shuffle] [--stats] [-q] [--json]\n"
+	      "                      [--shuffle] [--stats] [--save DIR] [--force] [-q] [--json]\n"
 	      "\n"
 	      "Replay YAML traces (traces/README.md) deterministically through the dm core\n"
 	      "on simulated disks; every read is checked against the reference model. A\n"
-	      "trace is validated whole before any step runs.\n"
+	      "trace is validated whole before any step runs. A trace's save steps write\n"
+	      "their image files (an existing file is refused before anything runs, unless\n"
+	      "--force).\n"
 	      "\n"
 	      "Options:\n"
+	      "  --save DIR    after a passing run, write every disk (what a read returns) and\n"
+	      "                every dm device (read through its live table) of the final\n"
+	      "                state to DIR/disk-NAME.img and DIR/dm-NAME.img, with\n"
+	      "                DIR/manifest.json (file, device, kind, size, FNV-1a 64 hash);\n"
+	      "                DIR is created if missing; one trace and one seed only\n"
+	      "  --force       let --log, save steps and --save replace existing files\n"
+	      "                (regular files only; nothing else is ever replaced or removed)\n"
 	      "  --seed N      run seed (default: the trace's seed:, else 1)\n"
 	      "  --seeds A..B  every seed from A to B, A <= B (not with --seed; default:\n"
 	      "                one run)\n"
 	      "  --log FILE    write the event log (all runs, in order) to FILE, a new\n"
 	      "                file (through a temporary renamed into place at the end);\n"
 	      "                default: no log\n"
-	      "  --force       with --log: replace FILE if it exists\n"
 	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
-	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS\n"
+	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS,\n"
+	      "                and how much of the image files was read\n"
 	      "  -q, --quiet   print failures and errors only\n"
 	      "  --json        one JSON object on stdout: every run, or the error\n"
 	      "  --version     print the version and exit\n"
@@ -49,7 +60,8 @@ static void usage(FILE *out)
 	      "  1  a check failed: a read or an expectation mismatched, or a run hung\n"
 	      "  2  usage error\n"
 	      "  3  a trace was rejected (missing, or invalid: nothing of it ran)\n"
-	      "  4  I/O or tool error (the log cannot be written, out of memory)\n", out);
+	      "  4  I/O or tool error (the log or a saved image cannot be written, a file\n"
+	      "     to save exists without --force, out of memory)\n", out);
 }
 
 static double wall_seconds(void)
@@ -87,6 +99,9 @@ static const char *status_name(enum replay_status st)
 
 struct replay_cli {
 	struct cli_verb v;
+	const char *save_dir;
+	bool force;
+	struct replay_save_dir_result saved;
 	struct cli_json j;
 	bool stats;
 	int rc;
@@ -135,6 +150,10 @@ static void json_run(struct replay_cli *c, const char *trace, enum replay_status
 	cli_json_kuint(&c->j, "sectors_checked", res->sectors_checked);
 	cli_json_kuint(&c->j, "expects_checked", res->expects_checked);
 	cli_json_kstr(&c->j, "event_hash", hash);
+	if (c->save_dir && st == REPLAY_PASS) {
+		cli_json_kstr(&c->j, "saved", c->save_dir);
+		cli_json_kuint(&c->j, "saved_files", c->saved.files);
+	}
 	if (st != REPLAY_PASS) {
 		char repro[1200];
 
@@ -145,6 +164,21 @@ static void json_run(struct replay_cli *c, const char *trace, enum replay_status
 		cli_json_kstr(&c->j, "repro", repro);
 	}
 	cli_json_close(&c->j);
+}
+
+/* --save DIR: the final state of a passing run. */
+static int save_end(void *ctx, struct replay_world *w, char *errbuf, size_t len)
+{
+	struct replay_cli *c = ctx;
+	struct replay_save_dir_opts so = { .force = c->force, .trace = replay_world_trace(w),
+					   .seed = replay_world_seed(w), .state = "final" };
+	char eb[4600];
+	int r;
+
+	r = replay_world_save_dir(w, c->save_dir, &so, &c->saved, eb, sizeof(eb));
+	if (r)
+		snprintf(errbuf, len, "--save %s: %s", c->save_dir, eb);
+	return r;
 }
 
 /* One trace at one seed. Returns false when the trace cannot run at all. */
@@ -176,6 +210,10 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 		       : st == REPLAY_STOPPED ? "STOPPED" : "FAIL",
 		       res.steps, res.ios, res.reads_checked, res.sectors_checked,
 		       res.expects_checked, res.event_hash);
+	if (c->save_dir && st == REPLAY_PASS && !c->v.json && !c->v.quiet)
+		printf("  saved %u image%s and manifest.json in %s%s\n", c->saved.files,
+		       c->saved.files == 1 ? "" : "s", c->save_dir,
+		       c->saved.skipped ? " (some dm devices without a file: see the manifest)" : "");
 	if (c->stats && !c->v.json && !c->v.quiet) {
 		struct rusage ru;
 		long long sz = file_size(trace);
@@ -187,6 +225,11 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 		       dt > 0 && sz > 0 ? (double)sz / dt / 1e6 : 0.0, sz,
 		       (double)(res.bytes_read + res.bytes_written) / 1048576.0,
 		       ru.ru_maxrss, res.events);
+		if (res.image_bytes)
+			printf("  image files: %.1f MiB read (repeats counted) from %.1f MiB (%.2f%%)\n",
+			       (double)res.image_bytes_read / 1048576.0,
+			       (double)res.image_bytes / 1048576.0,
+			       100.0 * (double)res.image_bytes_read / (double)res.image_bytes);
 	}
 	if (st != REPLAY_PASS) {
 		fprintf(stderr, "%s\n  replay: snapsim replay %s --seed %" PRIu64 "\n",
@@ -199,7 +242,7 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 
 int cmd_replay(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS, OPT_FORCE };
+	enum { OPT_SEED = 0x100, OPT_SEEDS, OPT_LOG, OPT_SHUFFLE, OPT_STATS, OPT_SAVE, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -207,6 +250,7 @@ int cmd_replay(int argc, char **argv)
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
@@ -243,7 +287,13 @@ int cmd_replay(int argc, char **argv)
 		case OPT_STATS:
 			c.stats = true;
 			break;
+		case OPT_SAVE:
+			if (!*optarg)
+				return cli_usage_error(&c.v, "--save: empty directory name");
+			c.save_dir = optarg;
+			break;
 		case OPT_FORCE:
+			c.force = true;
 			lo_opts.force = true;
 			break;
 		}
@@ -253,8 +303,24 @@ int cmd_replay(int argc, char **argv)
 				       seed_opt, seeds_opt);
 	if (optind >= argc)
 		return cli_usage_error(&c.v, "no TRACE given");
-	if (lo_opts.force && !log_path)
-		return cli_usage_error(&c.v, "--force needs --log FILE");
+	if (c.save_dir && (argc - optind > 1 || (seeds_opt && lo != hi)))
+		return cli_usage_error(&c.v, "--save %s takes one trace and one seed (a run's "
+				       "final state)", c.save_dir);
+	if (c.save_dir) {
+		char mp[4200];
+		struct stat st;
+
+		/* Before anything runs: a directory of an earlier save is not replaced. */
+		snprintf(mp, sizeof(mp), "%s/manifest.json", c.save_dir);
+		if (!stat(c.save_dir, &st) && !S_ISDIR(st.st_mode))
+			return cli_errorf(&c.v, CLI_EXIT_IO,
+					  &(struct cli_json_where){ .input = c.save_dir },
+					  "--save %s: exists and is not a directory", c.save_dir);
+		if (!c.force && !access(mp, F_OK))
+			return cli_errorf(&c.v, CLI_EXIT_IO, &(struct cli_json_where){ .input = mp },
+					  "--save %s: %s exists (an earlier save; give --force to "
+					  "replace its files)", c.save_dir, mp);
+	}
 	if (log_path) {
 		/* The log goes to a temporary, renamed over FILE once every run is done. */
 		if (out_file_open(&log_file, log_path, &lo_opts) || !(o.log = out_file_stream(&log_file))) {
@@ -266,6 +332,12 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	o.quiet = c.v.quiet;
+	o.save_files = true;
+	o.force = c.force;
+	if (c.save_dir) {
+		o.end_hook = save_end;
+		o.end_ctx = &c;
+	}
 	o.has_seed = seed_opt || seeds_opt;
 	if (c.v.json) {
 		cli_json_begin(&c.j, stdout);

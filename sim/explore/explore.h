@@ -135,6 +135,15 @@ struct explore_opts {
 	/* Called after every state checked or skipped (progress); may be NULL. */
 	void (*on_state)(void *ctx, const struct explore_result *res);
 	void *on_state_ctx;
+	/*
+	 * Non-NULL: each failing state is written to a subdirectory of this
+	 * directory (created if missing), TRACE-seedS-pointP-stateHASH: every
+	 * disk's crashed durable image, every dm device as read after a fresh
+	 * restart on them, and manifest.json (replay_world_save_dir). Existing
+	 * files are replaced only with save_force.
+	 */
+	const char *save_failing_dir;
+	bool save_force;
 };
 
 struct explore_evidence {
@@ -196,6 +205,9 @@ struct explore_result {
 	char repro[2048];            /* one-line command */
 	char replay_failure[1024];   /* the replay itself failed (bad trace, mismatch) */
 	bool fail_by_check;          /* the first failure is the checker's alone */
+	uint64_t states_saved;       /* failing states written under save_failing_dir */
+	char saved[4400];            /* the first one's directory ("" none) */
+	char save_error[1024];       /* the first state that could not be saved ("" none) */
 };
 
 /*

@@ -435,6 +435,7 @@ int explore_minimize(const char *path, const struct explore_opts *o,
 	explore_failure_signature(failed, path, m.want, sizeof(m.want));
 	m.o.db = NULL;
 	m.o.log = NULL;
+	m.o.save_failing_dir = NULL; /* the minimizer's runs save nothing */
 	m.o.keep_going = false;
 	m.o.only_point = -1;
 	m.o.only_survivors = NULL;

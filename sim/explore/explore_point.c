@@ -344,6 +344,8 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 				sv = er->cr.verdict == EXPLORE_CHECK_ERROR ? EXPLORE_TOOL_CRASH
 									   : EXPLORE_VIOLATION;
 		}
+		if (sv != EXPLORE_OK && o->save_failing_dir)
+			explore_save_state(er, w, forks, cp, h);
 		for (unsigned d = 0; d < nd; d++)
 			sim_disk_destroy(forks[d]);
 		checked++;

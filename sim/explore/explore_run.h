@@ -46,6 +46,14 @@ static inline enum explore_verdict worse(enum explore_verdict a, enum explore_ve
  * (explore_point.c). Returns nonzero to stop the replay.
  */
 int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp);
+/*
+ * explore_save.c: failing state h of crash point cp (crashed[i]: disk i's
+ * crashed image, w paused) saved under er->o->save_failing_dir; counts it
+ * in er->res (saved / save_error) and says where in er->o->log.
+ */
+void explore_save_state(struct explore_run *er, struct replay_world *w,
+			struct sim_disk **crashed, const struct replay_crash_point *cp,
+			uint64_t h);
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);

@@ -111,6 +111,24 @@ struct replay_opts {
 	replay_crash_hook_fn *crash_hook; /* NULL: crash points are only counted */
 	void *crash_ctx;
 	bool quiet;              /* (cli) */
+	/*
+	 * Save steps (`save: DEV`, `to: FILE`). save_files false (the default:
+	 * explore, check, the minimizer): each save step makes the same reads
+	 * (so the schedule and crash points are those of a run that saves) and
+	 * writes no file. true (snapsim replay): it writes FILE; a FILE that
+	 * exists, or that two save steps name, is refused at validation unless
+	 * force (then each save replaces it).
+	 */
+	bool save_files;
+	bool force;
+	/*
+	 * Called once after the last step of a passing run, before the world
+	 * goes (replay --save): unlike the crash hook, it may read devices
+	 * through the scheduler. A nonzero return makes the run REPLAY_ERROR
+	 * with the hook's message (errbuf) as its failure.
+	 */
+	int (*end_hook)(void *ctx, struct replay_world *w, char *errbuf, size_t len);
+	void *end_ctx;
 };
 
 /* Outcome of replay_run(). The values are stable (CLI exit codes use them). */
@@ -140,6 +158,8 @@ struct replay_result {
 	uint64_t events;         /* scheduler events run */
 	uint64_t event_hash;     /* FNV-1a of the event log (sim_sched_log_hash) */
 	uint64_t now_ns;         /* virtual time at the end */
+	uint64_t image_bytes;    /* the `image:` disks' files: their bytes, */
+	uint64_t image_bytes_read; /* and how many were read from them (disks, model) */
 	unsigned fail_line;      /* the failing step's line (0: none) */
 	char failure[REPLAY_MSG_MAX]; /* first failure, "FILE:LINE: ..." ("" on pass) */
 };
@@ -307,6 +327,7 @@ struct replay_save_info {
 	uint64_t size_bytes;        /* bytes written: the whole device */
 	uint64_t fnv1a64;           /* FNV-1a 64 of those bytes */
 	bool is_dm;
+	bool read_failed;           /* on failure: reading the device failed (not the file) */
 };
 
 /*
@@ -318,7 +339,8 @@ struct replay_save_info {
  * device: what reads through its live table return, each request run to
  * completion by w's scheduler (so w must not be paused inside a crash
  * hook; a restarted world is fine); refused without a live table or while
- * suspended; a failing read fails the save. info may be NULL. Returns 0,
+ * suspended; a failing read fails the save. fd -1: everything is read (the
+ * same requests) and nothing written. info may be NULL. Returns 0,
  * or a negative errno with errbuf naming the device (and sector).
  */
 int replay_world_save_fd(struct replay_world *w, const char *dev, unsigned flags, int fd,
@@ -336,8 +358,44 @@ int replay_world_save_path(struct replay_world *w, const char *dev, unsigned fla
 			   const char *path, bool force, struct replay_save_info *info,
 			   char *errbuf, size_t len);
 
+/* The same for one simulated disk (e.g. a crashed fork the explorer holds). */
+int replay_disk_save_path(struct sim_disk *d, unsigned flags, const char *path, bool force,
+			  struct replay_save_info *info, char *errbuf, size_t len);
+
+/* n bytes from buf into a file at path by the same rules (manifests). */
+int replay_save_bytes(const char *path, bool force, const void *buf, size_t n, char *errbuf,
+		      size_t len);
+
 /* The check save_path makes first: 0 when path may be written (absent, or a
  * regular file with force), else a negative errno with errbuf saying why. */
 int replay_save_check_target(const char *path, bool force, char *errbuf, size_t len);
+
+/*
+ * Every device of w into directory dir (created if missing, one level):
+ * disk-NAME.img per disk, dm-NAME.img per dm device, and manifest.json
+ * naming each file, its device, kind (disk/dm), size in bytes and FNV-1a 64
+ * hash (a dm device that cannot be read: no file, the reason instead).
+ * Every target is checked before anything is written: an existing file is
+ * refused without force (nothing written then). On failure the files this
+ * call created are removed again; nothing else is.
+ */
+struct replay_save_dir_opts {
+	bool force;
+	struct sim_disk **crashed;   /* non-NULL: disk i is saved from crashed[i]'s durable
+				      * image (a crash state), not from w */
+	bool durable;                /* without crashed: the disks' durable images */
+	const char *trace;           /* for the manifest */
+	uint64_t seed;
+	const char *state;           /* "final", "crash point 3 state 1a2b..." */
+};
+
+struct replay_save_dir_result {
+	unsigned files;              /* images written */
+	unsigned skipped;            /* dm devices without a file */
+};
+
+int replay_world_save_dir(struct replay_world *w, const char *dir,
+			  const struct replay_save_dir_opts *o, struct replay_save_dir_result *res,
+			  char *errbuf, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "pattern.h"
 #include "replay_impl.h"
+#include "sim_image.h"
 #include "sparse_map.h"
 
 /* ---- garbage shared with the model ---- */
@@ -26,6 +27,12 @@ void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out)
 	}
 	sim_store_initial(st, sector, 1, out);
 	sim_store_put(st);
+}
+
+/* An image disk's never-written sectors, for the model (key: the image). */
+static void image_initial(uint64_t key, model_sector_t sector, uint8_t *out)
+{
+	sim_image_read((struct sim_image *)(uintptr_t)key, sector, 1, out);
 }
 
 /* ---- disks ---- */
@@ -176,6 +183,14 @@ int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *t
 		cfg.queue_depth = td->queue_depth;
 		cfg.in_order = !td->reorder;
 		cfg.write_through = !td->cache;
+		if (td->image) {
+			/* Opened again: the file may have changed since validation. */
+			r = sim_image_open(td->image, (uint64_t)td->size_sectors * 512, &rd->image,
+					   errbuf, len);
+			if (r)
+				goto fail;
+			cfg.image = rd->image;
+		}
 		r = sim_disk_create(&cfg, &w->sched, &disk);
 		if (r) {
 			snprintf(errbuf, len, "disk %s: the simulated disk rejects its settings",
@@ -187,8 +202,11 @@ int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *t
 		if (r)
 			goto fail;
 		r = model_add_disk(w->model, td->name, td->size_sectors,
-				   td->initial == TRACE_INITIAL_GARBAGE, 0);
-		if (!r && td->initial == TRACE_INITIAL_GARBAGE)
+				   td->initial == TRACE_INITIAL_GARBAGE || rd->image, 0);
+		if (!r && rd->image)
+			r = model_set_disk_initial(w->model, td->name, image_initial,
+						   (uint64_t)(uintptr_t)rd->image);
+		else if (!r && td->initial == TRACE_INITIAL_GARBAGE)
 			r = model_set_disk_initial(w->model, td->name, rp_garbage,
 						   garbage_key(seed, i));
 		if (r) {
@@ -227,14 +245,18 @@ void replay_world_destroy(struct replay_world *w)
 			sim_disk_destroy(w->disks[i].disk);
 		rp_tap_free_inflight(&w->disks[i].tap);
 	}
+	/* After the disks: the model may read an image until it is gone below,
+	 * and a restarted world's model reads it through its own disks' stores. */
 	sim_sched_destroy(&w->sched);
 	rp_free_all(w);
 	for (unsigned i = 0; i < w->nr_devs; i++)
 		free(w->devs[i].live);
 	free(w->devs);
-	free(w->disks);
 	free(w->cpq);
 	model_destroy(w->model);
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		sim_image_put(w->disks[i].image);
+	free(w->disks);
 	free(w);
 }
 

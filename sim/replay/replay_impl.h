@@ -8,6 +8,7 @@
  *   replay_step_dm.c   dm verb and query steps
  *   replay_step_io.c   I/O steps and parallel groups
  *   replay_check.c     whole-device checks for the explorer
+ *   replay_save_dir.c  every device of a world into a directory with a manifest
  *   replay_save.c      the device list, a device's content to an fd or a file
  *   replay_restart.c   a new world over crashed disks
  *   replay_build.c     world build and teardown, accessors
@@ -52,6 +53,7 @@ struct rp_disk {
 	char path[TRACE_NAME_MAX + 8];
 	struct sim_disk *disk;
 	struct sim_fault_bdev *fault;   /* NULL without faults */
+	struct sim_image *image;        /* `image:` disks (a reference); NULL otherwise */
 	struct rp_tap tap;
 	bool used;                      /* a table has referenced it (maybe as a COW) */
 	bool held_cow;                  /* a live table has used it as (part of) a COW */
@@ -123,6 +125,7 @@ struct replay_world {
 	unsigned step_line, step_column;
 	uint64_t step_seq;
 	bool failed;
+	bool save_failed;               /* the failure is a save step's file: an I/O error */
 	bool stopped;
 	char fail[REPLAY_MSG_MAX];
 	uint64_t events;
@@ -139,8 +142,11 @@ enum rp_run {
 
 typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 
-/* replay_validate.c: replay_validate() over a trace held in memory. */
-int rp_validate_mem(const char *name, const char *buf, size_t len, struct trace_error *err);
+/* replay_validate.c: replay_validate() with the run's options (save targets
+ * checked when o->save_files), from a file or a trace held in memory. */
+int rp_validate(const char *path, const struct replay_opts *o, struct trace_error *err);
+int rp_validate_mem(const char *name, const char *buf, size_t len,
+		    const struct replay_opts *o, struct trace_error *err);
 
 /* replay_step_dm.c: a dm verb step, an output query step. */
 enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);
@@ -148,6 +154,9 @@ enum rp_run rp_step_query(struct replay_world *w, const struct trace_step *st);
 
 /* replay_step_io.c: an I/O step or a parallel group of them, iteration iter of a repeat. */
 enum rp_run rp_step_io(struct replay_world *w, const struct trace_step *st, uint64_t iter);
+
+/* replay_save.c: a save step (st->u.save) run in w. */
+enum rp_run rp_step_save(struct replay_world *w, const struct trace_step *st);
 
 /* replay_check.c */
 int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "replay_impl.h"
+#include "sim_image.h"
 
 /* Whether table text references dm device name. */
 static bool refers_to(const char *table, const char *name)
@@ -180,6 +181,9 @@ int replay_world_restart_from(struct replay_world *w, const struct replay_surviv
 		}
 		nw->nr_disks = i + 1;
 		nw->disks[i].used = w->disks[i].used;
+		/* The model's clone reads never-written sectors from the image. */
+		if ((nw->disks[i].image = w->disks[i].image))
+			sim_image_get(nw->disks[i].image);
 		nw->disks[i].held_cow = w->disks[i].held_cow;
 		r = rp_disk_setup(nw, i, fd, NULL, errbuf, len);
 		if (r) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "replay_impl.h"
+#include "sim_image.h"
 
 static bool nothing_inflight(struct replay_world *w, void *ctx)
 {
@@ -85,6 +86,9 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 			sim_sched_run_until(&w->sched, until, 1);
 		break;
 	}
+	case TRACE_STEP_SAVE:
+		r = rp_step_save(w, st);
+		break;
 	case TRACE_STEP_REPEAT:
 		break;
 	}
@@ -99,6 +103,11 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 
 static void res_finish(struct replay_world *w, struct replay_result *res)
 {
+	for (unsigned i = 0; i < w->nr_disks; i++)
+		if (w->disks[i].image) {
+			res->image_bytes += sim_image_bytes(w->disks[i].image);
+			res->image_bytes_read += sim_image_bytes_read(w->disks[i].image);
+		}
 	res->events = w->events;
 	res->event_hash = sim_sched_log_hash(&w->sched);
 	res->now_ns = sim_sched_now(&w->sched);
@@ -161,6 +170,14 @@ static enum replay_status run_reader(struct trace_reader *rd, const char *name,
 		if (w->stopped)
 			r = RP_STOP;
 	}
+	if (r == RP_COND && opts->end_hook) {
+		eb[0] = 0;
+		if (opts->end_hook(opts->end_ctx, w, eb, sizeof(eb))) {
+			snprintf(w->fail, sizeof(w->fail), "%s", eb);
+			w->save_failed = true;
+			r = RP_FAIL;
+		}
+	}
 	res_finish(w, res);
 	switch (r) {
 	case RP_COND:
@@ -176,10 +193,10 @@ static enum replay_status run_reader(struct trace_reader *rd, const char *name,
 		res->status = REPLAY_HANG;
 		break;
 	case RP_FAIL:
-		res->status = REPLAY_MISMATCH;
+		res->status = w->save_failed ? REPLAY_ERROR : REPLAY_MISMATCH;
 		break;
 	}
-	if (res->status == REPLAY_MISMATCH || res->status == REPLAY_HANG) {
+	if (res->status == REPLAY_MISMATCH || res->status == REPLAY_HANG || w->save_failed) {
 		res->mismatches = res->status == REPLAY_MISMATCH;
 		snprintf(res->failure, sizeof(res->failure), "%s", w->fail);
 		trace_error_set(err, -EIO, name, w->res->fail_line ? w->res->fail_line : 0,
@@ -196,7 +213,7 @@ enum replay_status replay_run(const char *path, const struct replay_opts *opts,
 	enum replay_status st;
 
 	memset(res, 0, sizeof(*res));
-	if (replay_validate(path, err)) {
+	if (rp_validate(path, opts, err)) {
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_INVALID;
 	}
@@ -218,7 +235,7 @@ enum replay_status replay_run_mem(const char *name, const char *buf, size_t len,
 	enum replay_status st;
 
 	memset(res, 0, sizeof(*res));
-	if (rp_validate_mem(name, buf, len, err)) {
+	if (rp_validate_mem(name, buf, len, opts, err)) {
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_INVALID;
 	}

@@ -126,47 +126,65 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 	return 0;
 }
 
-/*
- * Stream dev to fd from offset 0. sparse: fd is a new empty file, so zero
- * chunks are skipped (the final size is set by ftruncate).
- */
-static int save_stream(struct replay_world *w, const char *dev, unsigned flags, int fd,
-		       bool sparse, struct replay_save_info *info, char *errbuf, size_t len)
+/* What a save reads: a dm device of a world, or a simulated disk. */
+struct save_src {
+	struct replay_world *w;  /* dm only */
+	const char *name;
+	struct bdev *dm;         /* NULL: disk */
+	struct sim_disk *disk;
+	bool durable;
+};
+
+/* The source dev names in w. 0, or a negative errno with errbuf. */
+static int src_of(struct replay_world *w, const char *dev, unsigned flags,
+		  struct save_src *src, char *mname, size_t mlen, char *errbuf, size_t len)
 {
-	char mname[TRACE_NAME_MAX];
 	bool is_dm;
-	struct bdev *bd = rp_resolve(w, dev, mname, sizeof(mname), &is_dm);
-	struct sim_disk *disk = NULL;
+	struct bdev *bd = rp_resolve(w, dev, mname, mlen, &is_dm);
+
+	memset(src, 0, sizeof(*src));
+	src->w = w;
+	src->name = mname;
+	if (!bd) {
+		snprintf(errbuf, len, "%s: no such device", dev);
+		return -ENOENT;
+	}
+	if (!is_dm) {
+		src->disk = w->disks[rp_disk_index(w, mname)].disk;
+		src->durable = flags & REPLAY_SAVE_DURABLE;
+		return 0;
+	}
+	if (flags & REPLAY_SAVE_DURABLE) {
+		snprintf(errbuf, len, "%s: a dm device has no durable image (a disk has)", mname);
+		return -EINVAL;
+	}
+	if (!rp_dev_find(w, mname) || !rp_dev_find(w, mname)->live) {
+		snprintf(errbuf, len, "%s: the device has no live table", mname);
+		return -ENXIO;
+	}
+	if (dm_is_suspended(w->reg, mname)) {
+		snprintf(errbuf, len, "%s: the device is suspended", mname);
+		return -EBUSY;
+	}
+	src->dm = bd;
+	return 0;
+}
+
+/*
+ * Stream src to fd from offset 0 (fd -1: read only). sparse: fd is a new
+ * empty file, so zero chunks are skipped (the size is set by ftruncate).
+ */
+static int save_stream(const struct save_src *src, int fd, bool sparse,
+		       struct replay_save_info *info, char *errbuf, size_t len)
+{
 	uint64_t h = SIM_FNV1A_INIT;
 	sector_t size;
 	uint8_t *buf;
 	int r = 0;
 
-	if (!bd) {
-		snprintf(errbuf, len, "%s: no such device", dev);
-		return -ENOENT;
-	}
-	if (is_dm) {
-		struct rp_dev *d = rp_dev_find(w, mname);
-
-		if (flags & REPLAY_SAVE_DURABLE) {
-			snprintf(errbuf, len, "%s: a dm device has no durable image (a disk has)",
-				 mname);
-			return -EINVAL;
-		}
-		if (!d || !d->live) {
-			snprintf(errbuf, len, "%s: the device has no live table", mname);
-			return -ENXIO;
-		}
-		if (dm_is_suspended(w->reg, mname)) {
-			snprintf(errbuf, len, "%s: the device is suspended", mname);
-			return -EBUSY;
-		}
-	} else {
-		disk = w->disks[rp_disk_index(w, mname)].disk;
-		bd = sim_disk_bdev(disk);
-	}
-	size = bd->size_sectors;
+	if (info)
+		memset(info, 0, sizeof(*info));
+	size = src->dm ? src->dm->size_sectors : sim_disk_bdev(src->disk)->size_sectors;
 	buf = malloc(SAVE_CHUNK_BYTES);
 	if (!buf)
 		return -ENOMEM;
@@ -175,31 +193,34 @@ static int save_stream(struct replay_world *w, const char *dev, unsigned flags, 
 						   : (SAVE_CHUNK_BYTES >> 9));
 		size_t bytes = (size_t)n << 9;
 
-		if (is_dm)
-			r = dm_read(w, mname, bd, s, n, buf, errbuf, len);
-		else if (flags & REPLAY_SAVE_DURABLE)
-			r = sim_disk_read_durable(disk, s, n, buf);
+		if (src->dm)
+			r = dm_read(src->w, src->name, src->dm, s, n, buf, errbuf, len);
+		else if (src->durable)
+			r = sim_disk_read_durable(src->disk, s, n, buf);
 		else
-			r = bdev_sync_rw(bd, BIO_READ, s, n, buf);
+			r = bdev_sync_rw(sim_disk_bdev(src->disk), BIO_READ, s, n, buf);
 		if (r) {
-			if (!is_dm)
-				snprintf(errbuf, len, "%s sector %llu: cannot read the disk", mname,
-					 (unsigned long long)s);
+			if (!src->dm)
+				snprintf(errbuf, len, "%s sector %llu: cannot read the disk",
+					 src->name, (unsigned long long)s);
+			if (info)
+				info->read_failed = true;
 			break;
 		}
 		h = sim_fnv1a(h, buf, bytes);
-		if (!(sparse && all_zero(buf, bytes)) && (r = write_all(fd, buf, bytes, s << 9)))
+		if (fd >= 0 && !(sparse && all_zero(buf, bytes)) &&
+		    (r = write_all(fd, buf, bytes, s << 9)))
 			snprintf(errbuf, len, "write: %s", strerror(-r));
 	}
 	free(buf);
-	if (!r && sparse && ftruncate(fd, (off_t)(size << 9))) {
+	if (!r && fd >= 0 && sparse && ftruncate(fd, (off_t)(size << 9))) {
 		r = -errno;
 		snprintf(errbuf, len, "cannot set the file's size: %s", strerror(errno));
 	}
 	if (!r && info) {
 		info->size_bytes = (uint64_t)size << 9;
 		info->fnv1a64 = h;
-		info->is_dm = is_dm;
+		info->is_dm = src->dm != NULL;
 	}
 	return r;
 }
@@ -207,9 +228,14 @@ static int save_stream(struct replay_world *w, const char *dev, unsigned flags, 
 int replay_world_save_fd(struct replay_world *w, const char *dev, unsigned flags, int fd,
 			 struct replay_save_info *info, char *errbuf, size_t len)
 {
+	char mname[TRACE_NAME_MAX];
+	struct save_src src;
+	int r;
+
 	if (errbuf && len)
 		errbuf[0] = 0;
-	return save_stream(w, dev, flags, fd, false, info, errbuf, len);
+	r = src_of(w, dev, flags, &src, mname, sizeof(mname), errbuf, len);
+	return r ? r : save_stream(&src, fd, false, info, errbuf, len);
 }
 
 /* ---- a file written through a temporary ---- */
@@ -266,25 +292,18 @@ static int rename_into_place(const char *tmp, const char *path, bool force)
 	return 0;
 }
 
-int replay_world_save_path(struct replay_world *w, const char *dev, unsigned flags,
-			   const char *path, bool force, struct replay_save_info *info,
-			   char *errbuf, size_t len)
+/* A new temporary beside path: its fd, or a negative errno with errbuf. */
+static int temp_open(const char *path, char *tmp, size_t tlen, char *errbuf, size_t len)
 {
 	static unsigned counter;
-	char tmp[4200], dir[4096];
+	char dir[4096];
 	const char *base = strrchr(path, '/');
-	int fd = -1, r, dfd;
+	int fd = -1;
 
-	if (errbuf && len)
-		errbuf[0] = 0;
-	r = replay_save_check_target(path, force, errbuf, len);
-	if (r)
-		return r;
 	dir_of(path, dir, sizeof(dir));
 	base = base ? base + 1 : path;
 	for (int tries = 0; fd < 0 && tries < 100; tries++) {
-		snprintf(tmp, sizeof(tmp), "%s/.%s.snapsim-%ld-%u", dir, base, (long)getpid(),
-			 counter++);
+		snprintf(tmp, tlen, "%s/.%s.snapsim-%ld-%u", dir, base, (long)getpid(), counter++);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != EEXIST)
 			break;
@@ -294,7 +313,17 @@ int replay_world_save_path(struct replay_world *w, const char *dev, unsigned fla
 			 strerror(errno));
 		return -errno;
 	}
-	r = save_stream(w, dev, flags, fd, true, info, errbuf, len);
+	return fd;
+}
+
+/* Finish what temp_open began (r: the writer's result): fsync, rename into
+ * place, fsync the directory; on any failure the temporary is removed. */
+static int temp_finish(int fd, const char *tmp, const char *path, bool force, int r,
+		       char *errbuf, size_t len)
+{
+	char dir[4096];
+	int dfd;
+
 	if (!r && fsync(fd)) {
 		r = -errno;
 		snprintf(errbuf, len, "%s: fsync: %s", tmp, strerror(errno));
@@ -311,9 +340,93 @@ int replay_world_save_path(struct replay_world *w, const char *dev, unsigned fla
 	}
 	if (r)
 		unlink(tmp); /* the temporary is ours; the target is never removed */
+	dir_of(path, dir, sizeof(dir));
 	if (!r && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
 	return r;
+}
+
+static int save_src_path(const struct save_src *src, const char *path, bool force,
+			 struct replay_save_info *info, char *errbuf, size_t len)
+{
+	char tmp[4200];
+	int fd, r = replay_save_check_target(path, force, errbuf, len);
+
+	if (r)
+		return r;
+	fd = temp_open(path, tmp, sizeof(tmp), errbuf, len);
+	if (fd < 0)
+		return fd;
+	r = save_stream(src, fd, true, info, errbuf, len);
+	return temp_finish(fd, tmp, path, force, r, errbuf, len);
+}
+
+int replay_world_save_path(struct replay_world *w, const char *dev, unsigned flags,
+			   const char *path, bool force, struct replay_save_info *info,
+			   char *errbuf, size_t len)
+{
+	char mname[TRACE_NAME_MAX];
+	struct save_src src;
+	int r;
+
+	if (errbuf && len)
+		errbuf[0] = 0;
+	r = src_of(w, dev, flags, &src, mname, sizeof(mname), errbuf, len);
+	return r ? r : save_src_path(&src, path, force, info, errbuf, len);
+}
+
+int replay_disk_save_path(struct sim_disk *d, unsigned flags, const char *path, bool force,
+			  struct replay_save_info *info, char *errbuf, size_t len)
+{
+	struct save_src src = { .name = sim_disk_bdev(d)->name, .disk = d,
+				.durable = flags & REPLAY_SAVE_DURABLE };
+
+	if (errbuf && len)
+		errbuf[0] = 0;
+	return save_src_path(&src, path, force, info, errbuf, len);
+}
+
+int replay_save_bytes(const char *path, bool force, const void *buf, size_t n, char *errbuf,
+		      size_t len)
+{
+	char tmp[4200];
+	int fd, r = replay_save_check_target(path, force, errbuf, len);
+
+	if (r)
+		return r;
+	fd = temp_open(path, tmp, sizeof(tmp), errbuf, len);
+	if (fd < 0)
+		return fd;
+	r = write_all(fd, buf, n, 0);
+	if (r)
+		snprintf(errbuf, len, "%s: write: %s", tmp, strerror(-r));
+	return temp_finish(fd, tmp, path, force, r, errbuf, len);
+}
+
+/* ---- the save step ---- */
+
+enum rp_run rp_step_save(struct replay_world *w, const struct trace_step *st)
+{
+	const struct trace_save *sv = &st->u.save;
+	unsigned flags = sv->durable ? REPLAY_SAVE_DURABLE : 0;
+	bool files = w->opts && w->opts->save_files;
+	char eb[REPLAY_MSG_MAX - 64];
+	int r;
+
+	if (files)
+		r = replay_world_save_path(w, sv->dev, flags, sv->to,
+					   w->opts->force, NULL, eb, sizeof(eb));
+	else
+		r = replay_world_save_fd(w, sv->dev, flags, -1, NULL, eb, sizeof(eb));
+	/* The same line with or without files: the event hash must not differ. */
+	sim_sched_logf(&w->sched, "save %s status %d", sv->dev, r);
+	if (!r)
+		return RP_COND;
+	if (w->failed || w->stopped)
+		return w->stopped ? RP_STOP : RP_FAIL;
+	w->save_failed = true;
+	rp_fail(w, st->line, "save %s to %s: %s", sv->dev, sv->to_text, eb);
+	return RP_FAIL;
 }

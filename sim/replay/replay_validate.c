@@ -59,7 +59,46 @@ struct vctx {
 	struct vdev *devs;
 	unsigned nr_devs, cap_devs;
 	bool setup;
+	const struct replay_opts *o;    /* NULL: the save targets are not checked */
+	char **save_to;                 /* save steps' files so far, and their lines */
+	unsigned *save_line;
+	unsigned nr_save;
 };
+
+/*
+ * A save step that will write a file (opts.save_files) must not meet an
+ * existing one without opts.force, nor a file an earlier save step of the
+ * trace writes: refused here, so nothing runs.
+ */
+static int vsave(struct vctx *v, const struct trace_step *st, struct trace_error *err)
+{
+	const struct trace_save *sv = &st->u.save;
+	char eb[4400];
+	char **to;
+	unsigned *ln;
+
+	if (!v->o || !v->o->save_files || v->o->force)
+		return 0;
+	for (unsigned i = 0; i < v->nr_save; i++)
+		if (!strcmp(v->save_to[i], sv->to))
+			return trace_error_set(err, -EEXIST, v->file, st->line, st->column,
+					       "save to '%s': the step at line %u writes it too "
+					       "(give --force to let the later one replace it)",
+					       sv->to_text, v->save_line[i]);
+	if (replay_save_check_target(sv->to, false, eb, sizeof(eb)))
+		return trace_error_set(err, -EEXIST, v->file, st->line, st->column, "save to %s",
+				       eb);
+	to = realloc(v->save_to, (v->nr_save + 1) * sizeof(*to));
+	if (to)
+		v->save_to = to;
+	ln = realloc(v->save_line, (v->nr_save + 1) * sizeof(*ln));
+	if (ln)
+		v->save_line = ln;
+	if (!to || !ln || !(v->save_to[v->nr_save] = strdup(sv->to)))
+		return trace_error_set(err, -ENOMEM, v->file, 0, 0, "out of memory");
+	v->save_line[v->nr_save++] = st->line;
+	return 0;
+}
 
 static struct vdev *vdev_find(struct vctx *v, const char *name)
 {
@@ -122,6 +161,10 @@ static void vteardown(struct vctx *v)
 		fifo_executor_destroy(&v->fx);
 	free(v->disks);
 	free(v->devs);
+	for (unsigned i = 0; i < v->nr_save; i++)
+		free(v->save_to[i]);
+	free(v->save_to);
+	free(v->save_line);
 }
 
 /* Make dev NAME in the scratch registry a zero device of size sectors. */
@@ -207,6 +250,8 @@ static int vstep(void *ctx, const struct trace_header *hdr, const struct trace_s
 					       "length: at most 16777216 sectors (8 GiB) per request");
 		return 0;
 	}
+	if (st->kind == TRACE_STEP_SAVE)
+		return vsave(v, st, err);
 	if (st->kind != TRACE_STEP_DM || st->expect_error)
 		return 0;
 	ss_error_clear(&e);
@@ -261,7 +306,12 @@ static int vstep(void *ctx, const struct trace_header *hdr, const struct trace_s
 
 int replay_validate(const char *path, struct trace_error *err)
 {
-	struct vctx v = { .file = path };
+	return rp_validate(path, NULL, err);
+}
+
+int rp_validate(const char *path, const struct replay_opts *o, struct trace_error *err)
+{
+	struct vctx v = { .file = path, .o = o };
 	struct trace_check_hooks h = { .step = vstep, .ctx = &v };
 	int r;
 
@@ -273,9 +323,9 @@ int replay_validate(const char *path, struct trace_error *err)
 
 /* The same over a buffer: trace_check() reads files only. */
 int rp_validate_mem(const char *name, const char *buf, size_t len,
-		    struct trace_error *err)
+		    const struct replay_opts *o, struct trace_error *err)
 {
-	struct vctx v = { .file = name };
+	struct vctx v = { .file = name, .o = o };
 	struct trace_reader *rd;
 	struct trace_item it;
 	int r;

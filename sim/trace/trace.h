@@ -96,6 +96,8 @@ struct trace_disk {
 	bool reorder;                   /* completions may be reordered, default on */
 	sector_t atomic_sectors;        /* power-cut tear unit; 0: whole writes atomic; default 1 */
 	enum trace_initial initial;     /* default zero */
+	char *image;                    /* `image:` resolved beside the trace; NULL: none */
+	uint64_t image_bytes;           /* the file's length when the trace was read */
 	struct trace_fault *faults;
 	unsigned nr_faults;
 	unsigned line, column;
@@ -124,6 +126,7 @@ enum trace_step_kind {
 	TRACE_STEP_WAIT,        /* wait until every I/O of the trace has completed */
 	TRACE_STEP_SETTLE,      /* wait until nothing at all is pending (copies, merges) */
 	TRACE_STEP_SLEEP,       /* u.sleep_ns: let virtual time pass */
+	TRACE_STEP_SAVE,        /* u.save: a device's content written to an image file */
 	TRACE_STEP_REPEAT,      /* internal: never delivered by trace_next() */
 };
 
@@ -198,6 +201,13 @@ struct trace_io {
 	struct trace_data expect;  /* read */
 };
 
+struct trace_save {
+	char *dev;
+	char *to;               /* resolved beside the trace */
+	char *to_text;          /* as written */
+	bool durable;           /* a disk's durable image, not what a read returns */
+};
+
 struct trace_step {
 	enum trace_step_kind kind;
 	unsigned line, column;     /* where the step starts in the file */
@@ -217,6 +227,7 @@ struct trace_step {
 			uint64_t count;
 		} repeat;                  /* REPEAT (internal) */
 		char *crash_name;          /* CRASH */
+		struct trace_save save;    /* SAVE */
 		uint64_t sleep_ns;         /* SLEEP */
 	} u;
 };

@@ -74,21 +74,31 @@ static int parse_hex(struct trace_ctx *c, const struct tnode *n, struct trace_da
 	return 0;
 }
 
-static int resolve_file(struct trace_ctx *c, const struct tnode *n, struct trace_data *d)
+char *trace_path_beside(struct trace_ctx *c, const struct tnode *n)
 {
-	struct stat sb;
+	char *p;
 	size_t len;
 
 	if (n->str[0] == '/' || !c->dir) {
-		d->file = strdup(n->str);
+		p = strdup(n->str);
 	} else {
 		len = strlen(c->dir) + 1 + n->len + 1;
-		d->file = malloc(len);
-		if (d->file)
-			snprintf(d->file, len, "%s/%s", c->dir, n->str);
+		p = malloc(len);
+		if (p)
+			snprintf(p, len, "%s/%s", c->dir, n->str);
 	}
+	if (!p)
+		trace_error_set(c->err, -ENOMEM, c->file, 0, 0, "out of memory");
+	return p;
+}
+
+static int resolve_file(struct trace_ctx *c, const struct tnode *n, struct trace_data *d)
+{
+	struct stat sb;
+
+	d->file = trace_path_beside(c, n);
 	if (!d->file)
-		return trace_error_set(c->err, -ENOMEM, c->file, 0, 0, "out of memory");
+		return -ENOMEM;
 	if (stat(d->file, &sb) || !S_ISREG(sb.st_mode))
 		return trace_error_node(c, n, "data file '%s' does not exist", n->str);
 	return 0;

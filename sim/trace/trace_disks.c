@@ -1,13 +1,16 @@
 /*
  * trace_disks.c - the header's `disks:` list: each disk's name, path, size,
  * sector size, cache, latency, queue depth, reordering, write atomicity,
- * initial content, and its injected faults, checked against the disk
+ * initial content or image file, and its injected faults, checked against the disk
  * (ranges inside it, names unique in the trace).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "trace_impl.h"
 #include "units.h"
@@ -126,11 +129,69 @@ static int parse_fault(struct trace_ctx *c, const struct tnode *n, struct trace_
 	return 0;
 }
 
+/*
+ * `image: FILE`: the disk starts with the file's bytes. The file is opened
+ * here (read-only) so that a missing, unreadable or odd file is reported
+ * at its position before anything runs; its length is kept for size.
+ */
+static int parse_image(struct trace_ctx *c, const struct tnode *v, struct trace_disk *d)
+{
+	struct stat st;
+	int r = tnode_expect_type(c, v, TNODE_SCALAR, "image"), fd;
+
+	if (r)
+		return r;
+	if (!v->len)
+		return trace_error_node(c, v, "image must name a file");
+	d->image = trace_path_beside(c, v);
+	if (!d->image)
+		return -ENOMEM;
+	fd = open(d->image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return trace_error_node(c, v, "image '%s': %s", v->str, strerror(errno));
+	r = fstat(fd, &st);
+	close(fd);
+	if (r || !S_ISREG(st.st_mode))
+		return trace_error_node(c, v, "image '%s' is not a regular file", v->str);
+	if (!st.st_size)
+		return trace_error_node(c, v, "image '%s' is empty", v->str);
+	d->image_bytes = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* The disk's size: `size:`, or the image's length when only the image is given. */
+static int parse_size(struct trace_ctx *c, const struct tnode *n, const struct kv *kv,
+		      unsigned nr, struct trace_disk *d)
+{
+	const struct tnode *v = kv_get(kv, nr, "size"), *img = kv_get(kv, nr, "image");
+	int r;
+
+	if (!v && !d->image)
+		return tnode_missing(c, n, "size", "a disk");
+	if (!v) {
+		if (d->image_bytes % 512)
+			return trace_error_node(c, img,
+						"image '%s' holds %llu bytes, not a whole number of 512-byte sectors (give size:)",
+						img->str, (unsigned long long)d->image_bytes);
+		d->size_sectors = d->image_bytes / 512;
+		return 0;
+	}
+	r = tnode_sectors(c, v, "size", &d->size_sectors);
+	if (r)
+		return r;
+	if (!d->size_sectors)
+		return trace_error_node(c, v, "size must be positive");
+	if (d->image && d->size_sectors > d->image_bytes / 512)
+		return trace_error_node(c, v, "size is larger than image '%s' (%llu bytes)",
+					img->str, (unsigned long long)d->image_bytes);
+	return 0;
+}
+
 static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_disk *d)
 {
 	static const char *const keys[] = { "name", "path", "size", "sector_size", "cache",
 					    "latency", "queue_depth", "reorder", "atomic_write",
-					    "initial", "faults", NULL };
+					    "initial", "image", "faults", NULL };
 	struct kv kv[MAX_KEYS];
 	unsigned nr = 0;
 	const struct tnode *v;
@@ -178,13 +239,10 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 						"disk '%s' is defined twice (also at line %u)",
 						d->name, o->line);
 	}
-	if (!(v = kv_get(kv, nr, "size")))
-		return tnode_missing(c, n, "size", "a disk");
-	r = tnode_sectors(c, v, "size", &d->size_sectors);
-	if (r)
+	if ((v = kv_get(kv, nr, "image")) && (r = parse_image(c, v, d)))
 		return r;
-	if (!d->size_sectors)
-		return trace_error_node(c, v, "size must be positive");
+	if ((r = parse_size(c, n, kv, nr, d)))
+		return r;
 	if ((v = kv_get(kv, nr, "sector_size"))) {
 		char why[WHY_LEN];
 
@@ -200,7 +258,8 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 						"sector_size must be a power of two from 512 to 65536 bytes");
 		d->sector_bytes = (unsigned)u;
 		if ((d->size_sectors * 512) % u)
-			return trace_error_node(c, kv_get(kv, nr, "size"),
+			return trace_error_node(c, kv_get(kv, nr, "size") ? kv_get(kv, nr, "size")
+							: kv_get(kv, nr, "image"),
 						"size is not a multiple of sector_size");
 	}
 	if ((v = kv_get(kv, nr, "cache")) && (r = tnode_bool(c, v, "cache", &d->cache)))
@@ -260,6 +319,9 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 		r = tnode_expect_type(c, v, TNODE_SCALAR, "initial");
 		if (r)
 			return r;
+		if (d->image)
+			return trace_error_node(c, v, "initial and image exclude each other: "
+						"an image disk starts with the image's bytes");
 		if (!strcmp(v->str, "zero"))
 			d->initial = TRACE_INITIAL_ZERO;
 		else if (!strcmp(v->str, "garbage"))
@@ -319,6 +381,7 @@ void trace_header_release(struct trace_header *h)
 		for (unsigned j = 0; j < h->disks[i].nr_faults; j++)
 			free(h->disks[i].faults[j].sectors);
 		free(h->disks[i].faults);
+		free(h->disks[i].image);
 	}
 	free(h->disks);
 	memset(h, 0, sizeof(*h));

@@ -149,6 +149,9 @@ int tnode_missing(struct trace_ctx *c, const struct tnode *at, const char *key,
 int trace_io_parse(struct trace_ctx *c, const struct tnode *at, const struct tnode *verb_val,
 		   const char *what, const struct kv *kv, unsigned nr, struct trace_step *st);
 /* The query step whose action key is verb and device val. */
+/* A save step: device val, `to:` and `durable:` among kv. */
+int trace_save_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
+		     const struct kv *kv, unsigned nr, struct trace_step *st);
 int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
 		      const struct kv *kv, unsigned nr, struct trace_step *st);
 
@@ -158,6 +161,9 @@ int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struc
 int trace_data_parse(struct trace_ctx *c, const struct tnode *n, const char *what,
 		     struct trace_data *d);
 void trace_data_release(struct trace_data *d);
+/* The path a trace names in node n, resolved beside the trace (absolute
+ * paths as given): malloc'd, or NULL with err set (out of memory). */
+char *trace_path_beside(struct trace_ctx *c, const struct tnode *n);
 
 /* ---- names (trace_names.c) ---- */
 

@@ -2,7 +2,7 @@
  * trace_io.c - the steps that name one device: I/O (read, write, flush,
  * discard: offset, length, stride/wrap for repeats, fua/preflush, data or
  * expected content) and dm queries (status, table, deps, info and the text
- * they should print). The device must be defined before the step unless the
+ * they should print), and save (a device to an image file). The device must be defined before the step unless the
  * step expects to fail; I/O to a disk must lie inside it.
  */
 #include <errno.h>
@@ -125,5 +125,35 @@ int trace_query_parse(struct trace_ctx *c, const struct tnode *verb, const struc
 		return r;
 	if ((v = kv_get(kv, nr, "expect")) && (r = tnode_string(c, v, "expect", &q->expect)))
 		return r;
+	return 0;
+}
+
+int trace_save_parse(struct trace_ctx *c, const struct tnode *verb, const struct tnode *val,
+		     const struct kv *kv, unsigned nr, struct trace_step *st)
+{
+	struct trace_save *sv = &st->u.save;
+	const struct tnode *v;
+	int r;
+
+	if ((r = tnode_expect_type(c, val, TNODE_SCALAR, "save")) ||
+	    (r = tnode_string(c, val, "save", &sv->dev)) || (r = check_dev(c, val, st, false)))
+		return r;
+	if (!(v = kv_get(kv, nr, "to")))
+		return tnode_missing(c, verb, "to", "save");
+	if ((r = tnode_expect_type(c, v, TNODE_SCALAR, "to")))
+		return r;
+	if (!v->len)
+		return trace_error_node(c, v, "to must name a file");
+	if ((r = tnode_string(c, v, "to", &sv->to_text)))
+		return r;
+	if (!(sv->to = trace_path_beside(c, v)))
+		return -ENOMEM;
+	if ((v = kv_get(kv, nr, "durable"))) {
+		if ((r = tnode_bool(c, v, "durable", &sv->durable)))
+			return r;
+		if (sv->durable && !trace_find_disk(c, sv->dev))
+			return trace_error_node(c, v, "durable applies to a disk; '%s' is a dm device",
+						sv->dev);
+	}
 	return 0;
 }

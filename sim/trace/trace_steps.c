@@ -8,7 +8,7 @@
  *
  * A step is a mapping with exactly one action key (dm, status, table,
  * deps, info, read, write, flush, discard, parallel, repeat, crash, wait,
- * settle, sleep) or the bare scalar `wait` / `settle`. An I/O action's
+ * settle, sleep, save) or the bare scalar `wait` / `settle`. An I/O action's
  * parameters may be written beside the action key (`write: X` then
  * `offset: ...`) or inside it (`write: {dev: X, offset: ...}`).
  */
@@ -33,6 +33,7 @@ static const char *const p_write[] = { "dev", "offset", "length", "data", "fua",
 static const char *const p_flush[] = { "dev", "error", NULL };
 static const char *const p_discard[] = { "dev", "offset", "length", "error", "stride",
 					 "wrap", NULL };
+static const char *const p_save[] = { "to", "durable", NULL };
 static const char *const p_none[] = { NULL };
 
 static const struct action actions[] = {
@@ -51,6 +52,7 @@ static const struct action actions[] = {
 	{ "wait", TRACE_STEP_WAIT, p_none },
 	{ "settle", TRACE_STEP_SETTLE, p_none },
 	{ "sleep", TRACE_STEP_SLEEP, p_none },
+	{ "save", TRACE_STEP_SAVE, p_save },
 };
 
 #define NR_ACTIONS (sizeof(actions) / sizeof(actions[0]))
@@ -273,6 +275,8 @@ int trace_step_parse(struct trace_ctx *c, const struct tnode *n, struct trace_st
 		return trace_error_node(c, val, "%s takes no value", verb->str);
 	case TRACE_STEP_SLEEP:
 		return tnode_time(c, val, "sleep", &st->u.sleep_ns);
+	case TRACE_STEP_SAVE:
+		return trace_save_parse(c, verb, val, kv, nr, st);
 	}
 	return 0;
 }
@@ -307,6 +311,11 @@ void trace_step_release(struct trace_ctx *c, struct trace_step *st)
 		break;
 	case TRACE_STEP_CRASH:
 		free(st->u.crash_name);
+		break;
+	case TRACE_STEP_SAVE:
+		free(st->u.save.dev);
+		free(st->u.save.to);
+		free(st->u.save.to_text);
 		break;
 	case TRACE_STEP_WAIT:
 	case TRACE_STEP_SETTLE:

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "sim_image.h"
 
 struct sim_req {
 	struct sim_disk *d;
@@ -729,9 +730,10 @@ int sim_disk_create(const struct sim_disk_config *cfg, struct sim_sched *s,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	st = sim_store_create(cfg->init,
-			      sim_hash_combine(cfg->seed,
-				sim_hash_combine(SIM_STREAM_GARBAGE, cfg->disk_id)));
+	st = cfg->image ? sim_image_store(cfg->image)
+			: sim_store_create(cfg->init,
+					   sim_hash_combine(cfg->seed,
+					     sim_hash_combine(SIM_STREAM_GARBAGE, cfg->disk_id)));
 	if (!st) {
 		free(d);
 		return -ENOMEM;

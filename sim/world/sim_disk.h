@@ -42,6 +42,8 @@
 #include "sim_sched.h"
 #include "sparse_map.h"
 
+struct sim_image;
+
 struct sim_latency {
 	uint64_t min_ns;
 	uint64_t max_ns; /* <= min_ns: fixed latency min_ns */
@@ -53,6 +55,9 @@ struct sim_disk_config {
 	unsigned logical_block_bytes;  /* 0 or 512, 1024, 2048, 4096 */
 	uint32_t atomic_sectors;       /* atomic write unit; 0 = one logical block */
 	enum sim_init_content init;    /* never-written content */
+	struct sim_image *image;       /* non-NULL: never-written sectors read this image
+					* (sim_image.h; init ignored); the disk and its
+					* forks hold a reference */
 	uint64_t seed;                 /* run seed */
 	uint64_t disk_id;              /* stream instance: distinct per disk */
 	struct sim_latency read_lat, write_lat, flush_lat;

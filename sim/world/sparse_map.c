@@ -21,6 +21,7 @@ struct sim_store {
 	unsigned ref;
 	enum sim_init_content init;
 	uint64_t seed;
+	struct sim_store_image image;  /* SIM_INIT_IMAGE */
 	struct sim_store_stats stats;
 };
 
@@ -55,6 +56,15 @@ struct sim_store *sim_store_create(enum sim_init_content init, uint64_t seed)
 	return st;
 }
 
+struct sim_store *sim_store_create_image(const struct sim_store_image *src)
+{
+	struct sim_store *st = sim_store_create(SIM_INIT_IMAGE, 0);
+
+	if (st)
+		st->image = *src;
+	return st;
+}
+
 void sim_store_get(struct sim_store *st)
 {
 	st->ref++;
@@ -62,8 +72,11 @@ void sim_store_get(struct sim_store *st)
 
 void sim_store_put(struct sim_store *st)
 {
-	if (st && --st->ref == 0)
+	if (st && --st->ref == 0) {
+		if (st->image.release)
+			st->image.release(st->image.ctx);
 		free(st);
+	}
 }
 
 struct sim_store_stats sim_store_stats(const struct sim_store *st)
@@ -76,6 +89,10 @@ void sim_store_initial(const struct sim_store *st, sector_t sector,
 {
 	if (st->init == SIM_INIT_ZERO) {
 		memset(buf, 0, (size_t)nr_sectors << SECTOR_SHIFT);
+		return;
+	}
+	if (st->init == SIM_INIT_IMAGE) {
+		st->image.read(st->image.ctx, sector, nr_sectors, buf);
 		return;
 	}
 	/* Garbage: sector s holds the splitmix64 sequence keyed by (seed, s),
@@ -335,6 +352,10 @@ static bool page_is_initial(const struct sim_store *st, const struct sim_page *p
 				return false;
 		return true;
 	}
+	if (st->init == SIM_INIT_IMAGE) {
+		sim_store_initial(st, page * SIM_PAGE_SECTORS, SIM_PAGE_SECTORS, init);
+		return memcmp(init, pg->data, SIM_PAGE_BYTES) == 0;
+	}
 	/* Cheap rejection first: the first 8 bytes of each sector. */
 	for (unsigned i = 0; i < SIM_PAGE_SECTORS; i++) {
 		sim_store_initial_word0(st, page * SIM_PAGE_SECTORS + i, init);
@@ -391,8 +412,10 @@ static uint64_t node_hash(const struct sim_store *st, struct sim_node *n,
 
 uint64_t sim_map_hash(struct sim_map *m)
 {
-	return sim_hash_combine(m->size_sectors,
-				node_hash(m->store, m->root, m->levels, 0));
+	uint64_t h = sim_hash_combine(m->size_sectors,
+				      node_hash(m->store, m->root, m->levels, 0));
+
+	return m->store->image.ident ? sim_hash_combine(m->store->image.ident, h) : h;
 }
 
 static uint64_t count_pages(const struct sim_node *n, unsigned height)

@@ -37,6 +37,17 @@
 enum sim_init_content {
 	SIM_INIT_ZERO = 0,  /* never-written sectors read zeros */
 	SIM_INIT_GARBAGE,   /* ... read bytes fixed by (seed, sector) */
+	SIM_INIT_IMAGE,     /* ... read an image's bytes (sim_store_create_image) */
+};
+
+/* Initial content held outside the store (an image file, sim_image.h). */
+struct sim_store_image {
+	/* Fill n sectors from sector with the image's bytes (zeros past its end). */
+	void (*read)(void *ctx, sector_t sector, uint32_t n, uint8_t *buf);
+	uint64_t ident;          /* the image's identity, mixed into every map hash, so
+				  * hashing never reads the image beyond written pages */
+	void (*release)(void *ctx); /* called when the store is freed */
+	void *ctx;
 };
 
 struct sim_store_stats {
@@ -59,6 +70,9 @@ struct sim_map {
 /* Create a store. Returns NULL when out of memory. The caller holds one
  * reference. */
 struct sim_store *sim_store_create(enum sim_init_content init, uint64_t seed);
+/* A store over an image (init SIM_INIT_IMAGE). NULL when out of memory
+ * (src->release is not called then). */
+struct sim_store *sim_store_create_image(const struct sim_store_image *src);
 void sim_store_get(struct sim_store *st);
 void sim_store_put(struct sim_store *st);
 struct sim_store_stats sim_store_stats(const struct sim_store *st);

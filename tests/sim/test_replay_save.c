@@ -239,3 +239,88 @@ Test(replay_save, devices_of_live_and_restarted_worlds)
 	if (!getenv("KEEP")) rmdir(c.dir);
 	cr_expect_eq(files, 5);
 }
+
+/* ---- save steps ---- */
+
+static const char save_steps[] =
+	"version: 1\n"
+	"name: steps\n"
+	"seed: 5\n"
+	"disks:\n"
+	"  - name: org\n"
+	"    size: 1MiB\n"
+	"  - name: cow\n"
+	"    size: 1MiB\n"
+	"steps:\n"
+	"  - dm: create s --table \"0 2048 snapshot /dev/org /dev/cow P 8\"\n"
+	"  - dm: create o --table \"0 2048 snapshot-origin /dev/org\"\n"
+	"  - write: o\n"
+	"    offset: 16s\n"
+	"    length: 8s\n"
+	"    data: seed-2\n"
+	"  - save: s\n"
+	"    to: %s/s.img\n"
+	"  - save: org\n"
+	"    to: %s/org.img\n"
+	"    durable: true\n"
+	"  - write: o\n"
+	"    offset: 32s\n"
+	"    length: 8s\n"
+	"    data: seed-3\n";
+
+static enum replay_status run_steps(const char *dir, bool files, bool force,
+				    struct replay_result *res, struct trace_error *err)
+{
+	char text[2048];
+	struct replay_opts o = { .save_files = files, .force = force };
+
+	snprintf(text, sizeof(text), save_steps, dir, dir);
+	return replay_run_mem("steps.yaml", text, strlen(text), &o, res, err);
+}
+
+static unsigned count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	cr_assert(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+Test(replay_save, save_steps_write_files_only_when_asked)
+{
+	char dir[64] = "/tmp/snapsim-steps-XXXXXX", p[128], cmd[128];
+	struct replay_result a, b, c;
+	struct trace_error err;
+	uint8_t *want;
+	struct stat st;
+
+	cr_assert(mkdtemp(dir));
+	/* Without save_files (explore): the same run, no file. */
+	cr_assert_eq(run_steps(dir, false, false, &a, &err), REPLAY_PASS, "%s", a.failure);
+	cr_expect_eq(count_files(dir), 0);
+	cr_assert_eq(run_steps(dir, true, false, &b, &err), REPLAY_PASS, "%s", b.failure);
+	cr_expect_eq(a.event_hash, b.event_hash, "saving files changed the schedule");
+	cr_expect_eq(count_files(dir), 2);
+	want = calloc(2048, 512);
+	snprintf(p, sizeof(p), "%s/s.img", dir);
+	expect_file(p, want, 2048 * 512);
+	snprintf(p, sizeof(p), "%s/org.img", dir);
+	cr_assert_eq(stat(p, &st), 0);
+	cr_expect_eq(st.st_size, 2048 * 512);
+	free(want);
+	/* Again: refused before anything runs, at the step, files untouched. */
+	cr_expect_eq(run_steps(dir, true, false, &c, &err), REPLAY_INVALID);
+	cr_expect(strstr(c.failure, "steps.yaml:16:5: save to ") &&
+		  strstr(c.failure, "s.img: the file exists (give --force to replace it)"),
+		  "%s", c.failure);
+	cr_expect_eq(c.steps, 0);
+	cr_expect_eq(run_steps(dir, true, true, &c, &err), REPLAY_PASS, "%s", c.failure);
+	cr_expect_eq(count_files(dir), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}

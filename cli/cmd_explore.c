@@ -114,7 +114,8 @@ static void explore_usage(FILE *out)
 	      "  --save-failing DIR  write each failing state to DIR/TRACE-seedS-pointP-stateH/\n"
 	      "                      (DIR created if missing): every disk's crashed durable\n"
 	      "                      image (disk-NAME.img), every dm device as read after a\n"
-	      "                      restart on them (dm-NAME.img), and manifest.json\n"
+	      "                      restart on them (dm-NAME.img), and manifest.json;\n"
+	      "                      default: nothing saved\n"
 	      "  --force             with --save-failing: replace files left by an earlier run\n"
 	      "                      (nothing else is ever replaced or removed)\n"
 	      "  -q, --quiet         no progress line, no per-trace lines of passing traces;\n"
@@ -351,8 +352,7 @@ int cmd_explore(int argc, char **argv)
 {
 	enum { OPT_SEED = 0x100, OPT_MODE, OPT_SUBSETS, OPT_BUDGET, OPT_EVENT_BUDGET, OPT_POINT,
 	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE,
-	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT };
-	       OPT_SAVE_FAILING, OPT_FORCE };
+	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT, OPT_SAVE_FAILING, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },

@@ -3,6 +3,7 @@
  * for other modules. The files call one way: each calls only files later in
  * this list (sim/README.md has the same order).
  *
+ *   replay_session.c   a world kept after its trace: more requests and commands
  *   replay_run.c       replay_run(): the step loop and the result
  *   replay_validate.c  validation before a run
  *   replay_step_dm.c   dm verb and query steps
@@ -84,6 +85,7 @@ struct rp_req {
 	bool done;
 	int status;
 	bool trace_io;                  /* counts in w->inflight */
+	bool unchecked;                 /* a session's request: no model, no expectation */
 };
 
 struct rp_pending_suspend {
@@ -125,6 +127,10 @@ struct replay_world {
 	bool failed;
 	bool stopped;
 	char fail[REPLAY_MSG_MAX];
+	/* A session's dm command: its error goes back to the user, not into fail. */
+	bool session;
+	int session_status;
+	char session_msg[REPLAY_MSG_MAX];
 	uint64_t events;
 };
 
@@ -138,6 +144,13 @@ enum rp_run {
 };
 
 typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
+
+/* replay_run.c: one step of the trace; the run of a reader (keep: the world of
+ * a passing run is handed out instead of destroyed; NULL: destroyed). */
+enum rp_run rp_run_step(struct replay_world *w, const struct trace_item *it);
+enum replay_status rp_run_reader(struct trace_reader *rd, const char *name,
+				 const struct replay_opts *opts, struct replay_result *res,
+				 struct trace_error *err, struct replay_world **keep);
 
 /* replay_validate.c: replay_validate() over a trace held in memory. */
 int rp_validate_mem(const char *name, const char *buf, size_t len, struct trace_error *err);

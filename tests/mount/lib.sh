@@ -37,7 +37,8 @@ need_fuse() {
 }
 
 # start_mount STACK MOUNTPOINT [ARGS...]: snapsim mount in the background;
-# waits until MOUNTPOINT/control is there. Sets MOUNT_PID.
+# waits until MOUNTPOINT/control is there (the stack's steps run first: a
+# long recording under ASan takes a while). Sets MOUNT_PID.
 start_mount() {
 	local stack=$1 mnt=$2 i
 	shift 2
@@ -46,12 +47,12 @@ start_mount() {
 	MOUNT_PID=$!
 	PIDS+=("$MOUNT_PID")
 	MOUNTS+=("$mnt")
-	for i in $(seq 100); do
+	for i in $(seq 1200); do
 		[ -e "$mnt/control" ] && return 0
 		kill -0 "$MOUNT_PID" 2>/dev/null || fail "snapsim mount $stack $mnt exited: $(cat "$mnt.log")"
 		sleep 0.05
 	done
-	fail "snapsim mount $stack $mnt: not mounted after 5 s: $(cat "$mnt.log")"
+	fail "snapsim mount $stack $mnt: not mounted after 60 s: $(cat "$mnt.log")"
 }
 
 # stop_mount MOUNTPOINT: fusermount3 -u and wait for snapsim to finish

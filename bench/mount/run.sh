@@ -1,11 +1,11 @@
 #!/bin/bash
 # bench/mount/run.sh - throughput of snapsim mount against the FUSE floor,
 # measured in the same run (not part of CI):
-#   - dd bs=1M of 64 MiB (conv=notrunc,fsync) and 8192 random 4 KiB writes
+#   - dd bs=1M of 128 MiB (conv=notrunc,fsync) and 32768 random 4 KiB writes
 #     (bench/mount/rand4k.c; fio is not installed here) through the origin
 #     X with 0, 1 and 4 persistent snapshots (4 KiB chunks), each on a fresh
 #     mount, so every chunk's first write is a copy-out;
-#   - the same through fuse_floor (a plain passthrough of a 64 MiB file on
+#   - the same through fuse_floor (a plain passthrough of a 128 MiB file on
 #     /dev/shm with the same FUSE settings): what FUSE alone costs;
 #   - the 1-snapshot runs again with --record (recording overhead).
 # Medians of REPS runs (default 3). Usage: bench/mount/run.sh [BUILD_DIR]
@@ -19,28 +19,28 @@ W=$(mktemp -d /dev/shm/snapsim-mount-bench.XXXXXX)
 MNT=$W/mnt
 mkdir -p "$MNT"
 trap 'mountpoint -q "$MNT" && fusermount3 -u "$MNT"; rm -rf "$W"' EXIT
-head -c $((64 << 20)) /dev/urandom >"$W/src"
+head -c $((128 << 20)) /dev/urandom >"$W/src"
 
-stack() { # stack N: a 64 MiB origin with N snapshots
+stack() { # stack N: a 128 MiB origin with N snapshots
 	local n=$1 i
 	{
 		echo "version: 1"
 		echo "name: bench-mount-$n"
 		echo "disks:"
-		echo "  - {name: data, size: 64M}"
-		for i in $(seq "$n"); do echo "  - {name: cow$i, size: 72M}"; done
+		echo "  - {name: data, size: 128M}"
+		for i in $(seq "$n"); do echo "  - {name: cow$i, size: 136M}"; done
 		echo "steps:"
-		echo "  - dm: create X_org --table \"0 131072 linear /dev/data 0\""
-		echo "  - dm: create X --table \"0 131072 snapshot-origin /dev/mapper/X_org\""
+		echo "  - dm: create X_org --table \"0 262144 linear /dev/data 0\""
+		echo "  - dm: create X --table \"0 262144 snapshot-origin /dev/mapper/X_org\""
 		for i in $(seq "$n"); do
-			echo "  - dm: create S$i --table \"0 131072 snapshot /dev/mapper/X_org /dev/cow$i P 8\""
+			echo "  - dm: create S$i --table \"0 262144 snapshot /dev/mapper/X_org /dev/cow$i P 8\""
 		done
 	} >"$W/stack$n.yaml"
 }
 
 up() { # up KIND [ARGS]: mount KIND (floor or N snapshots)
 	if [ "$1" = floor ]; then
-		head -c $((64 << 20)) /dev/zero >"$W/backing"
+		head -c $((128 << 20)) /dev/zero >"$W/backing"
 		"$BUILD/fuse_floor" "$W/backing" "$MNT" &
 	else
 		"$S" mount -q "$W/stack$1.yaml" "$MNT" "${@:2}" &
@@ -59,7 +59,7 @@ down() {
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 ddrate() { # MB/s of one dd through MNT/X
-	dd if="$W/src" of="$MNT/X" bs=1M count=64 conv=notrunc,fsync 2>&1 |
+	dd if="$W/src" of="$MNT/X" bs=1M count=128 conv=notrunc,fsync 2>&1 |
 		awk '/copied/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) v = $i; u = $NF}
 		     END {if (u == "GB/s") v *= 1000; if (u == "kB/s") v /= 1000; print v}'
 }
@@ -68,7 +68,7 @@ measure() { # measure KIND [ARGS]: "dd-MB/s rand-IOPS" medians
 	local d=() r=() i
 	for i in $(seq "$REPS"); do
 		up "$@"; d+=("$(ddrate)"); down
-		up "$@"; r+=("$("$BUILD/rand4k" "$MNT/X" 64 8192 | awk '{print $1}')"); down
+		up "$@"; r+=("$("$BUILD/rand4k" "$MNT/X" 128 32768 | awk '{print $1}')"); down
 	done
 	echo "$(printf '%s\n' "${d[@]}" | median) $(printf '%s\n' "${r[@]}" | median)"
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_opts.h"
@@ -108,6 +109,26 @@ int cmd_mount(int argc, char **argv)
 	mo.stack = argv[optind];
 	mo.mountpoint = argv[optind + 1];
 	mo.quiet = v.quiet;
+	{
+		struct stat st;
+
+		/* Before anything runs or is created: a mount point is a directory. */
+		const char *why = stat(mo.mountpoint, &st) ? strerror(errno)
+				  : !S_ISDIR(st.st_mode) ? "not a directory" : NULL;
+
+		char up[4200];
+		struct stat pst;
+
+		/* A mount on a mount point hides the first one: refused. */
+		snprintf(up, sizeof(up), "%s/..", mo.mountpoint);
+		if (!why && !stat(up, &pst) && (pst.st_dev != st.st_dev || pst.st_ino == st.st_ino))
+			why = "already mounted";
+		if (why)
+			return cli_errorf(&v, CLI_EXIT_IO,
+					  &(struct cli_json_where){ .input = mo.mountpoint },
+					  "%s: %s (a mount point is an existing directory, not mounted)",
+					  mo.mountpoint, why);
+	}
 	if (record) {
 		struct out_file_opts oo = { .force = force, .mode = 0644 };
 

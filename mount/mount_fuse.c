@@ -441,10 +441,16 @@ int mount_run(const struct mount_opts *o, char *msg, size_t len)
 		rc = MOUNT_ERROR;
 		goto out;
 	}
+	if (access("/dev/fuse", R_OK | W_OK)) {
+		snprintf(msg, len, "FUSE is unavailable: /dev/fuse: %s (load the fuse module; in a "
+			 "container, pass the device)", strerror(errno));
+		fuse_destroy(f);
+		rc = MOUNT_ERROR;
+		goto out;
+	}
 	if (fuse_mount(f, o->mountpoint)) {
-		snprintf(msg, len, "cannot mount at %s: FUSE is unavailable (is /dev/fuse there, "
-			 "fusermount3 installed, and the mount point an empty directory not already "
-			 "mounted?)", o->mountpoint);
+		snprintf(msg, len, "cannot mount at %s (libfuse's reason above; is fusermount3 "
+			 "installed, and the mount point not mounted already?)", o->mountpoint);
 		fuse_destroy(f);
 		rc = MOUNT_ERROR;
 		goto out;

@@ -123,6 +123,13 @@ cp "$M/data" "$WORK/img.data"
 # A recording is never replaced without --force.
 "$SNAPSIM" mount -q "$HERE/stack-two-cows.yaml" "$WORK/m3" --record "$WORK/rec.yaml" 2>"$WORK/e" &&
 	fail "a second mount recording to the same name ran"
+# A mount point that is mounted already, or missing, is refused before anything runs.
+"$SNAPSIM" mount -q "$HERE/stack-two-cows.yaml" "$M" --record "$WORK/other.yaml" 2>"$WORK/e"
+[ $? = 4 ] || fail "mounting over a mounted $M: expected exit 4"
+grep -q "already mounted" "$WORK/e" || fail "mount over a mount: $(cat "$WORK/e")"
+"$SNAPSIM" mount -q "$HERE/stack-two-cows.yaml" "$WORK/nodir" --record "$WORK/other.yaml" 2>"$WORK/e"
+[ $? = 4 ] || fail "mounting on a missing directory: expected exit 4"
+[ -e "$WORK/other.yaml" ] || [ -e "$WORK/other.data" ] && fail "a refused mount created its recording"
 # SIGTERM unmounts and writes the recording.
 kill -TERM "$MOUNT_PID"
 wait "$MOUNT_PID" || fail "snapsim mount exited with an error on SIGTERM: $(cat "$M.log")"

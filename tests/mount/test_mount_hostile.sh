@@ -23,7 +23,13 @@ printf hello | dd of="$M/X" bs=1 seek=1000 conv=notrunc status=none || fail "una
 cp "$M/X" "$WORK/x1.img"
 printf hello | dd of="$WORK/x0.img" bs=1 seek=1000 conv=notrunc status=none
 cmp "$M/X" "$WORK/x0.img" || fail "an unaligned write changed more (or less) than its bytes"
-echo "unaligned writes: read-modify-written, neighbours kept"
+# On a disk of 4 KiB blocks a 512-byte write is a read-modify-write of its block.
+head -c $MB /dev/urandom >"$WORK/d4k.img"
+dd if="$WORK/d4k.img" of="$M/d4k" bs=64k conv=notrunc status=none || fail "filling d4k failed"
+printf 'sector-sized' | dd of="$M/d4k" bs=512 seek=9 conv=notrunc,sync status=none || fail "512-byte write to d4k failed"
+printf 'sector-sized' | dd of="$WORK/d4k.img" bs=512 seek=9 conv=notrunc,sync status=none
+cmp "$M/d4k" "$WORK/d4k.img" || fail "a 512-byte write to a 4 KiB-block disk changed its neighbours"
+echo "unaligned writes: read-modify-written (512-byte and 4 KiB blocks), neighbours kept"
 
 # Past the end: ENOSPC; a write crossing the end is cut there.
 dd if=/dev/zero of="$M/X" bs=512 count=1 seek=$((SIZE / 512)) conv=notrunc status=none 2>"$WORK/e" &&
@@ -119,6 +125,7 @@ cmp "$M/X_org" "$WORK/pre1.img" || fail "X_org after the merge is not the snapsh
 echo "merge through the control file: X reads the snapshot, also once it is finished"
 cp "$M/X" "$WORK/img.X"
 cp "$M/data" "$WORK/img.data"
+cp "$M/d4k" "$WORK/img.d4k"
 
 # A recording is never replaced without --force.
 "$SNAPSIM" mount -q "$HERE/stack-two-cows.yaml" "$WORK/m3" --record "$WORK/rec.yaml" 2>"$WORK/e" &&
@@ -145,5 +152,8 @@ ls -A "$WORK" | grep -q snapsim- && fail "a temporary was left behind: $(ls -A "
 start_mount "$WORK/rec.yaml" "$WORK/m2"
 cmp "$WORK/m2/X" "$WORK/img.X" || fail "the replayed recording's X differs"
 cmp "$WORK/m2/data" "$WORK/img.data" || fail "the replayed recording's data differs"
+cmp "$WORK/m2/d4k" "$WORK/img.d4k" || fail "the replayed recording's d4k differs"
+grep -q '{write: "d4k", offset: 8s, length: 8s' "$WORK/rec.yaml" ||
+	fail "the 512-byte write to d4k is not recorded as its whole 4 KiB block"
 stop_mount "$WORK/m2"
 echo "the recording replays (every read checked) to the same X and data"

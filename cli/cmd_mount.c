@@ -113,8 +113,10 @@ int cmd_mount(int argc, char **argv)
 		struct stat st;
 
 		/* Before anything runs or is created: a mount point is a directory. */
-		const char *why = stat(mo.mountpoint, &st) ? strerror(errno)
-				  : !S_ISDIR(st.st_mode) ? "not a directory" : NULL;
+		const char *why = stat(mo.mountpoint, &st)
+			? (errno == ENOTCONN ? "a dead FUSE mount (its server was killed): "
+			   "fusermount3 -u it first" : strerror(errno))
+			: !S_ISDIR(st.st_mode) ? "not a directory" : NULL;
 
 		char up[4200];
 		struct stat pst;

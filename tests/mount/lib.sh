@@ -17,7 +17,7 @@ fail() {
 cleanup() {
 	local m p
 	for m in "${MOUNTS[@]}"; do
-		mountpoint -q "$m" 2>/dev/null && fusermount3 -u "$m" 2>/dev/null
+		fusermount3 -u "$m" 2>/dev/null # also a dead mount, which mountpoint(1) misses
 	done
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null

@@ -157,3 +157,13 @@ grep -q '{write: "d4k", offset: 8s, length: 8s' "$WORK/rec.yaml" ||
 	fail "the 512-byte write to d4k is not recorded as its whole 4 KiB block"
 stop_mount "$WORK/m2"
 echo "the recording replays (every read checked) to the same X and data"
+
+# A killed server leaves a dead mount: a new mount there is refused and says what to do.
+start_mount "$HERE/stack-two-cows.yaml" "$WORK/dead"
+kill -9 "$MOUNT_PID"
+wait "$MOUNT_PID" 2>/dev/null
+"$SNAPSIM" mount -q "$HERE/stack-two-cows.yaml" "$WORK/dead" 2>"$WORK/e"
+[ $? = 4 ] || fail "mounting on a dead mount: expected exit 4"
+grep -q "dead FUSE mount" "$WORK/e" || fail "mount on a dead mount: $(cat "$WORK/e")"
+fusermount3 -u "$WORK/dead" || fail "fusermount3 -u of the dead mount failed"
+echo "a dead mount (server killed) is refused with what to do"

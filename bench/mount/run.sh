@@ -8,7 +8,7 @@
 #   - the same through fuse_floor (a plain passthrough of a 128 MiB file on
 #     /dev/shm with the same FUSE settings): what FUSE alone costs;
 #   - the 1-snapshot runs again with --record (recording overhead).
-# Medians of REPS runs (default 3). Usage: bench/mount/run.sh [BUILD_DIR]
+# Medians of REPS rounds (default 3), each round measuring every configuration. Usage: bench/mount/run.sh [BUILD_DIR]
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build/release}
@@ -64,24 +64,30 @@ ddrate() { # MB/s of one dd through MNT/X
 		     END {if (u == "GB/s") v *= 1000; if (u == "kB/s") v /= 1000; print v}'
 }
 
-measure() { # measure KIND [ARGS]: "dd-MB/s rand-IOPS" medians
-	local d=() r=() i
-	for i in $(seq "$REPS"); do
-		up "$@"; d+=("$(ddrate)"); down
-		up "$@"; r+=("$("$BUILD/rand4k" "$MNT/X" 128 32768 | awk '{print $1}')"); down
-	done
-	echo "$(printf '%s\n' "${d[@]}" | median) $(printf '%s\n' "${r[@]}" | median)"
+one() { # one KIND [ARGS]: "dd-MB/s rand-IOPS" of one fresh mount each
+	local d r
+	up "$@"; d=$(ddrate); down
+	up "$@"; r=$("$BUILD/rand4k" "$MNT/X" 128 32768 | awk '{print $1}'); down
+	echo "$d $r"
 }
 
 for n in 0 1 4; do stack "$n"; done
-printf '%-34s %14s %18s\n' "configuration" "dd bs=1M MB/s" "random 4K IOPS"
-read -r fd fr < <(measure floor)
-printf '%-34s %14s %18s\n' "FUSE floor (passthrough, /dev/shm)" "$fd" "$fr"
-for n in 0 1 4; do
-	read -r d r < <(measure "$n")
-	printf '%-34s %14s %18s   (%.2fx / %.2fx of the floor)\n' "snapsim mount, $n snapshots" "$d" "$r" \
+# Rounds: every configuration once per round, so that the load of a shared
+# machine moves all of them alike; medians over the rounds.
+CONFS=("floor" "0" "1" "4" "1 --record $W/rec.yaml --force")
+NAMES=("FUSE floor (passthrough, /dev/shm)" "snapsim mount, 0 snapshots" "snapsim mount, 1 snapshot"
+	"snapsim mount, 4 snapshots" "snapsim mount, 1 snapshot, --record")
+for r in $(seq "$REPS"); do
+	for i in "${!CONFS[@]}"; do
+		# shellcheck disable=SC2086
+		one ${CONFS[$i]} >>"$W/res.$i"
+	done
+done
+printf '%-38s %14s %18s\n' "configuration" "dd bs=1M MB/s" "random 4K IOPS"
+read -r fd fr < <(echo "$(awk '{print $1}' "$W/res.0" | median) $(awk '{print $2}' "$W/res.0" | median)")
+for i in "${!CONFS[@]}"; do
+	d=$(awk '{print $1}' "$W/res.$i" | median)
+	r=$(awk '{print $2}' "$W/res.$i" | median)
+	printf '%-38s %14s %18s   (%.2fx / %.2fx of the floor)\n' "${NAMES[$i]}" "$d" "$r" \
 		"$(echo "$d / $fd" | bc -l)" "$(echo "$r / $fr" | bc -l)"
 done
-read -r d r < <(measure 1 --record "$W/rec.yaml" --force)
-printf '%-34s %14s %18s   (%.2fx / %.2fx of the floor)\n' "snapsim mount, 1 snapshot, --record" "$d" "$r" \
-	"$(echo "$d / $fd" | bc -l)" "$(echo "$r / $fr" | bc -l)"

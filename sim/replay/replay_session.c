@@ -55,6 +55,9 @@ enum replay_status replay_session_open(const char *path, const struct replay_opt
 		return st;
 	}
 	s->w->session = true;
+	/* The trace's event hash is in res; nobody reads the log's hash after
+	 * it, so the caller's requests skip formatting lines no sink takes. */
+	s->w->sched.no_fingerprint = !s->opts.log;
 	*out = s;
 	return REPLAY_PASS;
 }

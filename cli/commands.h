@@ -31,6 +31,8 @@ int cmd_report(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 /* snapsim check ... (cmd_check.c) */
 int cmd_check(int argc, char **argv);
+/* snapsim mount ... (cmd_mount.c) */
+int cmd_mount(int argc, char **argv);
 /* snapsim help ... (cmd_help.c): help, man pages, bash completion */
 int cmd_help(int argc, char **argv);
 

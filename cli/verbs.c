@@ -21,6 +21,8 @@ const struct cli_leaf cli_leaves[] = {
 	{ "check", "property tests (generated traces, your traces under crash exploration) for CI",
 	  cmd_check },
 	{ "db merge", "merge explorer databases (shards, runs from several machines)", cmd_db },
+	{ "mount", "serve a trace's device stack as files over FUSE, record what programs do",
+	  cmd_mount },
 };
 const size_t cli_nr_leaves = sizeof(cli_leaves) / sizeof(cli_leaves[0]);
 
@@ -77,7 +79,7 @@ int cli_dispatch(int argc, char **argv)
 	} tops[] = {
 		{ "table", cmd_table }, { "cow", cmd_cow }, { "replay", cmd_replay },
 		{ "recipe", cmd_recipe }, { "explore", cmd_explore }, { "report", cmd_report },
-		{ "check", cmd_check }, { "db", cmd_db },
+		{ "check", cmd_check }, { "db", cmd_db }, { "mount", cmd_mount },
 	};
 
 	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)

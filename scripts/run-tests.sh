@@ -11,7 +11,7 @@ echo "== tests: release build ($SNAPSIM_BUILD_DIR)"
 ctest --test-dir "$SNAPSIM_BUILD_DIR" --output-on-failure -j"$jobs"
 
 echo "== layout: no file-level call cycles, no source file over 800 lines"
-(cd "$SNAPSIM_ROOT" && bash scripts/check-cycles.sh -b "$SNAPSIM_BUILD_DIR" core models cli reports sim/*/)
+(cd "$SNAPSIM_ROOT" && bash scripts/check-cycles.sh -b "$SNAPSIM_BUILD_DIR" core models cli reports mount sim/*/)
 bash "$SNAPSIM_ROOT/scripts/check-size.sh" 800
 
 echo "== explore: fault-injection and COW-disk traces at every completion point"

@@ -3,6 +3,7 @@
  * for other modules. The files call one way: each calls only files later in
  * this list (sim/README.md has the same order).
  *
+ *   replay_session.c   a world kept after its trace: more requests and commands
  *   replay_run.c       replay_run(): the step loop and the result
  *   replay_validate.c  validation before a run
  *   replay_step_dm.c   dm verb and query steps
@@ -86,6 +87,7 @@ struct rp_req {
 	bool done;
 	int status;
 	bool trace_io;                  /* counts in w->inflight */
+	bool unchecked;                 /* a session's request: no model, no expectation */
 };
 
 struct rp_pending_suspend {
@@ -128,6 +130,10 @@ struct replay_world {
 	bool save_failed;               /* the failure is a save step's file: an I/O error */
 	bool stopped;
 	char fail[REPLAY_MSG_MAX];
+	/* A session's dm command: its error goes back to the user, not into fail. */
+	bool session;
+	int session_status;
+	char session_msg[REPLAY_MSG_MAX];
 	uint64_t events;
 };
 
@@ -147,6 +153,13 @@ typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 int rp_validate(const char *path, const struct replay_opts *o, struct trace_error *err);
 int rp_validate_mem(const char *name, const char *buf, size_t len,
 		    const struct replay_opts *o, struct trace_error *err);
+
+/* replay_run.c: one step of the trace; the run of a reader (keep: the world of
+ * a passing run is handed out instead of destroyed; NULL: destroyed). */
+enum rp_run rp_run_step(struct replay_world *w, const struct trace_item *it);
+enum replay_status rp_run_reader(struct trace_reader *rd, const char *name,
+				 const struct replay_opts *opts, struct replay_result *res,
+				 struct trace_error *err, struct replay_world **keep);
 
 /* replay_step_dm.c: a dm verb step, an output query step. */
 enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st);

@@ -34,7 +34,7 @@ static bool nothing_due(struct replay_world *w, void *ctx)
 
 /* ---- steps ---- */
 
-static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
+enum rp_run rp_run_step(struct replay_world *w, const struct trace_item *it)
 {
 	const struct trace_step *st = it->step;
 	enum rp_run r = RP_COND;
@@ -113,9 +113,9 @@ static void res_finish(struct replay_world *w, struct replay_result *res)
 	res->now_ns = sim_sched_now(&w->sched);
 }
 
-static enum replay_status run_reader(struct trace_reader *rd, const char *name,
-				     const struct replay_opts *opts,
-				     struct replay_result *res, struct trace_error *err)
+enum replay_status rp_run_reader(struct trace_reader *rd, const char *name,
+				 const struct replay_opts *opts, struct replay_result *res,
+				 struct trace_error *err, struct replay_world **keep)
 {
 	static const struct replay_opts defaults = { 0 };
 	const struct trace_header *hdr = trace_header(rd);
@@ -144,7 +144,7 @@ static enum replay_status run_reader(struct trace_reader *rd, const char *name,
 		res->steps++;
 		sim_sched_logf(&w->sched, "step %u:%u #%" PRIu64, it.step->line, it.step->column,
 			       it.seq);
-		r = run_step(w, &it);
+		r = rp_run_step(w, &it);
 		if (r != RP_COND)
 			break;
 	}
@@ -202,6 +202,10 @@ static enum replay_status run_reader(struct trace_reader *rd, const char *name,
 		trace_error_set(err, -EIO, name, w->res->fail_line ? w->res->fail_line : 0,
 				w->step_column, "%s", w->fail);
 	}
+	if (keep && res->status == REPLAY_PASS) {
+		*keep = w; /* a session goes on with this world */
+		return res->status;
+	}
 	replay_world_destroy(w);
 	return res->status;
 }
@@ -222,7 +226,7 @@ enum replay_status replay_run(const char *path, const struct replay_opts *opts,
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_ERROR;
 	}
-	st = run_reader(rd, path, opts, res, err);
+	st = rp_run_reader(rd, path, opts, res, err, NULL);
 	trace_close(rd);
 	return st;
 }
@@ -244,7 +248,7 @@ enum replay_status replay_run_mem(const char *name, const char *buf, size_t len,
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_ERROR;
 	}
-	st = run_reader(rd, name, opts, res, err);
+	st = rp_run_reader(rd, name, opts, res, err, NULL);
 	trace_close(rd);
 	return st;
 }

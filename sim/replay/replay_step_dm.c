@@ -124,6 +124,12 @@ enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st)
 	sim_sched_logf(&w->sched, "dm %s -> %d", dm->text, r);
 	if (w->failed)
 		return RP_FAIL;
+	if (w->session && r) {
+		/* A command typed while mounted: the error is its user's answer. */
+		w->session_status = r;
+		ss_error_format(&err, w->session_msg, sizeof(w->session_msg));
+		return RP_COND;
+	}
 	if (r != st->expect_error) {
 		char eb[SS_ERROR_MSG_MAX + 64];
 

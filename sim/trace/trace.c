@@ -507,6 +507,81 @@ int trace_next(struct trace_reader *r, struct trace_item *item, struct trace_err
 	}
 }
 
+/* ---- steps after the end (a session's control commands) ---- */
+
+int trace_next_text(struct trace_reader *r, const char *name, const char *text, size_t len,
+		    struct trace_item *item, struct trace_error *err)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	struct tnode *n = NULL;
+	struct trace_error saved = r->err;
+	const char *file = r->c.file;
+	int rc;
+
+	trace_error_clear(err);
+	if (r->state != RS_DONE || r->nr_frames)
+		return trace_error_set(err, -EINVAL, name, 0, 0,
+				       "the trace has steps left to deliver");
+	if (r->cur_valid) {
+		trace_step_release(&r->c, &r->cur);
+		r->cur_valid = false;
+	}
+	if (!yaml_parser_initialize(&p))
+		return trace_error_set(err, -ENOMEM, name, 0, 0, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	trace_error_clear(&r->err);
+	r->c.file = name;
+	rc = 0;
+	/* STREAM_START, DOCUMENT_START, then the step's node. */
+	for (int i = 0; i < 2 && !rc; i++) {
+		rc = trace_yaml_next(&r->c, &p, &ev);
+		if (!rc && ev.type == YAML_STREAM_END_EVENT)
+			rc = trace_error_at(&r->c, 1, 1, "empty step");
+		if (!rc)
+			yaml_event_delete(&ev);
+	}
+	if (!rc)
+		rc = trace_yaml_next(&r->c, &p, &ev);
+	if (!rc)
+		rc = tnode_build(&r->c, &p, &ev, &n);
+	if (!rc) {
+		rc = trace_step_parse(&r->c, n, &r->cur, 0, false);
+		r->cur_valid = true;
+		if (!rc && r->cur.kind == TRACE_STEP_REPEAT)
+			rc = trace_error_at(&r->c, r->cur.line, r->cur.column,
+					    "repeat is not accepted here");
+	}
+	tnode_free(n);
+	yaml_parser_delete(&p);
+	if (rc) {
+		if (r->cur_valid)
+			trace_step_release(&r->c, &r->cur);
+		r->cur_valid = false;
+		*err = r->err;
+		if (!err->code)
+			trace_error_set(err, rc, name, 0, 0, "invalid step");
+	}
+	r->err = saved;
+	r->c.file = file;
+	if (rc)
+		return rc;
+	item->step = &r->cur;
+	item->iteration = 0;
+	item->repeat_depth = 0;
+	item->seq = r->seq++;
+	return 1;
+}
+
+int trace_name_set(struct trace_reader *r, const char *name, bool defined)
+{
+	if (!defined) {
+		trace_dm_undefine(&r->c, name);
+		return 0;
+	}
+	return trace_dm_define(&r->c, name);
+}
+
 /* ---- validation ---- */
 
 int trace_check(const char *path, const struct trace_check_hooks *hooks,

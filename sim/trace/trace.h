@@ -274,6 +274,24 @@ const char *trace_path(const struct trace_reader *r);
 int trace_next(struct trace_reader *r, struct trace_item *item,
 	       struct trace_error *err);
 
+/*
+ * One more step after the end of the trace (trace_next() returned 0), from
+ * YAML text holding one step (`{dm: "suspend X"}`, `settle`): parsed and
+ * checked as if it followed the trace's last step, so the names the trace
+ * defined stay defined and a create or remove here changes them. Errors
+ * name `name` and the position in text. The item is valid until the next
+ * trace_next_text() or trace_close(). Returns 1 with *item filled, or a
+ * negative errno with err filled; the reader stays usable either way.
+ */
+int trace_next_text(struct trace_reader *r, const char *name, const char *text, size_t len,
+		    struct trace_item *item, struct trace_error *err);
+/*
+ * Mark dm device name as defined or not for the steps after, e.g. when a
+ * create given with trace_next_text() failed in the core (a failing step
+ * defines nothing).
+ */
+int trace_name_set(struct trace_reader *r, const char *name, bool defined);
+
 struct trace_stats {
 	uint64_t steps_parsed;      /* step objects built from the text */
 	uint64_t steps_delivered;   /* items handed out (repeats expanded) */

@@ -92,6 +92,8 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 		r = RP_COND;
 	if (r == RP_COND)
 		rp_poll_devices(w);
+	if (r == RP_COND && w->on_files)
+		rp_files_poll(w);
 	return w->failed ? RP_FAIL : r;
 }
 
@@ -99,6 +101,8 @@ static enum rp_run run_step(struct replay_world *w, const struct trace_item *it)
 
 static void res_finish(struct replay_world *w, struct replay_result *res)
 {
+	if (w->on_files)
+		rp_files_stats(w, res);
 	res->events = w->events;
 	res->event_hash = sim_sched_log_hash(&w->sched);
 	res->now_ns = sim_sched_now(&w->sched);
@@ -119,8 +123,12 @@ static enum replay_status run_reader(struct trace_reader *rd, const char *name,
 	if (!opts)
 		opts = &defaults;
 	res->seed = opts->has_seed ? opts->seed : hdr->has_seed ? hdr->seed : 1;
-	if (rp_world_create(hdr, res->seed, name, opts, &w, eb, sizeof(eb))) {
-		trace_error_set(err, -EINVAL, name, 0, 0, "%s", eb);
+	int cr = opts->disk_files
+		 ? rp_world_create_files(hdr, res->seed, name, opts, &w, eb, sizeof(eb))
+		 : rp_world_create(hdr, res->seed, name, opts, &w, eb, sizeof(eb));
+
+	if (cr) {
+		trace_error_set(err, opts->disk_files ? cr : -EINVAL, name, 0, 0, "%s", eb);
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_ERROR;
 	}

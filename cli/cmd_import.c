@@ -349,8 +349,11 @@ int cmd_import(int argc, char **argv)
 		nm[strcspn(nm, ".")] = '\0';
 		put_quoted(y, nm[0] ? nm : "imported");
 	}
-	fprintf(y, "\ndisks:\n  - {name: %s, size: %" PRIu64 "B, sector_size: %u%s}\nsteps:\n",
-		im.disk, size, im.log.sectorsize, im.discards ? ", discard: on" : "");
+	fprintf(y, "\ndisks:\n  - {name: %s, size: %" PRIu64 "B, sector_size: %u", im.disk, size,
+		im.log.sectorsize);
+	if (im.log.sectorsize > 512) /* a power cut tears no less than a block */
+		fprintf(y, ", atomic_write: %uB", im.log.sectorsize);
+	fprintf(y, "%s}\nsteps:\n", im.discards ? ", discard: on" : "");
 	if ((r = emit(&im, y, dof.fd))) {
 		rc = fail(&im, r == -EINVAL ? CLI_EXIT_INPUT : CLI_EXIT_IO, r == -EINVAL ? logp : out);
 		goto done;

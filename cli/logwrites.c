@@ -92,9 +92,10 @@ int lw_open(struct lw_log *l, const char *path, char *msg, size_t len)
 			 path, version, LW_VERSION);
 		return -EINVAL;
 	}
-	if (l->sectorsize < 512 || l->sectorsize > 65536 || (l->sectorsize & (l->sectorsize - 1))) {
+	/* Linux's logical block sizes; also what a simulated disk takes. */
+	if (l->sectorsize < 512 || l->sectorsize > 4096 || (l->sectorsize & (l->sectorsize - 1))) {
 		snprintf(msg, len, "%s: byte 24: sector size %u is not a power of two from 512 to"
-			 " 65536", path, l->sectorsize);
+			 " 4096", path, l->sectorsize);
 		return -EINVAL;
 	}
 	l->block = malloc(l->sectorsize);

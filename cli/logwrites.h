@@ -6,7 +6,8 @@
  * The format (all integers little-endian):
  *   byte 0: the super block, padded with zeros to one log sector:
  *     le64 magic (0x6a736677736872), le64 version (1), le64 nr_entries,
- *     le32 sectorsize (the logged device's logical block size, bytes)
+ *     le32 sectorsize (the logged device's logical block size, bytes;
+ *     512 to 4096 here)
  *   then nr_entries entries from byte sectorsize on, each:
  *     one sectorsize block: le64 sector, le64 nr_sectors, le64 flags,
  *       le64 data_len, then (a mark) data_len bytes of its name, zeros to

@@ -338,7 +338,7 @@ static void note_ignored(const struct replay_opts *o, const char *trace,
 		strcat(what, ", reorder");
 	if (!td->cache)
 		strcat(what, ", cache");
-	if (td->atomic_sectors != 1)
+	if (td->atomic_sectors != 1 && td->atomic_sectors != td->sector_bytes / SECTOR_SIZE)
 		strcat(what, ", atomic_write");
 	if (td->initial != TRACE_INITIAL_ZERO)
 		strcat(what, ", initial");

@@ -13,12 +13,13 @@
 
 #include "cli_opts.h"
 #include "commands.h"
+#include "out_file.h"
 #include "replay.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: snapsim run TRACE --disk NAME=PATH... [--create] [--seed N]\n"
-	      "                   [--log FILE] [-q] [--json]\n"
+	      "                   [--log FILE [--force]] [-q] [--json]\n"
 	      "\n"
 	      "Execute a trace's steps (traces/README.md) on image files instead of\n"
 	      "simulated disks: every disk of the trace is the file given for it,\n"
@@ -42,7 +43,9 @@ static void usage(FILE *out)
 	      "  --create          create a missing file, sized from the trace (sparse);\n"
 	      "                    an existing file is used as it is\n"
 	      "  --seed N          run seed (default: the trace's seed:, else 1)\n"
-	      "  --log FILE        write the event log\n"
+	      "  --log FILE        write the event log to FILE, a new file (through a\n"
+	      "                    temporary renamed into place at the end)\n"
+	      "  --force           with --log: replace FILE if it exists\n"
 	      "  -q, --quiet       print failures and errors only\n"
 	      "  --json            one JSON object on stdout: the run, or the error\n"
 	      "  --version         print the version and exit\n"
@@ -126,18 +129,21 @@ static void json_result(struct cli_json *j, const char *trace, enum replay_statu
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_DISK = 0x100, OPT_CREATE, OPT_SEED, OPT_LOG };
+	enum { OPT_DISK = 0x100, OPT_CREATE, OPT_SEED, OPT_LOG, OPT_FORCE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "create", no_argument, NULL, OPT_CREATE },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "log", required_argument, NULL, OPT_LOG },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_OPTIONS_END,
 	};
 	struct cli_verb v = CLI_VERB("run", usage);
 	struct replay_disk_file *df = NULL;
 	struct replay_opts o = { 0 };
+	struct out_file_opts lo_opts = { .mode = 0644 };
+	struct out_file log_file = { .fd = -1 };
 	struct replay_result res;
 	struct trace_error err;
 	const char *log_path = NULL, *trace;
@@ -184,6 +190,9 @@ int cmd_run(int argc, char **argv)
 		case OPT_LOG:
 			log_path = optarg;
 			break;
+		case OPT_FORCE:
+			lo_opts.force = true;
+			break;
 		}
 	}
 	if (optind >= argc) {
@@ -198,11 +207,18 @@ int cmd_run(int argc, char **argv)
 		free(df);
 		return cli_usage_error(&v, "no --disk NAME=PATH given");
 	}
-	trace = argv[optind];
-	if (log_path && !(o.log = fopen(log_path, "w"))) {
+	if (lo_opts.force && !log_path) {
 		free(df);
-		return cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
-				  "%s: cannot open for writing: %s", log_path, strerror(errno));
+		return cli_usage_error(&v, "--force needs --log FILE");
+	}
+	trace = argv[optind];
+	if (log_path && (out_file_open(&log_file, log_path, &lo_opts) ||
+			 !(o.log = out_file_stream(&log_file)))) {
+		rc = cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
+				"--log %s", log_file.msg);
+		out_file_close(&log_file);
+		free(df);
+		return rc;
 	}
 	o.disk_files = df;
 	o.nr_disk_files = nr;
@@ -211,8 +227,15 @@ int cmd_run(int argc, char **argv)
 	trace_error_clear(&err);
 	st = replay_run(trace, &o, &res, &err);
 	rc = exit_for(st, err.code);
-	if (o.log && fclose(o.log) && rc == CLI_EXIT_OK)
-		rc = cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: cannot write the event log", log_path);
+	if (o.log) {
+		bool bad = fclose(o.log) != 0;
+
+		if ((bad || out_file_commit(&log_file)) && rc == CLI_EXIT_OK)
+			rc = cli_errorf(&v, CLI_EXIT_IO, &(struct cli_json_where){ .input = log_path },
+					"--log %s: %s", log_path,
+					bad ? "cannot write the event log" : log_file.msg);
+		out_file_close(&log_file);
+	}
 	if (st == REPLAY_INVALID || st == REPLAY_ERROR) {
 		if (rc == CLI_EXIT_USAGE) {
 			rc = cli_usage_error(&v, "%s", err.text[0] ? err.text : res.failure);

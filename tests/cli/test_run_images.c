@@ -205,6 +205,14 @@ Test(run_images, existing_files_are_written_only_where_the_steps_write)
 		cr_assert_eq((uint8_t)got[i], 0x55, "cow byte %zu changed", i);
 	free(got);
 
+	/* An existing --log is not replaced without --force. */
+	write_text(tpath("log.txt"), "mine\n");
+	run(&r, "run", tpath("t.yaml"), "--disk", a, "--disk", b, "--log", tpath("log.txt"), NULL);
+	cr_assert_eq(r.status, 4, "%s", r.err);
+	run_free(&r);
+	got = slurp(tpath("log.txt"), NULL);
+	cr_assert_str_eq(got, "mine\n");
+	free(got);
 	/* A short file: refused, untouched. */
 	fill_file(tpath("short.img"), 1000 * 512, 0x11);
 	snprintf(b, sizeof(b), "cow=%s", tpath("short.img"));

@@ -239,9 +239,11 @@ static void recipe_usage(FILE *out)
 	      "  --store p|P|PO|N   the snapshot's store (default p)\n"
 	      "  --chunk SECTORS    chunk size in 512-byte sectors (default 64)\n"
 	      "  --size SECTORS     size of my_data (default 1024)\n"
-	      "  --report FILE      also write the steps and checks as Markdown\n"
+	      "  --report FILE      also write the steps and checks as Markdown (a new\n"
+	      "                     file, through a temporary renamed into place)\n"
 	      "  --force            start again from new, zeroed images when DIR already\n"
-	      "                     holds them (without it they are never touched)\n"
+	      "                     holds them (without it they are never touched), and\n"
+	      "                     replace an existing --report FILE\n"
 	      "  -q, --quiet        print failures and errors only\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
@@ -286,6 +288,7 @@ int cmd_recipe(int argc, char **argv)
 	char img[2][4096], tr[2][4096], msg[OUT_FILE_MSG_MAX + 64], why[REPLAY_MSG_MAX + 64];
 	bool force = false, have[2];
 	struct stat st;
+	struct out_file rep = { .fd = -1 };
 	uint64_t n;
 	int opt;
 
@@ -351,16 +354,29 @@ int cmd_recipe(int argc, char **argv)
 					  " --force to empty it (or snapsim run %s to check it"
 					  " again)", img[i], tr[1]);
 	}
-	for (int i = 0; i < 2; i++)
-		if (write_trace(tr[i], &r, cow_sectors, i, persistent, msg, sizeof(msg)))
-			return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s", msg);
-	for (int i = 0; i < 2; i++)
-		if (have[i] && reset_image(img[i], sizes[i]))
-			return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", img[i], strerror(errno));
 	if (report) {
-		r.report = fopen(report, "w");
-		if (!r.report)
-			return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", report, strerror(errno));
+		struct out_file_opts ro = { .force = force, .mode = 0644 };
+
+		if (out_file_open(&rep, report, &ro) || !(r.report = out_file_stream(&rep))) {
+			int rc = cli_errorf(&v, CLI_EXIT_IO, NULL, "--report %s", rep.msg);
+
+			out_file_close(&rep);
+			return rc;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		int rc = 0;
+
+		if (write_trace(tr[i], &r, cow_sectors, i, persistent, msg, sizeof(msg)))
+			rc = cli_errorf(&v, CLI_EXIT_IO, NULL, "%s", msg);
+		else if (have[i] && reset_image(img[i], sizes[i]))
+			rc = cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", img[i], strerror(errno));
+		if (rc) {
+			if (r.report)
+				fclose(r.report);
+			out_file_close(&rep); /* no half report */
+			return rc;
+		}
 	}
 
 	say(&r, "# snapsim recipe: store %s, chunk %u sectors, my_data %llu sectors\n\n",
@@ -389,7 +405,16 @@ int cmd_recipe(int argc, char **argv)
 			say(&r, "  (%s)\n", why);
 	}
 	say(&r, "\n%u checks, %u failed\n", r.checks, r.failures);
-	if (r.report && fclose(r.report))
-		return cli_errorf(&v, CLI_EXIT_IO, NULL, "%s: %s", report, strerror(errno));
+	if (r.report) {
+		bool bad = fclose(r.report) != 0;
+		int rc = 0;
+
+		if (bad || out_file_commit(&rep))
+			rc = cli_errorf(&v, CLI_EXIT_IO, NULL, "--report %s: %s", report,
+					bad ? strerror(errno) : rep.msg);
+		out_file_close(&rep);
+		if (rc)
+			return rc;
+	}
 	return r.failures ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -83,6 +83,12 @@ static void header(FILE *f, const struct recipe *r, const char *name, const char
 		(unsigned long long)cow_sectors);
 }
 
+/* The store as a table prints it back (dm upper-cases p and n). */
+static const char *store_printed(const char *store)
+{
+	return !strcmp(store, "p") ? "P" : !strcmp(store, "n") ? "N" : store;
+}
+
 /* Generation of sector s after the origin writes: every third chunk is 2. */
 static unsigned gen_after(const struct recipe *r, uint64_t s)
 {
@@ -125,8 +131,12 @@ static void trace_recipe(FILE *f, const struct recipe *r, uint64_t cow_sectors)
 		"  - dm: load my_data --table \"0 %llu snapshot-origin /dev/mapper/my_data_org\"\n"
 		"  - dm: resume my_data_snap\n"
 		"  - dm: resume my_data\n"
+		"  - table: my_data_org\n    expect: \"0 %llu linear /dev/sd1a %llu\"\n"
+		"  - table: my_data\n    expect: \"0 %llu snapshot-origin 254:1\"\n"
+		"  - table: my_data_snap\n    expect: \"0 %llu snapshot 254:1 /dev/hdd1 %s %u\"\n"
 		"  # 9. write every third chunk of my_data (generation 2)\n", n,
-		(unsigned long long)r->offset, n, n, r->store, r->chunk_sectors, n);
+		(unsigned long long)r->offset, n, n, r->store, r->chunk_sectors, n, n,
+		(unsigned long long)r->offset, n, n, store_printed(r->store), r->chunk_sectors);
 	for (uint64_t s = 0; s < r->size_sectors; s += r->chunk_sectors) {
 		uint64_t len = r->size_sectors - s < r->chunk_sectors ? r->size_sectors - s
 								       : r->chunk_sectors;
@@ -152,8 +162,9 @@ static void trace_restart(FILE *f, const struct recipe *r, uint64_t cow_sectors,
 		"  - dm: create my_data_snap --table \"0 %llu snapshot /dev/mapper/my_data_org"
 		" /dev/hdd1 %s %u\"\n"
 		"  - dm: create my_data --table \"0 %llu snapshot-origin /dev/mapper/my_data_org\"\n"
+		"  - table: my_data_snap\n    expect: \"0 %llu snapshot 254:0 /dev/hdd1 %s %u\"\n"
 		"  # after restart my_data reads the new data\n", n, (unsigned long long)r->offset,
-		n, r->store, r->chunk_sectors, n);
+		n, r->store, r->chunk_sectors, n, n, store_printed(r->store), r->chunk_sectors);
 	reads(f, r, "my_data", 0);
 	if (persistent) {
 		fputs("  # after restart the persistent snapshot still reads generation 1\n", f);

@@ -57,7 +57,7 @@ void cli_top_usage(FILE *out)
 	      "\n"
 	      "Verbs:\n", out);
 	for (size_t i = 0; i < cli_nr_leaves; i++)
-		fprintf(out, "  %-13s  %s\n", cli_leaves[i].words, cli_leaves[i].summary);
+		fprintf(out, "  %-17s  %s\n", cli_leaves[i].words, cli_leaves[i].summary);
 	fputs("\n"
 	      "Run `snapsim VERB --help` (e.g. `snapsim cow check --help`) for a verb's\n"
 	      "options, or read its manual page snapsim-VERB(1) (snapsim-cow-check(1)).\n"

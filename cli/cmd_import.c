@@ -27,7 +27,8 @@
 static void usage(FILE *out)
 {
 	fputs("usage: snapsim import log-writes LOG -o TRACE.yaml [--disk NAME]\n"
-	      "                                 [--size SIZE] [--force] [-q] [--json]\n"
+	      "                                 [--size SIZE] [--snapshot CHUNK] [--force]\n"
+	      "                                 [-q] [--json]\n"
 	      "\n"
 	      "Convert a log written by Linux's dm-log-writes target (what xfstests'\n"
 	      "replay-log reads; save a log device to a file first) into a trace of one\n"
@@ -43,6 +44,12 @@ static void usage(FILE *out)
 	      "  --disk NAME        the disk's name in the trace (default disk)\n"
 	      "  --size SIZE        the disk's size (default: the end of the highest\n"
 	      "                     sector the log touches); sizes as in cow export\n"
+	      "  --snapshot CHUNK   replay the log through an origin with a persistent\n"
+	      "                     snapshot (chunk CHUNK sectors) on a COW disk NAME_cow:\n"
+	      "                     devices NAME_real (linear), NAME_snap, NAME_origin; the\n"
+	      "                     writes go to NAME_origin (discards fail there, as on\n"
+	      "                     Linux's snapshot-origin), and the trace ends by reading\n"
+	      "                     NAME_snap, which must still hold the disk as it was\n"
 	      "  --force            replace existing output files\n"
 	      "  -q, --quiet        print errors only\n"
 	      "  --json             one JSON object on stdout: what was written, or the error\n"
@@ -61,6 +68,8 @@ struct import {
 	struct cli_verb v;
 	struct lw_log log;
 	const char *disk;
+	char target[160];        /* the device the I/O steps go to: the disk, or its origin */
+	uint64_t snap_chunk;     /* --snapshot: chunk size in sectors; 0: none */
 	char *data_path;
 	const char *data_name;
 	uint64_t end_bytes;      /* highest byte touched */
@@ -157,10 +166,12 @@ static int emit(struct import *im, FILE *y, int data_fd)
 				continue;
 			}
 			fprintf(y, "  - discard: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64 "s}",
-				im->disk, off_s, len_s);
+				im->target, off_s, len_s);
+			if (im->snap_chunk) /* as Linux's snapshot-origin */
+				fputs("\n    error: EOPNOTSUPP", y);
 		} else if (len_s) {
 			fprintf(y, "  - write: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64 "s, "
-				"data: {file: ", im->disk, off_s, len_s);
+				"data: {file: ", im->target, off_s, len_s);
 			put_quoted(y, im->data_name);
 			fprintf(y, ", file_offset: %" PRIu64 "B}%s%s}", data_off,
 				(e->flags & LW_FUA) ? ", fua: true" : "",
@@ -184,7 +195,7 @@ static int emit(struct import *im, FILE *y, int data_fd)
 			}
 			data_off += e->nr_sectors * ss;
 		} else if (e->flags & (LW_FLUSH | LW_FUA)) {
-			fprintf(y, "  - flush: %s", im->disk);
+			fprintf(y, "  - flush: %s", im->target);
 		} else {
 			fprintf(y, "  # entry %" PRIu64 ": no data, no flush\n", e->index);
 			continue;
@@ -222,13 +233,14 @@ static int fail(struct import *im, int code, const char *input)
 
 int cmd_import(int argc, char **argv)
 {
-	enum { OPT_DISK = 0x100, OPT_SIZE, OPT_FORCE };
+	enum { OPT_DISK = 0x100, OPT_SIZE, OPT_FORCE, OPT_SNAPSHOT };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "output", required_argument, NULL, 'o' },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		CLI_OPTIONS_END,
 	};
 	struct import im = { .v = CLI_VERB("import log-writes", usage), .disk = "disk" };
@@ -278,6 +290,13 @@ int cmd_import(int argc, char **argv)
 		case OPT_FORCE:
 			oo.force = true;
 			break;
+		case OPT_SNAPSHOT:
+			if (cli_opt_u64(&im.v, "--snapshot", optarg, 1, 2097152, &im.snap_chunk))
+				return im.v.exit;
+			if (im.snap_chunk & (im.snap_chunk - 1))
+				return cli_usage_error(&im.v, "--snapshot %s: the chunk size must be a"
+						       " power of two (sectors)", optarg);
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -298,6 +317,11 @@ int cmd_import(int argc, char **argv)
 	if (size && size < im.end_bytes) {
 		rc = cli_usage_error(&im.v, "--size %" PRIu64 "B: the log writes up to byte %"
 				     PRIu64, size, im.end_bytes);
+		goto done;
+	}
+	if (im.snap_chunk && im.snap_chunk * 512 < im.log.sectorsize) {
+		rc = cli_usage_error(&im.v, "--snapshot %" PRIu64 ": a chunk is smaller than the"
+				     " log's %u-byte sector", im.snap_chunk, im.log.sectorsize);
 		goto done;
 	}
 	if (!size)
@@ -353,11 +377,36 @@ int cmd_import(int argc, char **argv)
 		im.log.sectorsize);
 	if (im.log.sectorsize > 512) /* a power cut tears no less than a block */
 		fprintf(y, ", atomic_write: %uB", im.log.sectorsize);
-	fprintf(y, "%s}\nsteps:\n", im.discards ? ", discard: on" : "");
+	fprintf(y, "%s}\n", im.discards && !im.snap_chunk ? ", discard: on" : "");
+	snprintf(im.target, sizeof(im.target), "%s%s", im.disk, im.snap_chunk ? "_origin" : "");
+	if (im.snap_chunk) {
+		/* A COW that never fills (LVM's rule, spec 2.11), in whole chunks. */
+		uint64_t n = size / 512, cs = im.snap_chunk, chunks = (n + cs - 1) / cs;
+		uint64_t epa = cs * 32, cow = (1 + chunks + (chunks + epa) / epa + 2) * cs;
+		const char *d = im.disk;
+
+		fprintf(y, "  - {name: %s_cow, size: %" PRIu64 "s, sector_size: %u", d, cow,
+			im.log.sectorsize);
+		if (im.log.sectorsize > 512)
+			fprintf(y, ", atomic_write: %uB", im.log.sectorsize);
+		fprintf(y, "}\nsteps:\n"
+			"  # an origin with a persistent snapshot, as after lvcreate -s\n"
+			"  - dm: create %s_real --table \"0 %" PRIu64 " linear /dev/%s 0\"\n"
+			"  - dm: create %s_snap --table \"0 %" PRIu64 " snapshot /dev/mapper/%s_real"
+			" /dev/%s_cow P %" PRIu64 "\"\n"
+			"  - dm: create %s_origin --table \"0 %" PRIu64 " snapshot-origin"
+			" /dev/mapper/%s_real\"\n", d, n, d, d, n, d, d, cs, d, n, d);
+	} else {
+		fputs("steps:\n", y);
+	}
 	if ((r = emit(&im, y, dof.fd))) {
 		rc = fail(&im, r == -EINVAL ? CLI_EXIT_INPUT : CLI_EXIT_IO, r == -EINVAL ? logp : out);
 		goto done;
 	}
+	if (im.snap_chunk)
+		fprintf(y, "  # the snapshot still holds the disk as it was before the log\n"
+			"  - read: {dev: %s_snap, offset: 0, length: %" PRIu64 "s}\n", im.disk,
+			size / 512);
 	if (fflush(y) || ferror(y)) {
 		snprintf(im.msg, sizeof(im.msg), "%s: cannot write: %s", out, strerror(errno));
 		rc = fail(&im, CLI_EXIT_IO, out);

@@ -20,6 +20,11 @@ int cmd_cow_export(int argc, char **argv);
 /* snapsim replay ... (cmd_replay.c) */
 int cmd_replay(int argc, char **argv);
 
+/* snapsim run ... (cmd_run.c) */
+int cmd_run(int argc, char **argv);
+/* snapsim import log-writes ... (cmd_import.c) */
+int cmd_import(int argc, char **argv);
+
 /* snapsim recipe ... (cmd_recipe.c) */
 int cmd_recipe(int argc, char **argv);
 

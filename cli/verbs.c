@@ -13,6 +13,10 @@ const struct cli_leaf cli_leaves[] = {
 	{ "cow export", "rebuild a snapshot's image from its origin and COW", cmd_cow },
 	{ "replay", "run YAML traces through the simulator, every read checked against the model",
 	  cmd_replay },
+	{ "run", "execute a trace's steps on real image files (COW volumes Linux can activate)",
+	  cmd_run },
+	{ "import log-writes", "convert a Linux dm-log-writes log into a trace and its data file",
+	  cmd_import },
 	{ "recipe", "the eight-step snapshot recipe on image files, checked across a restart",
 	  cmd_recipe },
 	{ "explore", "crash-consistency explorer: power cuts over traces, checked states in a "
@@ -55,7 +59,7 @@ void cli_top_usage(FILE *out)
 	      "\n"
 	      "Verbs:\n", out);
 	for (size_t i = 0; i < cli_nr_leaves; i++)
-		fprintf(out, "  %-13s  %s\n", cli_leaves[i].words, cli_leaves[i].summary);
+		fprintf(out, "  %-17s  %s\n", cli_leaves[i].words, cli_leaves[i].summary);
 	fputs("\n"
 	      "Run `snapsim VERB --help` (e.g. `snapsim cow check --help`) for a verb's\n"
 	      "options, or read its manual page snapsim-VERB(1) (snapsim-cow-check(1)).\n"
@@ -80,6 +84,7 @@ int cli_dispatch(int argc, char **argv)
 		{ "table", cmd_table }, { "cow", cmd_cow }, { "replay", cmd_replay },
 		{ "recipe", cmd_recipe }, { "explore", cmd_explore }, { "report", cmd_report },
 		{ "check", cmd_check }, { "db", cmd_db }, { "mount", cmd_mount },
+		{ "run", cmd_run }, { "import", cmd_import },
 	};
 
 	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)

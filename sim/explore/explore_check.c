@@ -418,12 +418,21 @@ static bool status_allocated(const char *st, uint64_t *allocated)
 	return true;
 }
 
-/* One write at the start of every stride of every origin (snapshot-origin, snapshot-merge). */
+/* One block written at the start of every stride of every origin (snapshot-origin, snapshot-merge). */
 static int more_io(struct replay_world *nw, uint64_t seed, sector_t stride, char *errbuf, size_t len)
 {
 	struct dm_registry *reg = replay_world_registry(nw);
+	uint32_t unit = 1; /* the largest logical block of the disks: a 4K disk refuses 512 bytes */
+	sector_t step;
 	int r;
 
+	for (unsigned k = 0; k < replay_world_nr_disks(nw); k++) {
+		uint32_t b = replay_world_disk_bdev(nw, k)->logical_block_bytes / SECTOR_SIZE;
+
+		if (b > unit)
+			unit = b;
+	}
+	step = stride < unit ? unit : stride / unit * unit;
 	for (unsigned i = 0; i < replay_world_nr_devs(nw); i++) {
 		const char *name = replay_world_dev_name(nw, i);
 		const char *t = replay_world_dev_table(nw, i);
@@ -435,8 +444,8 @@ static int more_io(struct replay_world *nw, uint64_t seed, sector_t stride, char
 		    (strcmp(type, "snapshot-origin") && strcmp(type, "snapshot-merge")) ||
 		    dm_is_suspended(reg, name))
 			continue;
-		for (sector_t s = 0; s < dm_device_bdev(md)->size_sectors; s += stride) {
-			r = replay_world_write(nw, name, s, 1, seed, 0, errbuf, len);
+		for (sector_t s = 0; s + unit <= dm_device_bdev(md)->size_sectors; s += step) {
+			r = replay_world_write(nw, name, s, unit, seed, 0, errbuf, len);
 			if (r)
 				return r;
 		}

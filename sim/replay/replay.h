@@ -100,6 +100,15 @@ typedef int replay_crash_hook_fn(void *ctx, struct replay_world *w,
 
 /* ---- options and results ---- */
 
+/*
+ * A trace disk run on an image file (snapsim run) instead of a simulated
+ * disk: the file (or block device) at path, through core's file device.
+ */
+struct replay_disk_file {
+	const char *name;        /* the trace disk's name */
+	const char *path;        /* its image file */
+};
+
 struct replay_opts {
 	bool has_seed;           /* false: the trace's `seed:`, else 1 */
 	uint64_t seed;
@@ -129,6 +138,20 @@ struct replay_opts {
 	 */
 	int (*end_hook)(void *ctx, struct replay_world *w, char *errbuf, size_t len);
 	void *end_ctx;
+	/*
+	 * Real images (replay_files.c): with disk_files set, every trace disk
+	 * runs on the file named for it (each must be named, exist and hold
+	 * the disk's size; create_files makes a missing one, sized from the
+	 * trace; none is ever truncated). No simulation: no latency, cache,
+	 * reordering or faults (a trace with faults is refused), FLUSH is
+	 * fdatasync, crash markers are ignored; crash_modes must be 0.
+	 * Notes (ignored settings, reads no longer checked against the
+	 * model) go to notes when it is not NULL.
+	 */
+	const struct replay_disk_file *disk_files;
+	unsigned nr_disk_files;
+	bool create_files;
+	FILE *notes;
 };
 
 /* Outcome of replay_run(). The values are stable (CLI exit codes use them). */
@@ -142,6 +165,7 @@ enum replay_status {
 };
 
 #define REPLAY_MSG_MAX 1024
+#define REPLAY_FILES_MAX 16   /* disks whose file statistics a result keeps */
 
 struct replay_result {
 	enum replay_status status;
@@ -160,6 +184,15 @@ struct replay_result {
 	uint64_t now_ns;         /* virtual time at the end */
 	uint64_t image_bytes;    /* the `image:` disks' files: their bytes, */
 	uint64_t image_bytes_read; /* and how many were read from them (disks, model) */
+	/* disk_files runs: per trace disk (at most REPLAY_FILES_MAX), what its file saw */
+	unsigned nr_files;
+	struct replay_file_stats {
+		char disk[TRACE_NAME_MAX]; /* the trace disk's name */
+		uint64_t sectors_written; /* by writes and discards, the core's own included */
+		uint64_t syncs;           /* fdatasync calls */
+		bool created;             /* the run made the file */
+	} files[REPLAY_FILES_MAX];
+	bool model_blind;        /* from some step on, reads were checked against expect: only */
 	unsigned fail_line;      /* the failing step's line (0: none) */
 	char failure[REPLAY_MSG_MAX]; /* first failure, "FILE:LINE: ..." ("" on pass) */
 };

@@ -41,7 +41,7 @@ int rp_disk_setup(struct replay_world *w, unsigned i, struct sim_disk *disk,
 		  const struct trace_disk *td, char *errbuf, size_t len)
 {
 	struct rp_disk *rd = &w->disks[i];
-	struct bdev *top = sim_disk_bdev(disk);
+	struct bdev *top = disk ? sim_disk_bdev(disk) : rd->file;
 	struct ss_error err;
 
 	rd->disk = disk;
@@ -191,6 +191,7 @@ int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *t
 				goto fail;
 			cfg.image = rd->image;
 		}
+		cfg.discard = td->discard;
 		r = sim_disk_create(&cfg, &w->sched, &disk);
 		if (r) {
 			snprintf(errbuf, len, "disk %s: the simulated disk rejects its settings",
@@ -243,6 +244,7 @@ void replay_world_destroy(struct replay_world *w)
 			sim_fault_bdev_destroy(w->disks[i].fault);
 		if (w->disks[i].disk)
 			sim_disk_destroy(w->disks[i].disk);
+		bdev_destroy(w->disks[i].file);
 		rp_tap_free_inflight(&w->disks[i].tap);
 	}
 	/* After the disks: the model may read an image until it is gone below,
@@ -253,6 +255,9 @@ void replay_world_destroy(struct replay_world *w)
 		free(w->devs[i].live);
 	free(w->devs);
 	free(w->cpq);
+	for (unsigned i = 0; i < w->nr_cows_seen; i++)
+		free(w->cows_seen[i]);
+	free(w->cows_seen);
 	model_destroy(w->model);
 	for (unsigned i = 0; i < w->nr_disks; i++)
 		sim_image_put(w->disks[i].image);

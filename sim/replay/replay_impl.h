@@ -12,6 +12,7 @@
  *   replay_save_dir.c  every device of a world into a directory with a manifest
  *   replay_save.c      the device list, a device's content to an fd or a file
  *   replay_restart.c   a new world over crashed disks
+ *   replay_files.c     a world on image files (snapsim run)
  *   replay_build.c     world build and teardown, accessors
  *   replay_io.c        requests and their completion checks
  *   replay_tap.c       completion tap over each disk
@@ -52,7 +53,8 @@ struct rp_tap {
 struct rp_disk {
 	char name[TRACE_NAME_MAX];
 	char path[TRACE_NAME_MAX + 8];
-	struct sim_disk *disk;
+	struct sim_disk *disk;          /* NULL on an image file */
+	struct bdev *file;              /* the image file's device (replay_files.c), else NULL */
 	struct sim_fault_bdev *fault;   /* NULL without faults */
 	struct sim_image *image;        /* `image:` disks (a reference); NULL otherwise */
 	struct rp_tap tap;
@@ -111,6 +113,10 @@ struct replay_world {
 	uint64_t seed;
 	char trace[256];
 	bool faults;                    /* some disk has a fault wrapper */
+	bool on_files;                  /* the disks are image files (replay_files.c) */
+	bool model_blind;               /* reads are checked against expect: only (on_files) */
+	char **cows_seen;               /* on_files: COW arguments of live snapshot tables so far */
+	unsigned nr_cows_seen;
 	uint64_t budget;
 	FILE *log;
 
@@ -175,6 +181,16 @@ enum rp_run rp_step_save(struct replay_world *w, const struct trace_step *st);
 int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector,
 			sector_t nr, char *errbuf, size_t len);
 
+/* replay_files.c */
+/* The world of opts->disk_files (errbuf says why not; the errno tells the kind). */
+int rp_world_create_files(const struct trace_header *hdr, uint64_t seed, const char *trace,
+			  const struct replay_opts *opts, struct replay_world **out,
+			  char *errbuf, size_t len);
+/* After a step on files: a store the model cannot know (written before the run)? */
+void rp_files_poll(struct replay_world *w);
+/* Copy each file's statistics into the result. */
+void rp_files_stats(struct replay_world *w, struct replay_result *res);
+
 /* replay_build.c */
 int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *trace,
 		    const struct replay_opts *opts, struct replay_world **out,
@@ -182,7 +198,8 @@ int rp_world_create(const struct trace_header *hdr, uint64_t seed, const char *t
 /* A world with its scheduler, registry and model but no disks yet (NULL: out of memory). */
 struct replay_world *rp_world_alloc(uint64_t seed, const char *trace,
 				    const struct replay_opts *opts, unsigned nr_disks);
-/* Disk i of w over disk: fault wrapper (td's faults; td NULL: none), tap, registry entry. */
+/* Disk i of w over disk (NULL: over w->disks[i].file): fault wrapper (td's faults; td
+ * NULL: none), tap, registry entry. */
 int rp_disk_setup(struct replay_world *w, unsigned i, struct sim_disk *disk,
 		  const struct trace_disk *td, char *errbuf, size_t len);
 void rp_garbage(uint64_t key, model_sector_t sector, uint8_t *out);

@@ -96,6 +96,8 @@ enum rp_run rp_run_step(struct replay_world *w, const struct trace_item *it)
 		r = RP_COND;
 	if (r == RP_COND)
 		rp_poll_devices(w);
+	if (r == RP_COND && w->on_files)
+		rp_files_poll(w);
 	return w->failed ? RP_FAIL : r;
 }
 
@@ -108,6 +110,8 @@ static void res_finish(struct replay_world *w, struct replay_result *res)
 			res->image_bytes += sim_image_bytes(w->disks[i].image);
 			res->image_bytes_read += sim_image_bytes_read(w->disks[i].image);
 		}
+	if (w->on_files)
+		rp_files_stats(w, res);
 	res->events = w->events;
 	res->event_hash = sim_sched_log_hash(&w->sched);
 	res->now_ns = sim_sched_now(&w->sched);
@@ -128,8 +132,12 @@ enum replay_status rp_run_reader(struct trace_reader *rd, const char *name,
 	if (!opts)
 		opts = &defaults;
 	res->seed = opts->has_seed ? opts->seed : hdr->has_seed ? hdr->seed : 1;
-	if (rp_world_create(hdr, res->seed, name, opts, &w, eb, sizeof(eb))) {
-		trace_error_set(err, -EINVAL, name, 0, 0, "%s", eb);
+	int cr = opts->disk_files
+		 ? rp_world_create_files(hdr, res->seed, name, opts, &w, eb, sizeof(eb))
+		 : rp_world_create(hdr, res->seed, name, opts, &w, eb, sizeof(eb));
+
+	if (cr) {
+		trace_error_set(err, opts->disk_files ? cr : -EINVAL, name, 0, 0, "%s", eb);
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_ERROR;
 	}

@@ -75,6 +75,13 @@ static void tap_fail_now(void *ctx)
 	bio_endio(bio, -ENOMEM);
 }
 
+/* The step a request came from, for a simulated disk (an image file has no tags). */
+static void tag_disk(struct rp_tap *t)
+{
+	if (t->w->disks[t->idx].disk)
+		sim_disk_set_tag(t->w->disks[t->idx].disk, t->w->step_line);
+}
+
 static void tap_submit(struct bdev *bd, struct bio *bio)
 {
 	struct rp_tap *t = (struct rp_tap *)bd;
@@ -96,7 +103,7 @@ static void tap_submit(struct bdev *bd, struct bio *bio)
 	if (t->inflight)
 		t->inflight->prev = io;
 	t->inflight = io;
-	sim_disk_set_tag(t->w->disks[t->idx].disk, t->w->step_line); /* the explorer's writes table */
+	tag_disk(t); /* the explorer's writes table */
 	bdev_submit(&io->clone);
 }
 
@@ -105,7 +112,7 @@ static int tap_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 {
 	struct rp_tap *t = (struct rp_tap *)bd;
 
-	sim_disk_set_tag(t->w->disks[t->idx].disk, t->w->step_line);
+	tag_disk(t);
 	return bdev_sync_rw(t->lower, op, sector, nr_sectors, data);
 }
 

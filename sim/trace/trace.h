@@ -94,6 +94,7 @@ struct trace_disk {
 	uint64_t latency_min_ns, latency_max_ns; /* default 10us .. 100us */
 	unsigned queue_depth;           /* default 32 */
 	bool reorder;                   /* completions may be reordered, default on */
+	bool discard;                   /* accepts discard requests, default off */
 	sector_t atomic_sectors;        /* power-cut tear unit; 0: whole writes atomic; default 1 */
 	enum trace_initial initial;     /* default zero */
 	char *image;                    /* `image:` resolved beside the trace; NULL: none */

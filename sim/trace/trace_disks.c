@@ -191,7 +191,7 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 {
 	static const char *const keys[] = { "name", "path", "size", "sector_size", "cache",
 					    "latency", "queue_depth", "reorder", "atomic_write",
-					    "initial", "image", "faults", NULL };
+					    "initial", "image", "faults", "discard", NULL };
 	struct kv kv[MAX_KEYS];
 	unsigned nr = 0;
 	const struct tnode *v;
@@ -265,6 +265,8 @@ static int parse_disk(struct trace_ctx *c, const struct tnode *n, struct trace_d
 	if ((v = kv_get(kv, nr, "cache")) && (r = tnode_bool(c, v, "cache", &d->cache)))
 		return r;
 	if ((v = kv_get(kv, nr, "reorder")) && (r = tnode_bool(c, v, "reorder", &d->reorder)))
+		return r;
+	if ((v = kv_get(kv, nr, "discard")) && (r = tnode_bool(c, v, "discard", &d->discard)))
 		return r;
 	if ((v = kv_get(kv, nr, "latency"))) {
 		static const char *const lkeys[] = { "min", "max", NULL };

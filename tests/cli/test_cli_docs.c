@@ -233,7 +233,7 @@ Test(cli_docs, completion_offers_verbs_and_option_values)
 	cr_assert_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/.out", test_dir);
 	out = slurp(cmd, NULL);
-	assert_has(out, "table cow replay recipe explore report check db");
+	assert_has(out, "table cow replay run import recipe explore report check db");
 	assert_has(out, "inspect check export");
 	assert_has(out, "completion flush marked\n");
 	free(out);

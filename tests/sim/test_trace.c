@@ -213,7 +213,7 @@ Test(trace_errors, unknown_keys)
 	expect_error("version: 1\ndisks:\n  - {name: d, size: 1M, colour: red}\n",
 		     "t.yaml:3:25: unknown key 'colour' in a disk (expected name, path, size, "
 		     "sector_size, cache, latency, queue_depth, reorder, atomic_write, initial, "
-		     "image, faults)");
+		     "image, faults, discard)");
 	expect_error(HDR "  - write: d\n    length: 1s\n    data: seed-1\n    fau: true\n",
 		     "t.yaml:9:5: unknown key 'fau' in write (expected write, dev, offset, length, "
 		     "data, fua, preflush, error, stride, wrap)");

@@ -127,6 +127,13 @@ Test(cli_check_cmd, bad_placeholders_are_usage_errors_before_anything_runs)
 	cr_assert_eq(r.status, 2);
 	assert_has(r.err, "--check-timeout");
 	run_free(&r);
+	/* A trace that is rejected is the trace's error (exit 3), not the placeholder's. */
+	write_text(tpath("bad.yaml"), "version: 1\ndisks:\n  - {name: d, size: 1M, colour: red}\n"
+		   "steps: []\n");
+	run(&r, "explore", tpath("bad.yaml"), "--check-cmd", "cmp {d} {d}", NULL);
+	cr_assert_eq(r.status, 3, "stderr: %s", r.err);
+	assert_has(r.err, "bad.yaml:3:");
+	run_free(&r);
 	/* {{ is a literal brace, so a shell's ${VAR} can be written; awk's '{ print }' is no name. */
 	run(&r, "explore", tpath("t.yaml"), "--mode", "marked", "-q", "--check-cmd",
 	    "x=1; test \"${{x}\" = 1 && awk '{ print }' /dev/null && cmp {S} {ref}", NULL);
@@ -194,6 +201,14 @@ Test(cli_check_cmd, a_failing_checker_is_a_violation_in_db_report_and_repro)
 	run(&r, "report", "--db", tpath("f.db"), "-o", tpath("out"), NULL);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	run_free(&r);
+	/* db merge carries the checker's rows with their states. */
+	run(&r, "db", "merge", tpath("m.db"), tpath("f.db"), tpath("f.db"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	run_free(&r);
+	cr_assert_eq(q1(tpath("m.db"), "SELECT COUNT(*) FROM checks c JOIN states s ON s.id = c.state"),
+		     2 * q1(tpath("f.db"), "SELECT COUNT(*) FROM checks"));
+	cr_assert_eq(q1(tpath("m.db"), "SELECT COUNT(*) FROM judged_states WHERE verdict = 'violation'"),
+		     2 * q1(tpath("f.db"), "SELECT COUNT(*) FROM judged_states WHERE verdict = 'violation'"));
 	md = slurp(tpath("out/report.md"), NULL);
 	html = slurp(tpath("out/report.html"), NULL);
 	assert_has(md, "Check command `echo checking {X}; cmp {X} {ref}`: failed, exit status 1");

@@ -93,9 +93,14 @@ static int gen_io(struct gen_step *s, struct sim_prng *p, const char *const *dev
 		 * sectors in flight together; every read must see the old data,
 		 * and several tracked reads wait on one pending exception. */
 		unsigned nr_reads = 1 + (unsigned)sim_prng_below(p, 3);
+		/* Every other race splits its origin write in two halves: the
+		 * second arrives while the reads hold the first's exception and
+		 * waits beside it, so both must be released (no draw: the
+		 * workload after it is unchanged). */
+		bool split = s->len >= 2 && (*seedno & 1);
 
 		s->kind = GEN_PARALLEL;
-		s->members = calloc(1 + nr_reads, sizeof(*s->members));
+		s->members = calloc(1 + nr_reads + split, sizeof(*s->members));
 		if (!s->members)
 			return -ENOMEM;
 		s->nr_members = 1 + nr_reads;
@@ -118,6 +123,15 @@ static int gen_io(struct gen_step *s, struct sim_prng *p, const char *const *dev
 				m->off += cut;
 				m->len -= cut;
 			}
+		}
+		if (split) {
+			struct gen_step *w2 = &s->members[s->nr_members++];
+
+			*w2 = s->members[0];
+			w2->len = s->members[0].len / 2;
+			s->members[0].len -= w2->len;
+			w2->off = s->members[0].off + s->members[0].len;
+			w2->data = (*seedno)++;
 		}
 	} else if (kind == 6) {
 		s->kind = GEN_READ;
@@ -195,7 +209,8 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	bool remove = o->remove && !merge && sim_prng_chance(&p, 1, 4);
 	bool fault = o->faults && sim_prng_chance(&p, 1, 4);
 	uint64_t fault_after = 1 + sim_prng_below(&p, 40);
-	uint64_t seedno = 100;
+	uint64_t seedno = 100, c2_sectors = 2048;
+	const char *po2 = "";
 	unsigned nr_crash = 0;
 	char hdr[1024], flt[96];
 	int r;
@@ -213,8 +228,8 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 		 "version: 1\nname: prop-%" PRIu64 "\nseed: %" PRIu64 "\ndisks:\n"
 		 "  - {name: data, size: 256K, latency: {min: 1us, max: 200us}}\n"
 		 "  - {name: c1, size: 1M, latency: {min: 1us, max: 200us}}\n"
-		 "  - {name: c2, size: 1M, cache: %s%s}\n"
-		 "steps:\n", seed, seed, c2_cache ? "on" : "off", fault ? flt : "");
+		 "  - {name: c2, size: %" PRIu64 "s, cache: %s%s}\n"
+		 "steps:\n", seed, seed, c2_sectors, c2_cache ? "on" : "off", fault ? flt : "");
 	c->header = strdup(hdr);
 	if (!c->header)
 		return -ENOMEM;
@@ -233,8 +248,8 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	if ((r = gen_phase(c, &p, o, devs1, 2, &seedno, &nr_crash)))
 		goto err;
 	if ((r = push_text(c, true, "flush: X")) || (r = push_text(c, true, "dm: suspend X")) ||
-	    (r = push_text(c, true, "dm: create S2 --table \"0 %u snapshot %s %s %c %u\"",
-			   GEN_ORIGIN_SECTORS, org2, cow2, st2, cs2)) ||
+	    (r = push_text(c, true, "dm: create S2 --table \"0 %u snapshot %s %s %c%s %u\"",
+			   GEN_ORIGIN_SECTORS, org2, cow2, st2, po2, cs2)) ||
 	    (r = push_text(c, true, "dm: resume X")))
 		goto err;
 	if ((r = gen_phase(c, &p, o, devs2, 3, &seedno, &nr_crash)))

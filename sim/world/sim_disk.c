@@ -46,7 +46,7 @@ struct sim_cached {
 	uint64_t done_seq;
 	sector_t sector;
 	uint32_t nr_sectors;
-	uint8_t *data;
+	uint8_t *data;           /* NULL: all zeros */
 	uint64_t *superseded;    /* bit per sector; NULL = none */
 	uint32_t nr_superseded;
 };
@@ -112,8 +112,9 @@ static int apply_write(struct sim_disk *d, struct sim_map *map, sector_t sector,
 			test_bit64(unit_mask, (sector + j) / atomic - first_unit)))
 			j++;
 		if (j > i) {
-			int r = sim_map_write(map, sector + i, j - i,
-					      data + ((size_t)i << SECTOR_SHIFT));
+			int r = data ? sim_map_write(map, sector + i, j - i,
+						     data + ((size_t)i << SECTOR_SHIFT))
+				     : sim_map_write_zeros(map, sector + i, j - i);
 			if (r)
 				return r;
 			i = j;
@@ -208,12 +209,16 @@ static int commit_write(struct sim_disk *d, const struct sim_req *rq, uint64_t i
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
-		c->data = malloc(bytes);
-		if (!c->data) {
-			free(c);
-			return -ENOMEM;
+		/* A write of zeros keeps no copy (data NULL): a copied chunk
+		 * of never-written sectors may be a GiB. */
+		if (data[0] || memcmp(data, data + 1, bytes - 1)) {
+			c->data = malloc(bytes);
+			if (!c->data) {
+				free(c);
+				return -ENOMEM;
+			}
+			memcpy(c->data, data, bytes);
 		}
-		memcpy(c->data, data, bytes);
 		c->id = id;
 		c->tag = rq ? rq->tag : d->tag; /* no request: a control-path write, now */
 		c->bio_flags = rq ? rq->bio->flags : 0;

@@ -23,6 +23,8 @@ struct sim_store {
 	uint64_t seed;
 	struct sim_store_image image;  /* SIM_INIT_IMAGE */
 	struct sim_store_stats stats;
+	struct sim_page *zero_page; /* shared by every all-zero page; NULL until needed */
+	uint64_t zero_hash;         /* sim_hash_bytes of a zero page */
 };
 
 struct sim_page {
@@ -75,6 +77,7 @@ void sim_store_put(struct sim_store *st)
 	if (st && --st->ref == 0) {
 		if (st->image.release)
 			st->image.release(st->image.ctx);
+		free(st->zero_page);
 		free(st);
 	}
 }
@@ -304,8 +307,69 @@ static struct sim_page *page_unique(struct sim_store *st, struct sim_page **slot
 	return *slot = c;
 }
 
-int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
-		  const uint8_t *buf)
+/*
+ * The leaf node holding page, made private to this map along its path,
+ * each node's bit for the path marked dirty. NULL when out of memory.
+ */
+static struct sim_node *path_unique(struct sim_map *m, uint64_t page)
+{
+	struct sim_node **slot = &m->root, *node = NULL;
+
+	for (unsigned h = m->levels; h >= 1; h--) {
+		node = node_unique(m->store, slot, h);
+		if (!node)
+			return NULL;
+		node->dirty |= 1ull << slot_of(page, h);
+		if (h > 1)
+			slot = (struct sim_node **)&node->slot[slot_of(page, h)];
+	}
+	return node;
+}
+
+static bool all_zero(const uint8_t *b, size_t len)
+{
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
+}
+
+/*
+ * A whole page of zeros: absent in a store whose initial content is zeros,
+ * else the store's one shared zero page. So a disk written with zeros (a
+ * chunk copied from never-written sectors, a zeroed metadata area) holds
+ * no memory per page.
+ */
+static int put_zero_page(struct sim_map *m, uint64_t page)
+{
+	struct sim_store *st = m->store;
+	const struct sim_page *cur = lookup(m, page);
+	struct sim_page *want = NULL, **slot;
+	struct sim_node *node;
+
+	if (st->init != SIM_INIT_ZERO) {
+		if (!st->zero_page) {
+			st->zero_page = calloc(1, sizeof(*st->zero_page));
+			if (!st->zero_page)
+				return -ENOMEM;
+			st->zero_page->ref = 1; /* the store's own reference */
+			st->zero_hash = sim_hash_bytes(st->zero_page->data, SIM_PAGE_BYTES, 0);
+		}
+		want = st->zero_page;
+	}
+	if (cur == want)
+		return 0;
+	node = path_unique(m, page);
+	if (!node)
+		return -ENOMEM;
+	slot = (struct sim_page **)&node->slot[slot_of(page, 1)];
+	page_put(st, *slot);
+	if (want)
+		want->ref++;
+	*slot = want;
+	return 0;
+}
+
+/* Write nr sectors from buf, or zeros when buf is NULL. */
+static int map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
+		     const uint8_t *buf)
 {
 	struct sim_store *st = m->store;
 
@@ -313,30 +377,51 @@ int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		uint64_t page = sector / SIM_PAGE_SECTORS;
 		unsigned in = (unsigned)(sector % SIM_PAGE_SECTORS);
 		uint32_t n = SIM_PAGE_SECTORS - in;
-		struct sim_node **slot = &m->root, *node = NULL;
+		size_t bytes;
+		struct sim_node *node;
 		struct sim_page *pg;
+		bool zero;
 
 		if (n > nr_sectors)
 			n = nr_sectors;
-		for (unsigned h = m->levels; h >= 1; h--) {
-			node = node_unique(st, slot, h);
+		bytes = (size_t)n << SECTOR_SHIFT;
+		zero = !buf || all_zero(buf, bytes);
+		if (zero && n == SIM_PAGE_SECTORS) {
+			int r = put_zero_page(m, page);
+
+			if (r)
+				return r;
+		} else if (!(zero && st->init == SIM_INIT_ZERO && !lookup(m, page))) {
+			/* (zeros into an absent page of a zero store change nothing) */
+			node = path_unique(m, page);
 			if (!node)
 				return -ENOMEM;
-			node->dirty |= 1ull << slot_of(page, h);
-			if (h > 1)
-				slot = (struct sim_node **)&node->slot[slot_of(page, h)];
+			pg = page_unique(st, (struct sim_page **)&node->slot[slot_of(page, 1)],
+					 page, n == SIM_PAGE_SECTORS);
+			if (!pg)
+				return -ENOMEM;
+			if (buf)
+				memcpy(pg->data + ((size_t)in << SECTOR_SHIFT), buf, bytes);
+			else
+				memset(pg->data + ((size_t)in << SECTOR_SHIFT), 0, bytes);
 		}
-		pg = page_unique(st, (struct sim_page **)&node->slot[slot_of(page, 1)],
-				 page, n == SIM_PAGE_SECTORS);
-		if (!pg)
-			return -ENOMEM;
-		memcpy(pg->data + ((size_t)in << SECTOR_SHIFT), buf,
-		       (size_t)n << SECTOR_SHIFT);
-		buf += (size_t)n << SECTOR_SHIFT;
+		if (buf)
+			buf += bytes;
 		sector += n;
 		nr_sectors -= n;
 	}
 	return 0;
+}
+
+int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
+		  const uint8_t *buf)
+{
+	return map_write(m, sector, nr_sectors, buf);
+}
+
+int sim_map_write_zeros(struct sim_map *m, sector_t sector, uint32_t nr_sectors)
+{
+	return map_write(m, sector, nr_sectors, NULL);
 }
 
 /* -- hashing ------------------------------------------------------------ */
@@ -369,6 +454,11 @@ static bool page_is_initial(const struct sim_store *st, const struct sim_page *p
 static uint64_t page_contrib(const struct sim_store *st, struct sim_page *pg,
 			     uint64_t page)
 {
+	/* The shared zero page sits at many indices: its contribution is
+	 * not cached, and equals what a private zero page there would give. */
+	if (pg == st->zero_page)
+		return page_is_initial(st, pg, page) ? 0 :
+			sim_hash_combine(page + 1, st->zero_hash) | 1;
 	if (!pg->hash_valid) {
 		if (page_is_initial(st, pg, page))
 			pg->contrib = 0;

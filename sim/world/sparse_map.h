@@ -17,6 +17,10 @@
  * O(k * depth), not O(size). The hash depends on content only: a page that
  * holds exactly its initial content hashes as if it were absent.
  *
+ * Zeros cost no page: a page written all zero is absent again in a store
+ * of zeros, and the store's one shared zero page otherwise; zeros written
+ * into part of an absent page of a store of zeros are not stored at all.
+ *
  * All maps of one family (a disk, its durable and current images, its
  * forks) share one struct sim_store: the initial-content rule and the
  * memory accounting. Not thread-safe.
@@ -98,6 +102,9 @@ void sim_map_read(const struct sim_map *m, sector_t sector, uint32_t nr_sectors,
  */
 int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		  const uint8_t *buf);
+
+/* Write nr sectors of zeros at sector; as sim_map_write otherwise. */
+int sim_map_write_zeros(struct sim_map *m, sector_t sector, uint32_t nr_sectors);
 
 /* The content hash (see above); equal content gives equal hashes. */
 uint64_t sim_map_hash(struct sim_map *m);

@@ -12,7 +12,7 @@
 #   MUTANT_KEEP     keep the scratch directory (default: removed)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml"}
+traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml traces/race-two-origin-writes.yaml"}
 budget=${MUTANT_BUDGET:-16}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutants.XXXXXX")
 [ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT

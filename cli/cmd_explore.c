@@ -177,19 +177,6 @@ static int verdict_exit(enum explore_verdict v)
 	return CLI_EXIT_IO;
 }
 
-/* The trace's file name without directory and .yaml. */
-static void trace_stem(const char *path, char *buf, size_t len)
-{
-	const char *b = strrchr(path, '/');
-	size_t n;
-
-	b = b ? b + 1 : path;
-	n = strlen(b);
-	if (n > 5 && !strcmp(b + n - 5, ".yaml"))
-		n -= 5;
-	snprintf(buf, len, "%.*s", (int)n, b);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -331,7 +318,7 @@ static void report_failure(const char *trace, const struct explore_opts *o,
 	mo.check = NULL;
 	mo.check_repro = NULL;
 	o = &mo;
-	trace_stem(trace, stem, sizeof(stem));
+	explore_trace_stem(trace, stem, sizeof(stem));
 	if ((r = cli_mkdir_p(min_dir)) < 0) {
 		fprintf(stderr, "snapsim %s: minimized trace not written: %s: %s\n", cv->name,
 			min_dir, strerror(-r));

@@ -253,6 +253,9 @@ void explore_failure_signature(const struct explore_result *r, const char *name,
 const char *explore_mode_name(enum explore_mode m);
 const char *explore_subsets_name(enum sim_subset_mode m);
 const char *explore_verdict_name(enum explore_verdict v);
+
+/* A trace file's name without its directory and ".yaml" (output file names). */
+void explore_trace_stem(const char *path, char *buf, size_t len);
 const char *explore_goal_name(enum explore_goal g);
 const char *explore_check_verdict_name(enum explore_check_verdict v);
 

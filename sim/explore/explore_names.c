@@ -1,8 +1,12 @@
 /*
  * explore_names.c - the words the explorer prints and records for its
- * enums (explore.h): modes, subset modes, verdicts, coverage goals. The
+ * enums (explore.h): modes, subset modes, verdicts, coverage goals, and a
+ * trace file's stem for output names. The
  * CLI, the state database and the repro lines all spell them this way.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "explore.h"
 
 const char *explore_mode_name(enum explore_mode m)
@@ -64,4 +68,16 @@ const char *explore_check_verdict_name(enum explore_check_verdict v)
 	case EXPLORE_CHECK_SKIPPED: return "skipped";
 	}
 	return "?";
+}
+
+void explore_trace_stem(const char *path, char *buf, size_t len)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b ? b + 1 : path;
+	n = strlen(b);
+	if (n > 5 && !strcmp(b + n - 5, ".yaml"))
+		n -= 5;
+	snprintf(buf, len, "%.*s", (int)n, b);
 }

@@ -14,19 +14,6 @@
 #include "explore_run.h"
 #include "replay.h"
 
-/* The trace's file name without directory and .yaml. */
-static void stem_of(const char *path, char *buf, size_t len)
-{
-	const char *b = strrchr(path, '/');
-	size_t n;
-
-	b = b ? b + 1 : path;
-	n = strlen(b);
-	if (n > 5 && !strcmp(b + n - 5, ".yaml"))
-		n -= 5;
-	snprintf(buf, len, "%.*s", (int)n, b);
-}
-
 void explore_save_state(struct explore_run *er, struct replay_world *w,
 			struct sim_disk **crashed, const struct replay_crash_point *cp,
 			uint64_t h)
@@ -39,7 +26,7 @@ void explore_save_state(struct explore_run *er, struct replay_world *w,
 	char stem[200], dir[4400], state[160], eb[4600] = "";
 	int r;
 
-	stem_of(er->path, stem, sizeof(stem));
+	explore_trace_stem(er->path, stem, sizeof(stem));
 	snprintf(dir, sizeof(dir), "%s/%s-seed%" PRIu64 "-point%" PRIu64 "-state%016" PRIx64,
 		 o->save_failing_dir, stem, res->seed, cp->seq, h);
 	snprintf(state, sizeof(state), "crash point %" PRIu64 " (line %u), state %016" PRIx64,

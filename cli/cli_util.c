@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #endif
 
+#include "replay.h"
 #include "units.h"
 
 bool cli_is_help(const char *arg)
@@ -325,4 +326,22 @@ int cli_origin_size(const char *arg, uint64_t *bytes)
 				     : strerror(-r));
 	close(fd);
 	return r;
+}
+
+int cli_disk_file_add(char *arg, struct replay_disk_file **list, unsigned *nr)
+{
+	char *eq = strchr(arg, '=');
+	struct replay_disk_file *n;
+
+	if (!eq || eq == arg || !eq[1])
+		return -EINVAL;
+	n = realloc(*list, (*nr + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*list = n;
+	*eq = '\0';
+	n[*nr].name = arg;
+	n[*nr].path = eq + 1;
+	(*nr)++;
+	return 0;
 }

@@ -93,4 +93,12 @@ long long cli_u64map_put(struct cli_u64map *m, uint64_t key, uint64_t value);
  */
 int cli_origin_size(const char *arg, uint64_t *bytes);
 
+/*
+ * One `--disk NAME=PATH` (snapsim run, snapsim mount) appended to *list
+ * (a struct replay_disk_file array, realloc'd; *nr counts it). arg is split
+ * in place. Returns 0, -EINVAL when arg is not NAME=PATH, -ENOMEM.
+ */
+struct replay_disk_file;
+int cli_disk_file_add(char *arg, struct replay_disk_file **list, unsigned *nr);
+
 #endif

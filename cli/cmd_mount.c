@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli_opts.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "mount.h"
 #include "out_file.h"
@@ -20,9 +21,11 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: snapsim mount STACK MOUNTPOINT [--record TRACE.yaml] [--force] [-d] [-q]\n"
+	fputs("usage: snapsim mount STACK MOUNTPOINT [--disk NAME=PATH... [--create]]\n"
+	      "                     [--record TRACE.yaml] [--force] [-d] [-q]\n"
 	      "\n"
-	      "Run the steps of the trace STACK (traces/README.md) on simulated disks, then\n"
+	      "Run the steps of the trace STACK (traces/README.md) on simulated disks (or on\n"
+	      "image files with --disk), then\n"
 	      "serve every disk and dm device as the regular file MOUNTPOINT/NAME (FUSE)\n"
 	      "until unmounted with fusermount3 -u MOUNTPOINT, SIGINT or SIGTERM. Reads and\n"
 	      "writes go through snapsim's targets and stores; fsync is a FLUSH, writes of\n"
@@ -33,6 +36,11 @@ static void usage(FILE *out)
 	      "at a time in the order they arrive.\n"
 	      "\n"
 	      "Options:\n"
+	      "  --disk NAME=PATH  run on image files instead of simulated disks, as\n"
+	      "                 snapsim run does (every trace disk needs one; the file\n"
+	      "                 must exist and hold the disk's size; FLUSH = fdatasync);\n"
+	      "                 writes change the files; default: simulated disks\n"
+	      "  --create       with --disk: create a missing file, sized from the trace\n"
 	      "  --record FILE  write what the programs did as a trace to FILE (STACK's\n"
 	      "                 text, then every request in completion order, the control\n"
 	      "                 commands, a crash: marker after each flush) and the data\n"
@@ -69,13 +77,16 @@ static int data_path_of(const char *rec, char *path, size_t len, const char **ba
 	return 0;
 }
 
-int cmd_mount(int argc, char **argv)
+/* The verb; *df (the --disk list) is the caller's to free whatever happens. */
+static int mount_verb(int argc, char **argv, struct replay_disk_file **df, unsigned *nr)
 {
-	enum { OPT_RECORD = 0x100, OPT_FORCE };
+	enum { OPT_RECORD = 0x100, OPT_FORCE, OPT_DISK, OPT_CREATE };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS,
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "create", no_argument, NULL, OPT_CREATE },
 		{ "debug", no_argument, NULL, 'd' },
 		CLI_OPTIONS_END,
 	};
@@ -100,7 +111,21 @@ int cmd_mount(int argc, char **argv)
 			force = true;
 		else if (opt == 'd')
 			mo.debug = true;
+		else if (opt == OPT_CREATE)
+			mo.create_files = true;
+		else if (opt == OPT_DISK) {
+			int r = cli_disk_file_add(optarg, df, nr);
+
+			if (r)
+				return r == -EINVAL
+				       ? cli_usage_error(&v, "--disk %s: expected NAME=PATH", optarg)
+				       : cli_errorf(&v, CLI_EXIT_IO, NULL, "out of memory");
+		}
 	}
+	if (mo.create_files && !*nr)
+		return cli_usage_error(&v, "--create needs --disk NAME=PATH");
+	mo.disk_files = *df;
+	mo.nr_disk_files = *nr;
 	if (argc - optind != 2)
 		return cli_usage_error(&v, argc - optind < 2 ? "missing %s" : "unexpected argument '%s'",
 				       argc - optind < 2 ? (argc == optind ? "STACK and MOUNTPOINT"
@@ -198,5 +223,15 @@ done:
 		out_file_close(&of_yaml);
 	if (opened_data)
 		out_file_close(&of_data);
+	return rc;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct replay_disk_file *df = NULL;
+	unsigned nr = 0;
+	int rc = mount_verb(argc, argv, &df, &nr);
+
+	free(df);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli_opts.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "out_file.h"
 #include "replay.h"
@@ -158,23 +159,14 @@ int cmd_run(int argc, char **argv)
 			free(df);
 			return v.exit;
 		case OPT_DISK: {
-			char *eq = strchr(optarg, '=');
-			struct replay_disk_file *n;
+			int r = cli_disk_file_add(optarg, &df, &nr);
 
-			if (!eq || eq == optarg || !eq[1]) {
+			if (r) {
 				free(df);
-				return cli_usage_error(&v, "--disk %s: expected NAME=PATH", optarg);
+				return r == -EINVAL
+				       ? cli_usage_error(&v, "--disk %s: expected NAME=PATH", optarg)
+				       : cli_errorf(&v, CLI_EXIT_IO, NULL, "out of memory");
 			}
-			n = realloc(df, (nr + 1) * sizeof(*df));
-			if (!n) {
-				free(df);
-				return cli_errorf(&v, CLI_EXIT_IO, NULL, "out of memory");
-			}
-			df = n;
-			*eq = '\0'; /* argv is ours to split */
-			df[nr].name = optarg;
-			df[nr].path = eq + 1;
-			nr++;
 			break;
 		}
 		case OPT_CREATE:

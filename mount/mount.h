@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct replay_disk_file;
+
 struct mount_opts {
 	const char *stack;       /* the trace whose steps build the stack */
 	const char *mountpoint;
@@ -30,6 +32,10 @@ struct mount_opts {
 	const char *data_name;   /* how the trace names the data file (beside it) */
 	bool quiet;
 	bool debug;              /* libfuse's -d */
+	/* Non-empty: the disks are these image files (replay_opts.disk_files). */
+	const struct replay_disk_file *disk_files;
+	unsigned nr_disk_files;
+	bool create_files;       /* make a missing one, sized from the trace */
 };
 
 /* Exit codes of mount_run, as cli_exit.h. */

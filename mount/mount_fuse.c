@@ -425,7 +425,12 @@ int mount_run(const struct mount_opts *o, char *msg, size_t len)
 	msg[0] = 0;
 	m.quiet = o->quiet;
 	m.started = time(NULL);
-	if (replay_session_open(o->stack, NULL, &m.s, &res, &err) != REPLAY_PASS) {
+	struct replay_opts ro = { .disk_files = o->disk_files, .nr_disk_files = o->nr_disk_files,
+				  .create_files = o->create_files,
+				  .notes = o->quiet ? NULL : stderr };
+
+	if (replay_session_open(o->stack, o->nr_disk_files ? &ro : NULL, &m.s, &res, &err) !=
+	    REPLAY_PASS) {
 		snprintf(msg, len, "%s", res.failure[0] ? res.failure : err.text);
 		return MOUNT_BAD_STACK;
 	}

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "cli_test_util.h"
+#include "tool_test_util.h"
 
 #include <sqlite3.h>
 
@@ -29,45 +30,8 @@ static void teardown(void)
 
 TestSuite(check_cmd_real, .init = setup, .fini = teardown);
 
-/* A tool the test needs: its absence is a failure, never a skip. */
-static void need(const char *tool, const char *package)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	cr_assert_eq(system(cmd), 0, "%s is missing: install Debian's %s (scripts/setup.sh)", tool,
-		     package);
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	cr_assert_eq(st, 0, "'%s' failed (status %d)", cmd, st);
-}
-
-static long long q1(const char *db, const char *q)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK, "%s: %s", q, sqlite3_errmsg(h));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
+/* A shell command that must succeed (its text is in the test's line). */
+#define sh(...) cr_assert_eq(sh_status(__VA_ARGS__), 0, "a shell command failed")
 
 /*
  * An 8 MiB ext4, the same bytes every time: fixed UUID and hash seed,

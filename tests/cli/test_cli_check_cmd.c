@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "cli_test_util.h"
+#include "tool_test_util.h"
 
 #include <dirent.h>
 #include <sqlite3.h>
@@ -47,22 +48,6 @@ static const char trace[] =
 	"  - write: {dev: X, offset: 0, length: 16K, data: seed-2}\n"
 	"  - write: {dev: X, offset: 64K, length: 8K, data: seed-3}\n"
 	"  - crash: after\n";
-
-/* The first column of the first row of q as a number, or -1. */
-static long long q1(const char *db, const char *q)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK, "%s: %s", q, sqlite3_errmsg(h));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
 
 /* Every row of q, one line each ('|' between columns), malloc'd. */
 static char *rows(const char *db, const char *q)

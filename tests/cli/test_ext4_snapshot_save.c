@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "cli_test_util.h"
+#include "tool_test_util.h"
 
 static void setup(void)
 {
@@ -20,31 +21,6 @@ static void teardown(void)
 }
 
 TestSuite(ext4_snapshot_save, .init = setup, .fini = teardown);
-
-static void need(const char *tool, const char *package)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	cr_assert_eq(system(cmd), 0, "%s is missing: install Debian's %s (scripts/setup.sh)", tool,
-		     package);
-}
-
-/* The exit status of a shell command. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static const char trace[] =
 	"version: 1\n"
@@ -71,7 +47,7 @@ Test(ext4_snapshot_save, the_saved_snapshot_is_the_pre_image_and_fsck_clean)
 	need("e2fsck", "e2fsprogs");
 	need("dumpe2fs", "e2fsprogs");
 	/* 8 MiB, the same bytes every time; 1 KiB blocks: superblock at sectors 2-3, inode table at block 98. */
-	cr_assert_eq(sh("cd '%s' && truncate -s 8M ext4.img && E2FSPROGS_FAKE_TIME=1700000000 "
+	cr_assert_eq(sh_status("cd '%s' && truncate -s 8M ext4.img && E2FSPROGS_FAKE_TIME=1700000000 "
 			"mkfs.ext4 -q -F -b 1024 -U 4a9f1c2e-5d3b-4e6a-8f70-1b2c3d4e5f60 "
 			"-E nodiscard,hash_seed=0b2c4b8e-7a8c-4c51-9d1f-3c6f2b1e0a11 ext4.img && "
 			"dumpe2fs ext4.img 2>/dev/null | grep -q 'Inode table at 98-' && "
@@ -80,16 +56,16 @@ Test(ext4_snapshot_save, the_saved_snapshot_is_the_pre_image_and_fsck_clean)
 	run(&r, "replay", tpath("t.yaml"), "--save", tpath("out"), NULL);
 	cr_assert_eq(r.status, 0, "stdout: %s\nstderr: %s", r.out, r.err);
 	run_free(&r);
-	cr_assert_eq(sh("cmp '%s' '%s'", tpath("out/dm-X_snap.img"), tpath("pre.img")), 0,
+	cr_assert_eq(sh_status("cmp '%s' '%s'", tpath("out/dm-X_snap.img"), tpath("pre.img")), 0,
 		     "the snapshot is not the pre-image");
-	cr_assert_eq(sh("e2fsck -fn '%s' >/dev/null 2>&1", tpath("out/dm-X_snap.img")), 0);
+	cr_assert_eq(sh_status("e2fsck -fn '%s' >/dev/null 2>&1", tpath("out/dm-X_snap.img")), 0);
 	/* The origin took the garbage: no superblock left (e2fsck's operational error, 8). */
-	cr_assert_neq(sh("cmp -s '%s' '%s'", tpath("out/dm-X.img"), tpath("pre.img")), 0);
-	cr_assert_eq(sh("e2fsck -fn '%s' >/dev/null 2>&1", tpath("out/dm-X.img")), 8);
+	cr_assert_neq(sh_status("cmp -s '%s' '%s'", tpath("out/dm-X.img"), tpath("pre.img")), 0);
+	cr_assert_eq(sh_status("e2fsck -fn '%s' >/dev/null 2>&1", tpath("out/dm-X.img")), 8);
 	/* Past the last garbage sector (259) the origin is still the image. */
-	cr_assert_eq(sh("cmp -s -i 133120 '%s' '%s'", tpath("out/dm-X.img"), tpath("pre.img")), 0);
+	cr_assert_eq(sh_status("cmp -s -i 133120 '%s' '%s'", tpath("out/dm-X.img"), tpath("pre.img")), 0);
 	/* The image disk's file is never written. */
-	cr_assert_eq(sh("cmp '%s' '%s'", tpath("ext4.img"), tpath("pre.img")), 0);
+	cr_assert_eq(sh_status("cmp '%s' '%s'", tpath("ext4.img"), tpath("pre.img")), 0);
 	{
 		char *m = slurp(tpath("out/manifest.json"), NULL);
 

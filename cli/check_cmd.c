@@ -113,6 +113,19 @@ static bool put_quoted(char **buf, size_t *n, size_t *cap, const char *path)
 	return put(buf, n, cap, "'", 1);
 }
 
+char *check_cmd_repro(const struct check_cmd *cc)
+{
+	char *buf = NULL, tail[48];
+	size_t n = 0, cap = 0;
+
+	snprintf(tail, sizeof(tail), " --check-timeout %.0f", cc->timeout_s);
+	if (put(&buf, &n, &cap, "--check-cmd ", 12) && put_quoted(&buf, &n, &cap, cc->text) &&
+	    put(&buf, &n, &cap, tail, strlen(tail)))
+		return buf;
+	free(buf);
+	return NULL;
+}
+
 /* The command with each placeholder replaced by paths[its name's index]; malloc'd or NULL. */
 static char *expand(const struct check_cmd *cc, char paths[][4352])
 {

@@ -48,6 +48,10 @@ void check_cmd_state(void *ctx, struct replay_world *w, struct explore_check_res
 /* Remove the temporary directory (only what snapsim made in it) and free the cache. */
 void check_cmd_finish(struct check_cmd *cc);
 
+/* The options that repeat this checker in a repro line:
+ * "--check-cmd 'TEXT' --check-timeout N", TEXT quoted for sh; malloc'd or NULL. */
+char *check_cmd_repro(const struct check_cmd *cc);
+
 /* One run of a shell command (check_run.c). */
 struct check_run_result {
 	bool timed_out;

@@ -142,27 +142,6 @@ static void explore_usage(FILE *out)
 	      "  130  interrupted (SIGINT or SIGTERM); outranks the codes above\n", out);
 }
 
-/* "OPT 'VALUE' --check-timeout N", VALUE quoted for sh (repro lines); malloc'd. */
-static char *shell_option(const char *opt, const char *value, uint64_t timeout)
-{
-	size_t n = strlen(opt) + 4 * strlen(value) + 48;
-	char *s = malloc(n), *p;
-
-	if (!s)
-		return NULL;
-	p = s + snprintf(s, n, "%s '", opt);
-	for (const char *v = value; *v; v++) {
-		if (*v == '\'') {
-			memcpy(p, "'\\''", 4);
-			p += 4;
-		} else {
-			*p++ = *v;
-		}
-	}
-	snprintf(p, n - (size_t)(p - s), "' --check-timeout %" PRIu64, timeout);
-	return s;
-}
-
 /* The exit status of a verdict (cli_exit.h). */
 static int verdict_exit(enum explore_verdict v)
 {
@@ -473,7 +452,7 @@ int cmd_explore(int argc, char **argv)
 		for (int i = optind; i < argc; i++)
 			if (check_cmd_check_names(&cc, argv[i], err, sizeof(err)) == 1)
 				return cli_usage_error(&cv, "%s", err);
-		check_repro = shell_option("--check-cmd", check_text, check_timeout);
+		check_repro = check_cmd_repro(&cc);
 		if (!check_repro)
 			return cli_errorf(&cv, CLI_EXIT_IO, NULL, "out of memory");
 		o.check = check_cmd_state;

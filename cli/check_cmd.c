@@ -8,11 +8,13 @@
  *
  * Organisation: template; names in a trace; the per-state checker; cleanup.
  */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include "check_cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,8 +315,10 @@ static void run(struct check_cmd *cc, char paths[][4352], struct explore_check_r
 	} else {
 		out->verdict = EXPLORE_CHECK_FAILED;
 		if (rr->signal)
+			/* The name too: the failure signature keeps it, numbers it does not. */
 			snprintf(out->message, sizeof(out->message), "check command killed by "
-				 "signal %d: %.400s", rr->signal, cc->text);
+				 "signal %d (SIG%s): %.400s", rr->signal,
+				 sigabbrev_np(rr->signal) ? sigabbrev_np(rr->signal) : "?", cc->text);
 		else
 			snprintf(out->message, sizeof(out->message), "check command exited with "
 				 "status %d: %.400s", rr->exit_status, cc->text);

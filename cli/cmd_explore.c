@@ -290,12 +290,14 @@ static void report_failure(const char *trace, const struct explore_opts *o,
 	fprintf(out, "  %s\n", result_message(res));
 	fprintf(out, "  seed %" PRIu64 "; replay: %s\n", res->seed,
 		res->repro[0] ? res->repro : "(the trace itself is rejected)");
-	/* The minimizer shrinks what the model caught; the checker's failures are the
-	 * checker's to explain (its output is in the database and report). */
-	if (!minimize || o->only_point >= 0 || res->fail_by_check)
+	if (!minimize || o->only_point >= 0)
 		return;
-	mo.check = NULL;
-	mo.check_repro = NULL;
+	/* What the model caught shrinks without running the checker; what only the
+	 * checker caught (it failed, crashed, timed out) needs it in every candidate. */
+	if (!res->fail_by_check) {
+		mo.check = NULL;
+		mo.check_repro = NULL;
+	}
 	o = &mo;
 	explore_trace_stem(trace, stem, sizeof(stem));
 	if ((r = cli_mkdir_p(min_dir)) < 0) {

@@ -56,7 +56,8 @@ enum explore_verdict {
 	EXPLORE_OK = 0,
 	EXPLORE_VIOLATION = 1,
 	EXPLORE_BAD_TRACE = 2,
-	EXPLORE_TOOL_CRASH = 3,      /* the tool failed (out of memory, a world that cannot be built) */
+	EXPLORE_TOOL_CRASH = 3,      /* the tool failed (out of memory, a world that cannot be
+					built, a checker that could not be run) */
 	EXPLORE_HANG = 4,            /* the event budget ran out */
 	EXPLORE_NO_POINT = 5,        /* only_point names a crash point the trace does not have */
 };

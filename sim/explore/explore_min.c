@@ -395,11 +395,13 @@ static char *render(const char *path, const char *out_path, const struct explore
 		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   ",
 			res->fail_point, surv);
 		comment(f, res->failure);
+		/* A failure the checker found replays only with the checker. */
 		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64
-			"%s --point %" PRId64 " --survivors '%s'\n",
+			"%s --point %" PRId64 " --survivors '%s'%s%s\n",
 			o->program ? o->program : "snapsim", out_path, failed->seed,
 			explore_mode_name(o->mode), explore_subsets_name(o->subsets),
-			o->budget ? o->budget : 64, ebudget, res->fail_point, surv);
+			o->budget ? o->budget : 64, ebudget, res->fail_point, surv,
+			o->check_repro ? " " : "", o->check_repro ? o->check_repro : "");
 	} else {
 		fputs("# Fails without a crash: ", f);
 		comment(f, res->replay_failure);

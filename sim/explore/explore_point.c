@@ -336,7 +336,8 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 				er->cr.verdict == EXPLORE_CHECK_ERROR;
 			if (er->cr.reused)
 				res->check_reused++;
-			else if (er->cr.verdict != EXPLORE_CHECK_SKIPPED)
+			else if (er->cr.verdict != EXPLORE_CHECK_SKIPPED &&
+				 er->cr.verdict != EXPLORE_CHECK_ERROR) /* it never started */
 				res->check_runs++;
 			if (cfail)
 				res->check_failures++;

@@ -12,6 +12,8 @@
  *   - store invariant: a duplicate area record written on the raw COW;
  *   - hang in a crash state: an event budget too small for the restart.
  * The signature itself: line and name independent, device and kind kept.
+ * The tool classes (a checker that crashes, one that cannot be run) are
+ * tests/cli/test_cli_check_min.c's: they need --check-cmd.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "logwrites.h"
 #include "out_file.h"
+#include "progress.h"
 
 static void usage(FILE *out)
 {
@@ -37,7 +38,9 @@ static void usage(FILE *out)
 	      "disk gets discard: on), a mark (dmsetup message ... mark NAME) a crash:\n"
 	      "NAME marker. The written data goes to one file beside the trace (TRACE.data,\n"
 	      ".yaml replaced), read by the writes with {file:, file_offset:}. Replay the\n"
-	      "result, explore it, or run it on an image with snapsim run.\n"
+	      "result, explore it, or run it on an image with snapsim run. On a\n"
+	      "terminal, imports that take more than 2 s show a progress line (data\n"
+	      "copied, MB/s, ETA).\n"
 	      "\n"
 	      "Options:\n"
 	      "  -o, --output FILE  the trace to write (required; its data file goes\n"
@@ -53,7 +56,7 @@ static void usage(FILE *out)
 	      "                     NAME_snap, which must still hold the disk as it was\n"
 	      "                     (default: no snapshot, the writes go to the disk)\n"
 	      "  --force            replace existing output files\n"
-	      "  -q, --quiet        print errors only\n"
+	      "  -q, --quiet        print errors only (no progress line)\n"
 	      "  --json             one JSON object on stdout: what was written, or the error\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
@@ -76,6 +79,8 @@ struct import {
 	const char *data_name;
 	uint64_t end_bytes;      /* highest byte touched */
 	uint64_t writes, flushes, discards, marks, data_bytes;
+	struct progress prog;    /* of the data copied (pass 2), on a terminal */
+	uint64_t copied;
 	char msg[OUT_FILE_MSG_MAX];
 };
 
@@ -194,6 +199,8 @@ static int emit(struct import *im, FILE *y, int data_fd)
 					goto out;
 				}
 				done += chunk;
+				im->copied += chunk;
+				progress_update(&im->prog, im->copied, progress_now());
 			}
 			data_off += e->nr_sectors * ss;
 		} else if (e->flags & (LW_FLUSH | LW_FUA)) {
@@ -401,7 +408,11 @@ int cmd_import(int argc, char **argv)
 	} else {
 		fputs("steps:\n", y);
 	}
-	if ((r = emit(&im, y, dof.fd))) {
+	progress_init(&im.prog, progress_wanted(STDERR_FILENO, im.v.quiet) ? stderr : NULL,
+		      "import:", im.data_bytes, progress_now());
+	r = emit(&im, y, dof.fd);
+	progress_end(&im.prog);
+	if (r) {
 		rc = fail(&im, r == -EINVAL ? CLI_EXIT_INPUT : CLI_EXIT_IO, r == -EINVAL ? logp : out);
 		goto done;
 	}

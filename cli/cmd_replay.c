@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "out_file.h"
 #include "replay.h"
+#include "run_ctl.h"
 #include "ss_error.h"
 
 static void usage(FILE *out)
@@ -31,7 +32,8 @@ static void usage(FILE *out)
 	      "on simulated disks; every read is checked against the reference model. A\n"
 	      "trace is validated whole before any step runs. A trace's save steps write\n"
 	      "their image files (an existing file is refused before anything runs, unless\n"
-	      "--force).\n"
+	      "--force). On a terminal a progress line shows steps done/total (every\n"
+	      "trace and seed), steps/s, ETA and failed runs so far.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --save DIR    after a passing run, write every disk (what a read returns) and\n"
@@ -51,7 +53,7 @@ static void usage(FILE *out)
 	      "  --shuffle     interleave same-time deferred work in a seeded order\n"
 	      "  --stats       also print wall time, I/O per second, trace MB/s, peak RSS,\n"
 	      "                and how much of the image files was read\n"
-	      "  -q, --quiet   print failures and errors only\n"
+	      "  -q, --quiet   print failures and errors only (no progress line)\n"
 	      "  --json        one JSON object on stdout: every run, or the error\n"
 	      "  --version     print the version and exit\n"
 	      "  -h, --help    print this help and exit\n"
@@ -105,6 +107,7 @@ struct replay_cli {
 	struct replay_save_dir_result saved;
 	struct cli_json j;
 	bool stats;
+	struct run_ctl ctl;     /* the progress line (steps of every run) */
 	int rc;
 	/* the first error (exit status 3 or 4), for the JSON "error" member */
 	int err_code;
@@ -182,8 +185,21 @@ static int save_end(void *ctx, struct replay_world *w, char *errbuf, size_t len)
 	return r;
 }
 
-/* One trace at one seed. Returns false when the trace cannot run at all. */
-static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts *o)
+/* replay_opts.on_step: the progress line. */
+static void on_step(void *ctx, const struct replay_result *res)
+{
+	struct replay_cli *c = ctx;
+
+	run_ctl_update(&c->ctl, res->steps, res->steps, 0);
+}
+
+/*
+ * One trace at one seed; steps is what validation counted for it (the
+ * progress line's share of this run). Returns false when the trace
+ * cannot run at all.
+ */
+static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts *o,
+		    uint64_t steps)
 {
 	struct replay_result res;
 	struct trace_error err;
@@ -193,6 +209,9 @@ static bool run_one(struct replay_cli *c, const char *trace, struct replay_opts 
 	trace_error_clear(&err);
 	st = replay_run(trace, o, &res, &err);
 	dt = wall_seconds() - t0;
+	/* The run's whole share is done, however far it got. */
+	run_ctl_next(&c->ctl, steps, res.steps, st != REPLAY_PASS);
+	progress_end(&c->ctl.prog);
 	if (c->v.json)
 		json_run(c, trace, st, &res, &err);
 	if (st == REPLAY_INVALID || st == REPLAY_ERROR) {
@@ -260,7 +279,8 @@ int cmd_replay(int argc, char **argv)
 	const char *log_path = NULL, *seed_opt = NULL, *seeds_opt = NULL;
 	struct out_file_opts lo_opts = { .mode = 0644 };
 	struct out_file log_file = { .fd = -1 };
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = 0, *steps;
+	bool show;
 	int opt;
 
 	cli_begin(&c.v, argc, argv);
@@ -346,15 +366,36 @@ int cmd_replay(int argc, char **argv)
 		cli_json_key(&c.j, "runs");
 		cli_json_open_array(&c.j);
 	}
+	show = progress_wanted(STDERR_FILENO, c.v.quiet);
+	steps = calloc((size_t)argc, sizeof(*steps));
+	if (show && steps) {
+		uint64_t total = 0, runs = o.has_seed ? hi - lo + 1 : 1;
+
+		/* The total: every trace validated once more (on a terminal only). */
+		for (int t = optind; t < argc; t++) {
+			uint64_t n = replay_count_steps(argv[t]);
+
+			steps[t] = runs && n > UINT64_MAX / runs ? UINT64_MAX / runs : n;
+			total = total > UINT64_MAX - steps[t] * runs ? UINT64_MAX
+								      : total + steps[t] * runs;
+		}
+		o.on_step = on_step;
+		o.on_step_ctx = &c;
+		run_ctl_begin(&c.ctl, true, "replay:", total, "steps", "steps", "failed runs");
+	} else {
+		run_ctl_begin(&c.ctl, false, "replay:", 0, "steps", "steps", "failed runs");
+	}
 	for (int t = optind; t < argc; t++) {
 		uint64_t s = lo;
 
 		do {
 			o.seed = s;
-			if (!run_one(&c, argv[t], &o))
+			if (!run_one(&c, argv[t], &o, steps ? steps[t] : 0))
 				break;
 		} while (o.has_seed && s++ < hi);
 	}
+	run_ctl_end(&c.ctl);
+	free(steps);
 	if (o.log) {
 		bool bad = fclose(o.log) != 0;
 

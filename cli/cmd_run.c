@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_opts.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "out_file.h"
 #include "replay.h"
+#include "run_ctl.h"
 
 static void usage(FILE *out)
 {
@@ -35,7 +37,8 @@ static void usage(FILE *out)
 	      "their behalf: COW copies, store metadata, merges) write; none is\n"
 	      "truncated or resized. When a snapshot activates a store written before\n"
 	      "this run, the model cannot know its exceptions: from that step on reads\n"
-	      "are checked against expect: only, and a note says so.\n"
+	      "are checked against expect: only, and a note says so. On a terminal a\n"
+	      "progress line shows steps done/total, steps/s and ETA.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --disk NAME=PATH  the image file (or block device) of trace disk NAME;\n"
@@ -47,7 +50,7 @@ static void usage(FILE *out)
 	      "  --log FILE        write the event log to FILE, a new file (through a\n"
 	      "                    temporary renamed into place at the end; default: none)\n"
 	      "  --force           with --log: replace FILE if it exists\n"
-	      "  -q, --quiet       print failures and errors only\n"
+	      "  -q, --quiet       print failures and errors only (no progress line)\n"
 	      "  --json            one JSON object on stdout: the run, or the error\n"
 	      "  --version         print the version and exit\n"
 	      "  -h, --help        print this help and exit\n"
@@ -128,6 +131,15 @@ static void json_result(struct cli_json *j, const char *trace, enum replay_statu
 	cli_json_close(j);
 }
 
+/* replay_opts.on_step: the progress line (validation has counted the steps). */
+static void on_step(void *ctx, const struct replay_result *res)
+{
+	struct run_ctl *c = ctx;
+
+	c->prog.total = res->steps_total;
+	run_ctl_update(c, res->steps, res->steps, 0);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	enum { OPT_DISK = 0x100, OPT_CREATE, OPT_SEED, OPT_LOG, OPT_FORCE };
@@ -146,6 +158,7 @@ int cmd_run(int argc, char **argv)
 	struct out_file_opts lo_opts = { .mode = 0644 };
 	struct out_file log_file = { .fd = -1 };
 	struct replay_result res;
+	struct run_ctl ctl;
 	struct trace_error err;
 	const char *log_path = NULL, *trace;
 	enum replay_status st;
@@ -215,9 +228,15 @@ int cmd_run(int argc, char **argv)
 	o.disk_files = df;
 	o.nr_disk_files = nr;
 	o.quiet = v.quiet;
-	o.notes = v.quiet ? NULL : stderr;
+	run_ctl_begin(&ctl, progress_wanted(STDERR_FILENO, v.quiet), "run:", 0, "steps", "steps", NULL);
+	if (ctl.prog.out) {
+		o.on_step = on_step;
+		o.on_step_ctx = &ctl;
+	}
+	o.notes = v.quiet ? NULL : ctl.log; /* a note erases the progress line first */
 	trace_error_clear(&err);
 	st = replay_run(trace, &o, &res, &err);
+	run_ctl_end(&ctl);
 	rc = exit_for(st, err.code);
 	if (o.log) {
 		bool bad = fclose(o.log) != 0;

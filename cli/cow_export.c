@@ -408,7 +408,7 @@ static int run_export(struct export_job *j, bool force, bool skip_bad)
 	j->out_open = true;
 	t0 = progress_now();
 	progress_init(&j->prog, progress_wanted(STDERR_FILENO, j->quiet) ? stderr : NULL,
-		      "snapsim: exporting", j->origin_bytes, t0);
+		      "cow export:", j->origin_bytes, t0);
 	r = export_chunks(j, &s, rep.pairs, (size_t)n, &from_cow);
 	progress_end(&j->prog);
 	if (r < 0)

@@ -2,6 +2,7 @@
 #include "progress.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,8 +23,15 @@ uint64_t progress_now(void)
 void progress_init(struct progress *p, FILE *out, const char *label,
 		   uint64_t total, uint64_t now_ns)
 {
+	const char *env = getenv("SNAPSIM_PROGRESS_DELAY_MS");
+	char *end;
+	unsigned long long ms = env && *env ? strtoull(env, &end, 10) : 0;
+
 	*p = (struct progress){ .out = out, .label = label, .total = total,
-				.start_ns = now_ns, .last_ns = now_ns };
+				.start_ns = now_ns, .last_ns = now_ns,
+				.delay_ns = PROGRESS_DELAY_NS };
+	if (env && *env && !*end && ms < 86400000ull)
+		p->delay_ns = ms * 1000000ull;
 }
 
 /* "M:SS" or "H:MM:SS" left at rate units/s for total - done units; "--:--" unknown. */
@@ -65,17 +73,22 @@ int progress_format_counts(char *buf, size_t len, const char *what, uint64_t don
 	double secs = (double)elapsed_ns / 1e9;
 	unsigned pct = total ? (unsigned)((double)(done < total ? done : total) * 100.0 /
 					  (double)total) : 100;
-	char eta[32];
+	char eta[32], tail[64] = "";
 
+	if (bad_what)
+		snprintf(tail, sizeof(tail), ", %" PRIu64 " %s", bad, bad_what);
+	if (!total) /* not known: what is done and its rate, no share and no ETA */
+		return snprintf(buf, len, "%s %" PRIu64 ", %.0f %s/s%s", what, done,
+				secs > 0 ? (double)rate_n / secs : 0.0, rate_what, tail);
 	format_eta(eta, sizeof(eta), done, total, secs > 0 ? (double)done / secs : 0);
-	return snprintf(buf, len, "%s %" PRIu64 "/%" PRIu64 " (%u%%), %.0f %s/s, ETA %s, %" PRIu64
-			" %s", what, done, total, pct, secs > 0 ? (double)rate_n / secs : 0.0,
-			rate_what, eta, bad, bad_what);
+	return snprintf(buf, len, "%s %" PRIu64 "/%" PRIu64 " (%u%%), %.0f %s/s, ETA %s%s", what,
+			done, total, pct, secs > 0 ? (double)rate_n / secs : 0.0, rate_what, eta,
+			tail);
 }
 
 bool progress_due(const struct progress *p, uint64_t now_ns)
 {
-	return p->out && now_ns - p->start_ns >= PROGRESS_DELAY_NS &&
+	return p->out && now_ns - p->start_ns >= p->delay_ns &&
 	       (!p->shown || now_ns - p->last_ns >= PROGRESS_EVERY_NS);
 }
 

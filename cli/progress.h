@@ -2,7 +2,9 @@
  * progress.h - one self-updating status line on a terminal for long jobs:
  * "LABEL 123.4/512.0 MB (24%), 45.6 MB/s, ETA 0:09" (cow export), or of
  * counts: "explore: points 12/40 (30%), 153 states/s, ETA 0:09, 0 violations". Nothing is shown for
- * the first PROGRESS_DELAY_NS (short jobs stay silent), then the line is
+ * the first PROGRESS_DELAY_NS (short jobs stay silent; the environment's
+ * SNAPSIM_PROGRESS_DELAY_MS, a number of milliseconds, says otherwise, e.g.
+ * 0 to see the line of a short job), then the line is
  * redrawn at most every PROGRESS_EVERY_NS and cleared at the end. The
  * clock is the caller's argument, so the behaviour can be tested.
  */
@@ -22,6 +24,7 @@ struct progress {
 	const char *label;  /* borrowed */
 	uint64_t total;
 	uint64_t start_ns, last_ns;
+	uint64_t delay_ns;  /* before the first line */
 	size_t shown;       /* width of the line on screen, 0 when none */
 };
 
@@ -53,7 +56,8 @@ int progress_format(char *buf, size_t len, uint64_t done, uint64_t total,
 /*
  * Counts instead of bytes, e.g. "points 12/40 (30%), 153 states/s, ETA 0:09,
  * 0 violations": done of total WHAT (the ETA at their rate so far), rate_n
- * RATE_WHAT per second, bad BAD_WHAT.
+ * RATE_WHAT per second, bad BAD_WHAT (none when bad_what is NULL). total 0
+ * is not known: "steps 1234, 567 steps/s, 0 failed runs".
  */
 int progress_format_counts(char *buf, size_t len, const char *what, uint64_t done,
 			   uint64_t total, const char *rate_what, uint64_t rate_n,

@@ -169,5 +169,9 @@ struct sqlite3 *statedb_handle(struct statedb *db);
  */
 int statedb_merge(const char *out, const char *const *in, size_t n,
 		  char *err, size_t err_len);
+/* The same, calling on_input(ctx, k) after each of the k inputs merged so far (progress). */
+int statedb_merge_each(const char *out, const char *const *in, size_t n,
+		       void (*on_input)(void *ctx, size_t k), void *ctx, char *err,
+		       size_t err_len);
 
 #endif

@@ -219,6 +219,13 @@ static int sync_path(const char *path, bool dir)
 int statedb_merge(const char *out, const char *const *in, size_t n, char *err,
 		  size_t err_len)
 {
+	return statedb_merge_each(out, in, n, NULL, NULL, err, err_len);
+}
+
+int statedb_merge_each(const char *out, const char *const *in, size_t n,
+		       void (*on_input)(void *ctx, size_t k), void *ctx, char *err,
+		       size_t err_len)
+{
 	char tmp[4300], dir[4300], journal[4400];
 	bool out_exists;
 	sqlite3 *h = NULL;
@@ -249,9 +256,12 @@ int statedb_merge(const char *out, const char *const *in, size_t n, char *err,
 		r = statedb_errno(rc);
 		goto fail;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((r = merge_one(h, in[i], err, err_len)))
 			goto fail;
+		if (on_input)
+			on_input(ctx, i + 1);
+	}
 	rc = sqlite3_close(h);
 	h = NULL;
 	if (rc != SQLITE_OK) {

@@ -65,6 +65,7 @@
 struct model;
 struct dm_registry;
 struct replay_world;
+struct replay_result;
 
 /* ---- crash points ---- */
 
@@ -152,6 +153,13 @@ struct replay_opts {
 	unsigned nr_disk_files;
 	bool create_files;
 	FILE *notes;
+	/*
+	 * Called after every step of the run, and every 65,536 scheduler
+	 * events inside a long one, with the result so far (steps,
+	 * steps_total): a front end's progress line. Not in restarted worlds.
+	 */
+	void (*on_step)(void *ctx, const struct replay_result *res);
+	void *on_step_ctx;
 };
 
 /* Outcome of replay_run(). The values are stable (CLI exit codes use them). */
@@ -171,6 +179,7 @@ struct replay_result {
 	enum replay_status status;
 	uint64_t seed;           /* the seed used */
 	uint64_t steps;          /* steps run (repeats expanded, group members not counted) */
+	uint64_t steps_total;    /* the steps a whole run takes, counted by validation */
 	uint64_t ios;            /* trace I/O requests completed (read/write/flush/discard) */
 	uint64_t bytes_read, bytes_written;
 	uint64_t reads_checked;  /* reads compared with the model */
@@ -211,6 +220,9 @@ enum replay_status replay_run(const char *path, const struct replay_opts *opts,
  * table hook. Returns 0 or a negative errno with err filled.
  */
 int replay_validate(const char *path, struct trace_error *err);
+
+/* The steps a run of path takes (repeats expanded), by validating it: 0 when it is invalid. */
+uint64_t replay_count_steps(const char *path);
 
 /* The same as replay_run() on a trace held in memory (tests, explorer minimizer). */
 enum replay_status replay_run_mem(const char *name, const char *buf, size_t len,

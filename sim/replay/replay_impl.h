@@ -157,6 +157,9 @@ typedef bool rp_cond_fn(struct replay_world *w, void *ctx);
 /* replay_validate.c: replay_validate() with the run's options (save targets
  * checked when o->save_files), from a file or a trace held in memory. */
 int rp_validate(const char *path, const struct replay_opts *o, struct trace_error *err);
+/* The same, with the steps a whole run takes (repeats expanded) in *steps. */
+int rp_validate_count(const char *path, const struct replay_opts *o, uint64_t *steps,
+		      struct trace_error *err);
 int rp_validate_mem(const char *name, const char *buf, size_t len,
 		    const struct replay_opts *o, struct trace_error *err);
 

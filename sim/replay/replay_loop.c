@@ -83,5 +83,8 @@ enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx)
 		w->events++;
 		if (++n > w->budget)
 			return RP_HANGED;
+		/* A long step's progress (the live run's world: it has the result). */
+		if (!(n & 0xffff) && w->res && w->opts && w->opts->on_step)
+			w->opts->on_step(w->opts->on_step_ctx, w->res);
 	}
 }

@@ -153,6 +153,8 @@ enum replay_status rp_run_reader(struct trace_reader *rd, const char *name,
 		sim_sched_logf(&w->sched, "step %u:%u #%" PRIu64, it.step->line, it.step->column,
 			       it.seq);
 		r = rp_run_step(w, &it);
+		if (opts->on_step)
+			opts->on_step(opts->on_step_ctx, res);
 		if (r != RP_COND)
 			break;
 	}
@@ -225,7 +227,7 @@ enum replay_status replay_run(const char *path, const struct replay_opts *opts,
 	enum replay_status st;
 
 	memset(res, 0, sizeof(*res));
-	if (rp_validate(path, opts, err)) {
+	if (rp_validate_count(path, opts, &res->steps_total, err)) {
 		snprintf(res->failure, sizeof(res->failure), "%s", err->text);
 		return res->status = REPLAY_INVALID;
 	}

@@ -309,14 +309,32 @@ int replay_validate(const char *path, struct trace_error *err)
 	return rp_validate(path, NULL, err);
 }
 
+uint64_t replay_count_steps(const char *path)
+{
+	struct trace_error err;
+	uint64_t n;
+
+	return rp_validate_count(path, NULL, &n, &err) ? 0 : n;
+}
+
 int rp_validate(const char *path, const struct replay_opts *o, struct trace_error *err)
+{
+	uint64_t steps;
+
+	return rp_validate_count(path, o, &steps, err);
+}
+
+int rp_validate_count(const char *path, const struct replay_opts *o, uint64_t *steps,
+		      struct trace_error *err)
 {
 	struct vctx v = { .file = path, .o = o };
 	struct trace_check_hooks h = { .step = vstep, .ctx = &v };
+	struct trace_stats ts;
 	int r;
 
 	trace_error_clear(err);
-	r = trace_check(path, &h, NULL, err);
+	r = trace_check(path, &h, &ts, err);
+	*steps = r ? 0 : ts.steps_expanded;
 	vteardown(&v);
 	return r;
 }

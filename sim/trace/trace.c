@@ -10,6 +10,7 @@
  * most step objects ever alive at once so tests can hold us to that.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct trace_reader {
 	struct frame frames[TRACE_MAX_REPEAT_DEPTH + 1];
 	unsigned nr_frames;
 	uint64_t seq;
+	uint64_t expanded;                /* trace_stats.steps_expanded */
 };
 
 /* ---- helpers for users ---- */
@@ -77,6 +79,7 @@ void trace_get_stats(const struct trace_reader *r, struct trace_stats *st)
 {
 	st->steps_parsed = r->c.steps_parsed;
 	st->steps_delivered = r->seq;
+	st->steps_expanded = r->expanded;
 	st->live_steps = r->c.live_steps;
 	st->max_live_steps = r->c.max_live_steps;
 	st->max_step_nodes = r->c.max_step_nodes;
@@ -436,6 +439,20 @@ static void push_frame(struct trace_reader *r, const struct trace_step *rep, boo
 		f->count = 1;
 }
 
+/* The item just delivered, counted as often as a full expansion delivers it. */
+static void count_expanded(struct trace_reader *r)
+{
+	uint64_t n = 1;
+
+	if (r->flags & TRACE_EXPAND_ONCE)
+		for (unsigned i = 0; i < r->nr_frames && n; i++) {
+			uint64_t c = r->frames[i].rep->u.repeat.count;
+
+			n = c && n > UINT64_MAX / c ? UINT64_MAX : n * c;
+		}
+	r->expanded = r->expanded > UINT64_MAX - n ? UINT64_MAX : r->expanded + n;
+}
+
 int trace_next(struct trace_reader *r, struct trace_item *item, struct trace_error *err)
 {
 	int rc;
@@ -471,6 +488,7 @@ int trace_next(struct trace_reader *r, struct trace_item *item, struct trace_err
 			item->iteration = f->iter;
 			item->repeat_depth = r->nr_frames;
 			item->seq = r->seq++;
+			count_expanded(r);
 			return 1;
 		}
 		if (r->state == RS_DONE)
@@ -503,6 +521,7 @@ int trace_next(struct trace_reader *r, struct trace_item *item, struct trace_err
 		item->iteration = 0;
 		item->repeat_depth = 0;
 		item->seq = r->seq++;
+		count_expanded(r);
 		return 1;
 	}
 }

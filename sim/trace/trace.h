@@ -296,6 +296,9 @@ int trace_name_set(struct trace_reader *r, const char *name, bool defined);
 struct trace_stats {
 	uint64_t steps_parsed;      /* step objects built from the text */
 	uint64_t steps_delivered;   /* items handed out (repeats expanded) */
+	uint64_t steps_expanded;    /* items a full expansion hands out: with
+				       TRACE_EXPAND_ONCE, each item counted as many
+				       times as its repeats run it (saturating) */
 	unsigned live_steps;        /* step objects allocated right now */
 	unsigned max_live_steps;    /* the most ever allocated at once */
 	unsigned max_step_nodes;    /* the largest YAML subtree held for one step */

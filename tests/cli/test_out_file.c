@@ -225,6 +225,13 @@ Test(out_file, progress_format_counts)
 	progress_format_counts(b, sizeof(b), "points", 41, 40, "states", 10, "violations", 1, 1);
 	assert_has(b, "41/40 (100%)");
 	assert_has(b, "ETA 0:00");
+	/* no total: what is done and its rate, no share, no ETA */
+	progress_format_counts(b, sizeof(b), "steps", 1234, 0, "steps", 1234, "failed runs", 1,
+			       2000000000ull);
+	cr_assert_str_eq(b, "steps 1234, 617 steps/s, 1 failed runs");
+	/* nothing to count as bad: no tail */
+	progress_format_counts(b, sizeof(b), "steps", 5, 10, "steps", 5, NULL, 0, 1000000000ull);
+	cr_assert_str_eq(b, "steps 5/10 (50%), 5 steps/s, ETA 0:01");
 }
 
 Test(out_file, progress_silent_at_first_then_one_line_then_cleared)

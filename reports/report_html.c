@@ -39,14 +39,17 @@ static const char report_css[] =
 	".yes{color:#2e7d32;font-weight:600}.no{color:#8a939b}"
 	".scroll{overflow-x:auto;max-width:100%}.scroll svg{width:100%;min-width:760px;height:auto}"
 	"td.n{white-space:nowrap}.opt span{white-space:nowrap}"
-	".fail.brief{padding:6px 12px;margin:6px 0}.fail.live{border-left-color:#8e24aa}"
+	".fail.brief{padding:6px 12px;margin:6px 0}.fail.live{border-left-style:dashed}"
 	".units{display:inline-flex;flex-wrap:wrap;gap:1px;max-width:260px}"
 	".units i{display:inline-block;width:7px;height:12px;background:#c4ccd3}.units i.k{background:#2e7d32}"
 	".o0{color:#8a939b}.o1{color:#2e7d32;font-weight:600}.o2{color:#ef6c00;font-weight:600}"
 	"td.w{white-space:nowrap}p.cap{font-weight:600;margin:10px 0 2px}"
 	"@media (max-width:700px){main{padding:14px 10px 40px}h1{font-size:21px}"
 	".card{min-width:0;flex:1 1 40%;padding:8px 10px}.card b{font-size:18px}"
-	"th,td{padding:3px 5px}table{font-size:12px}.wide{display:none}}";
+	"th,td{padding:3px 5px}table{font-size:12px}.wide{display:none}"
+	/* A phone sees every column and a timeline's whole run (its numbers are in the table). */
+	"td.n{white-space:normal}.runs td:first-child{overflow-wrap:anywhere}"
+	".scroll svg{min-width:0}}";
 
 static void legend(FILE *out)
 {
@@ -95,7 +98,7 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 	fputs("<h2>Runs</h2>\n<p class=sub>One row per sweep: the shards of a sharded exploration "
 	      "(<code>--shard K/N</code>, same trace, seed and options) are counted together. "
 	      "States existing counts whole surviving writes; torn variants come on top (per crash "
-	      "point below).</p>\n<div class=scroll><table class=runs><tr><th>Trace</th><th class=n>Seed</th>"
+	      "point below).</p>\n<div class=scroll><table class=runs><tr><th>Trace</th><th class=\"n wide\">Seed</th>"
 	      "<th class=wide>Options</th><th class=\"n wide\">Shards</th><th>Verdict</th><th class=n>Crash points</th>"
 	      "<th class=\"n wide\">States existing</th><th class=n>States checked</th>"
 	      "<th class=n>Failing states</th><th class=wide>Started</th></tr>\n", out);
@@ -106,7 +109,7 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 		report_sweep_figures(db, s->id, &f);
 		fprintf(out, "<tr class=sweep><td><a href=\"#sweep-%lld\">", s->id);
 		esc(out, s->trace);
-		fprintf(out, "</a></td><td class=n>%lld</td><td class=\"opt wide\"><code>", s->seed);
+		fprintf(out, "</a></td><td class=\"n wide\">%lld</td><td class=\"opt wide\"><code>", s->seed);
 		options_cell(out, s->options);
 		fputs("</code></td><td class=\"n wide\">", out);
 		shards_cell(out, s);
@@ -175,13 +178,15 @@ static void section_exceptions(sqlite3 *db, FILE *out)
 			       "JOIN runs r ON p.run = r.id WHERE e.note IS NOT NULL ORDER BY r.trace, p.seq, s.id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
-	fputs("<table><tr><th>Trace</th><th class=n>Point</th><th class=n>State</th><th>Snapshot</th>"
-	      "<th class=n>Origin chunk</th><th class=n>COW chunk</th><th>Problem</th></tr>\n", out);
+	/* Narrow screens keep what the problem needs: no state id, the Problem column readable. */
+	fputs("<div class=scroll><table class=exc><tr><th>Trace</th><th class=n>Point</th>"
+	      "<th class=\"n wide\">State</th><th>Snapshot</th><th class=n>Origin chunk</th>"
+	      "<th class=n>COW chunk</th><th>Problem</th></tr>\n", out);
 	while (sqlite3_step(st) == SQLITE_ROW && shown++ < REPORT_MAX_EXC_ROWS) {
 		fputs("<tr><td>", out);
 		esc(out, col(st, 0));
-		fprintf(out, "</td><td class=n>%lld</td><td class=n>%lld</td><td>", sqlite3_column_int64(st, 1),
-			sqlite3_column_int64(st, 6));
+		fprintf(out, "</td><td class=n>%lld</td><td class=\"n wide\">%lld</td><td>",
+			sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6));
 		esc(out, col(st, 2));
 		fprintf(out, "</td><td class=n>%lld</td><td class=n>%lld</td><td>", sqlite3_column_int64(st, 3),
 			sqlite3_column_int64(st, 4));
@@ -189,7 +194,7 @@ static void section_exceptions(sqlite3 *db, FILE *out)
 		fputs("</td></tr>\n", out);
 	}
 	sqlite3_finalize(st);
-	fputs("</table>\n", out);
+	fputs("</table></div>\n", out);
 }
 
 int report_write_html(struct sqlite3 *db, const char *db_name, FILE *out)

@@ -193,9 +193,11 @@ static void point_card(sqlite3 *db, const struct report_sweep *s, long long poin
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM judged_states WHERE point = %lld AND verdict <> 'ok'", point);
 	bad = report_scalar(db, sql, 0);
 	sqlite3_bind_int64(st, 1, point);
-	fprintf(out, "<div class=\"fail%s\" id=\"fail-%lld\"><p>", full ? "" : " brief", point);
 	while (sqlite3_step(st) == SQLITE_ROW && shown < (full ? REPORT_MAX_STATES_PER_CARD : 1)) {
 		if (!shown++) {
+			/* The card's edge in its verdict's colour, as the legend and the bars. */
+			fprintf(out, "<div class=\"fail%s\" id=\"fail-%lld\" style=\"border-left-color:"
+				"%s\"><p>", full ? "" : " brief", point, report_verdict_colour(col(st, 1)));
 			report_html_badge(out, col(st, 1));
 			point_title(out, s, pt);
 			fprintf(out, " &middot; %lld of %lld checked state%s failed", bad,
@@ -220,12 +222,15 @@ static void point_card(sqlite3 *db, const struct report_sweep *s, long long poin
 		state_detail(db, point, st, out);
 		fputs("</details>\n", out);
 	}
+	if (!shown)
+		goto out;
 	if (full && bad > shown)
 		fprintf(out, "<p class=sub>%lld more failing state%s at this point.</p>\n", bad - shown,
 			bad - shown == 1 ? "" : "s");
 	if (full)
 		minimized(out, s);
 	fputs("</div>\n", out);
+out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(pt);
 }
@@ -241,7 +246,9 @@ static void live_card(sqlite3 *db, const struct report_sweep *s, long long point
 		return;
 	sqlite3_bind_int64(st, 1, point);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		fprintf(out, "<div class=\"fail live\" id=\"fail-%lld\"><p>", point);
+		/* Dashed: a live run's failure, not a crash state's. */
+		fprintf(out, "<div class=\"fail live\" id=\"fail-%lld\" style=\"border-left-color:%s\">"
+			"<p>", point, report_verdict_colour(col(st, 0)));
 		report_html_badge(out, col(st, 0));
 		fputs(" <b>", out);
 		esc(out, s->trace);

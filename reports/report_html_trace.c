@@ -173,11 +173,11 @@ static void point_row(sqlite3 *db, FILE *out, const struct pt *p, bool cow)
 	}
 	fputs("</td><td class=wide>", out);
 	esc(out, p->kind);
-	fprintf(out, "</td><td class=n>%lld</td><td>", p->line);
+	fprintf(out, "</td><td class=\"n wide\">%lld</td><td>", p->line);
 	esc(out, p->label);
 	fprintf(out, "</td><td class=n>%s</td><td class=n>%lld</td>", tot, p->checked);
 	if (cow)
-		fprintf(out, "<td class=n>%lld</td>", p->cow > 0 ? p->cow : 0);
+		fprintf(out, "<td class=\"n wide\">%lld</td>", p->cow > 0 ? p->cow : 0);
 	fputs("<td>", out);
 	report_html_badge(out, point_verdict(p));
 	fputs("</td></tr>\n", out);
@@ -188,9 +188,9 @@ static void points_table(sqlite3 *db, const struct pt *v, size_t n, bool cow, FI
 	char head[512];
 
 	snprintf(head, sizeof(head),
-		 "<table class=points><tr><th class=n>Point</th><th class=wide>Kind</th><th class=n>Line</th><th>Event</th>"
-		 "<th class=n>States existing</th><th class=n>Checked</th>%s<th>Verdict</th></tr>\n",
-		 cow ? "<th class=n>Max COW chunks</th>" : "");
+		 "<table class=points><tr><th class=n>Point</th><th class=wide>Kind</th><th class=\"n wide\">Line</th>"
+		 "<th>Event</th><th class=n>States existing</th><th class=n>Checked</th>%s<th>Verdict</th></tr>\n",
+		 cow ? "<th class=\"n wide\">Max COW chunks</th>" : "");
 	fputs("<div class=scroll>", out);
 	fputs(head, out);
 	for (size_t i = 0; i < n; i++) {

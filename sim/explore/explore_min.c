@@ -375,10 +375,70 @@ static void comment(FILE *f, const char *text)
 	fputc('\n', f);
 }
 
+/*
+ * msg with every "name:LINE" moved down by lines (malloc'd): the candidates
+ * ran without the comment lines the minimized trace starts with.
+ */
+static char *shift_lines(const char *msg, const char *name, unsigned lines)
+{
+	size_t n = strlen(name), len = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (const char *p = msg; *p;) {
+		if (n && !strncmp(p, name, n) && p[n] == ':' && isdigit((unsigned char)p[n + 1]) &&
+		    (p == msg || p[-1] == ' ' || p[-1] == '(')) {
+			char *end;
+			unsigned long v = strtoul(p + n + 1, &end, 10);
+
+			fprintf(f, "%s:%lu", name, v + lines);
+			p = end;
+		} else {
+			fputc(*p++, f);
+		}
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static char *render_text(const char *path, const char *out_path, const struct explore_opts *o,
+			 const struct explore_result *failed, const struct explore_result *res,
+			 const char *msg, const char *surv, const char *sig, size_t kept,
+			 size_t total, const char *min);
+
 /* The minimized trace: comment lines saying how it fails and how to replay it, then min. */
 static char *render(const char *path, const char *out_path, const struct explore_opts *o,
 		    const struct explore_result *failed, const struct explore_result *res,
 		    const char *surv, const char *sig, size_t kept, size_t total, const char *min)
+{
+	const char *msg = res->fail_point >= 0 ? res->failure : res->replay_failure;
+	char *head = render_text(path, out_path, o, failed, res, msg, surv, sig, kept, total, "");
+	char *shifted, *text;
+	unsigned lines = 0;
+
+	if (!head)
+		return NULL;
+	for (const char *p = head; *p; p++)
+		lines += *p == '\n';
+	free(head);
+	/* The message's lines are the candidate's: count the comment lines above them. */
+	shifted = shift_lines(msg, out_path, lines);
+	if (!shifted)
+		return NULL;
+	text = render_text(path, out_path, o, failed, res, shifted, surv, sig, kept, total, min);
+	free(shifted);
+	return text;
+}
+
+static char *render_text(const char *path, const char *out_path, const struct explore_opts *o,
+			 const struct explore_result *failed, const struct explore_result *res,
+			 const char *msg, const char *surv, const char *sig, size_t kept,
+			 size_t total, const char *min)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -394,7 +454,7 @@ static char *render(const char *path, const char *out_path, const struct explore
 	if (res->fail_point >= 0) {
 		fprintf(f, "# Fails at crash point %" PRId64 " with surviving writes '%s':\n#   ",
 			res->fail_point, surv);
-		comment(f, res->failure);
+		comment(f, msg);
 		/* A failure the checker found replays only with the checker. */
 		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s --subsets %s --budget %" PRIu64
 			"%s --point %" PRId64 " --survivors '%s'%s%s\n",
@@ -404,7 +464,7 @@ static char *render(const char *path, const char *out_path, const struct explore
 			o->check_repro ? " " : "", o->check_repro ? o->check_repro : "");
 	} else {
 		fputs("# Fails without a crash: ", f);
-		comment(f, res->replay_failure);
+		comment(f, msg);
 		fprintf(f, "# Replay: %s explore %s --seed %" PRIu64 " --mode %s%s\n",
 			o->program ? o->program : "snapsim", out_path, failed->seed,
 			explore_mode_name(o->mode), ebudget);

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "explore.h"
+#include "replay.h"
+#include "trace.h"
 
 static char dir[64];
 
@@ -90,6 +92,20 @@ static void minimize_class(const char *name, const char *text, struct explore_op
 	cr_assert(strstr(min, sig) != NULL, "the minimized trace does not state its signature:\n%s",
 		  min);
 	cr_expect_lt(steps_of(min), steps_of(text), "%s: nothing was dropped", name);
+	if (!crash && strstr(min, min_path)) {
+		/* The line its comment names is the line a replay of the file reports. */
+		struct replay_result *rr = calloc(1, sizeof(*rr));
+		struct trace_error err;
+		char at[160];
+		const char *p = strstr(min, min_path) + strlen(min_path);
+
+		cr_assert_not_null(rr);
+		snprintf(at, sizeof(at), "%s%.*s", min_path, (int)strspn(p, ":0123456789"), p);
+		replay_run(min_path, NULL, rr, &err);
+		cr_expect(strstr(rr->failure, at) != NULL, "%s: the comment says %s, a replay: %s",
+			  name, at, rr->failure);
+		free(rr);
+	}
 
 	o.has_seed = true;
 	o.seed = a->seed;

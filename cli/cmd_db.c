@@ -89,8 +89,17 @@ int cmd_db(int argc, char **argv)
 	run_ctl_end(&ctl);
 	if (r) {
 		int code = r == -EINVAL || r == -ENOENT ? CLI_EXIT_INPUT : CLI_EXIT_IO;
+		struct cli_json_where where = { 0 };
 
-		return cli_errorf(&v, code, NULL, "%s", err[0] ? err : strerror(-r));
+		/* The database the message names ("PATH: ..."), for --json's "input". */
+		for (int i = optind; i < argc && !where.input; i++) {
+			size_t k = strlen(argv[i]);
+
+			if (!strncmp(err, argv[i], k) && err[k] == ':')
+				where.input = argv[i];
+		}
+		return cli_errorf(&v, code, where.input ? &where : NULL, "%s",
+				  err[0] ? err : strerror(-r));
 	}
 	if (v.json) {
 		struct cli_json j;

@@ -347,6 +347,7 @@ int cmd_explore(int argc, char **argv)
 				  .only_point = -1, .program = "snapsim", .version = SNAPSIM_VERSION };
 	const char *db_path = NULL, *min_dir = NULL, *shard_opt = NULL, *check_text = NULL;
 	char options[4608], started[32], err[512], first_err[1024] = "", *check_repro = NULL;
+	const char *first_input = NULL; /* the trace of the first error */
 	uint64_t check_timeout = 30;
 	static struct check_cmd cc;
 	struct cli_json j;
@@ -572,6 +573,7 @@ int cmd_explore(int argc, char **argv)
 			fprintf(stderr, "%s\n", result_message(res));
 		if (code != CLI_EXIT_OK && code != CLI_EXIT_FAILED && !first_code) {
 			first_code = code;
+			first_input = trace;
 			snprintf(first_err, sizeof(first_err), "%s", result_message(res));
 		}
 		if (res->verdict == EXPLORE_VIOLATION || res->verdict == EXPLORE_HANG ||
@@ -614,7 +616,8 @@ int cmd_explore(int argc, char **argv)
 				cli_json_kstr(&j, "database", db_path);
 			cli_json_kint(&j, "exit_code", rc);
 			if (first_code)
-				cli_json_kerror(&j, first_code, first_err, NULL);
+				cli_json_kerror(&j, first_code, first_err, first_input ?
+						&(struct cli_json_where){ .input = first_input } : NULL);
 			cli_json_end(&j);
 		} else if (!cv.quiet || rc != CLI_EXIT_OK) {
 			if (check_text)

@@ -224,7 +224,23 @@ static void print_error(const struct export_job *j, int code)
 	if (!j->json)
 		return;
 	printf("{\n  \"ok\": false,\n  \"exit_code\": %d,\n", code);
-	json_field("error", j->msg, false);
+	/* The error member every verb has: code, message, and the input it names. */
+	printf("  \"error\": {\"code\": %d, \"message\": ", code);
+	cli_json_string(stdout, j->msg);
+	{
+		const char *in[] = { j->origin_path, j->cow_path, j->image_path };
+
+		for (unsigned i = 0; i < 3; i++) {
+			size_t n = in[i] ? strlen(in[i]) : 0;
+
+			if (n && !strncmp(j->msg, in[i], n) && j->msg[n] == ':') {
+				printf(", \"input\": ");
+				cli_json_string(stdout, in[i]);
+				break;
+			}
+		}
+	}
+	printf("},\n");
 	json_field("image", j->image_path, false);
 	json_field("image_state", state, false);
 	json_field("origin", j->origin_path, false);

@@ -169,8 +169,8 @@ Test(cli_common, json_on_every_reporting_verb)
 	expect_json(3, N("\"error\": {", "\"code\": 3", "\"input\": ", "bad.yaml",
 			 "\"line\": 5", "\"column\": 17", "device 'X' is not defined"),
 		    "replay", bad, "--json", NULL);
-	expect_json(3, N("\"code\": 3", "device 'X' is not defined"), "explore", bad, "--json",
-		    NULL);
+	expect_json(3, N("\"code\": 3", "device 'X' is not defined", "\"input\": "), "explore",
+		    bad, "--json", NULL);
 	expect_json(3, N("\"code\": 3", "\"line\": 5", "\"column\": 17"),
 		    "check", "--trace", bad, "--json", NULL);
 	expect_json(3, N("\"code\": 3", "\"line\": 2", "\"column\": ", "bad.table",
@@ -182,8 +182,11 @@ Test(cli_common, json_on_every_reporting_verb)
 		    "cow", "check", tpath("absent.img"), "--json", NULL);
 	expect_json(3, N("\"code\": 3", "missing.db"), "report", "--db", tpath("missing.db"),
 		    "-o", tpath("rep2"), "--json", NULL);
-	expect_json(3, N("\"code\": 3", "missing.db"), "db", "merge", tpath("m2.db"),
-		    tpath("missing.db"), "--json", NULL);
+	expect_json(3, N("\"code\": 3", "missing.db", "\"input\": "), "db", "merge",
+		    tpath("m2.db"), tpath("missing.db"), "--json", NULL);
+	expect_json(3, N("\"error\": {\"code\": 3, \"message\": ", "\"input\": ", "absent.img"),
+		    "cow", "export", "--origin", tpath("absent.img"), "--cow", cow, "-o",
+		    tpath("s.img"), "--json", NULL);
 	/* a usage error is JSON too, even when --json comes after the bad option */
 	expect_json(2, N("\"code\": 2", "first seed is greater than last"),
 		    "replay", good, "--seeds", "5..1", "--json", NULL);

@@ -303,25 +303,25 @@ long long cli_u64map_put(struct cli_u64map *m, uint64_t key, uint64_t value)
 	return 0;
 }
 
-int cli_origin_size(const char *arg, uint64_t *bytes)
+int cli_origin_size(const char *verb, const char *arg, uint64_t *bytes)
 {
 	int fd, r;
 
 	if (cli_looks_like_size(arg)) {
 		r = cli_parse_size(arg, bytes);
 		if (r < 0)
-			fprintf(stderr, "snapsim: --origin %s: size out of range\n", arg);
+			fprintf(stderr, "snapsim %s: --origin %s: size out of range\n", verb, arg);
 		return r;
 	}
 	fd = open(arg, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		fprintf(stderr, "snapsim: %s: cannot open: %s\n", arg, strerror(-r));
+		fprintf(stderr, "snapsim %s: %s: cannot open: %s\n", verb, arg, strerror(-r));
 		return r;
 	}
 	r = cli_fd_size(fd, bytes);
 	if (r < 0)
-		fprintf(stderr, "snapsim: %s: cannot get size: %s\n", arg,
+		fprintf(stderr, "snapsim %s: %s: cannot get size: %s\n", verb, arg,
 			r == -EINVAL ? "not a regular file or block device"
 				     : strerror(-r));
 	close(fd);

@@ -91,7 +91,7 @@ long long cli_u64map_put(struct cli_u64map *m, uint64_t key, uint64_t value);
  * an image whose size is taken. Returns 0, or a negative errno with a
  * message printed to stderr naming the argument.
  */
-int cli_origin_size(const char *arg, uint64_t *bytes);
+int cli_origin_size(const char *verb, const char *arg, uint64_t *bytes);
 
 /*
  * One `--disk NAME=PATH` (snapsim run, snapsim mount) appended to *list

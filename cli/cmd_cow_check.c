@@ -281,7 +281,7 @@ int cmd_cow_check(int argc, char **argv)
 	if (parse_args(argc, argv, &a, &v))
 		return v.exit;
 	if (a.origin) {
-		if (cli_origin_size(a.origin, &opts.origin_bytes) < 0)
+		if (cli_origin_size("cow check", a.origin, &opts.origin_bytes) < 0)
 		{
 			/* cli_origin_size printed the reason; JSON gets it too. */
 			if (a.json)
@@ -323,7 +323,7 @@ int cmd_cow_check(int argc, char **argv)
 		final = &again;
 		ss_error_clear(&err);
 		if (cow_repair_plan_make(s2.fd, s2.size_bytes, target, &a.ro, &after, &err) < 0)
-			fprintf(stderr, "snapsim: %s (planning again after the repair)\n", err.msg);
+			fprintf(stderr, "snapsim cow check: %s (planning again after the repair)\n", err.msg);
 		cow_scan_close(&s2);
 		if (a.undo && (!a.json && !a.quiet))
 			printf("%s: undo file %s: `snapsim cow undo %s %s` restores the old bytes\n",

@@ -214,13 +214,13 @@ static void print_error(const struct export_job *j, int code)
 {
 	const char *state = target_state(j);
 
-	fprintf(stderr, "snapsim: %s\n", j->msg);
+	fprintf(stderr, "snapsim cow export: %s\n", j->msg);
 	if (j->out_open && strcmp(state, "untouched") != 0)
-		fprintf(stderr, "snapsim: %s: %s\n", j->image_path,
+		fprintf(stderr, "snapsim cow export: %s: %s\n", j->image_path,
 			!strcmp(state, "not created") ? "not created"
 			: "the device was partly written");
 	else if (j->out_open)
-		fprintf(stderr, "snapsim: %s: left as it was\n", j->image_path);
+		fprintf(stderr, "snapsim cow export: %s: left as it was\n", j->image_path);
 	if (!j->json)
 		return;
 	printf("{\n  \"ok\": false,\n  \"exit_code\": %d,\n", code);

@@ -45,11 +45,11 @@ int cow_repair_write_new(int fd, uint64_t size, const char *cow, const char *out
 	int r = 0;
 
 	if (!buf) {
-		fprintf(stderr, "snapsim: out of memory\n");
+		fprintf(stderr, "snapsim cow check: out of memory\n");
 		return -ENOMEM;
 	}
 	if (out_file_open(&of, out, &oo) < 0) {
-		fprintf(stderr, "snapsim: %s\n", of.msg);
+		fprintf(stderr, "snapsim cow check: %s\n", of.msg);
 		r = -EINVAL;
 		goto done;
 	}
@@ -58,19 +58,19 @@ int cow_repair_write_new(int fd, uint64_t size, const char *cow, const char *out
 		long long n = cli_pread_full(fd, buf, len, off);
 
 		if (n < 0 || (size_t)n != len) {
-			fprintf(stderr, "snapsim: %s: read error at byte offset %" PRIu64 "\n", cow, off);
+			fprintf(stderr, "snapsim cow check: %s: read error at byte offset %" PRIu64 "\n", cow, off);
 			r = -EIO;
 		} else if ((r = cli_pwrite_full(of.fd, buf, len, off)) < 0) {
-			fprintf(stderr, "snapsim: %s: write error: %s\n", out, strerror(-r));
+			fprintf(stderr, "snapsim cow check: %s: write error: %s\n", out, strerror(-r));
 		}
 		off += len;
 	}
 	for (size_t i = 0; i < p->nr_edits && !r; i++)
 		if ((r = cli_pwrite_full(of.fd, p->edits[i].new_bytes, p->edits[i].len,
 					 p->edits[i].off)) < 0)
-			fprintf(stderr, "snapsim: %s: write error: %s\n", out, strerror(-r));
+			fprintf(stderr, "snapsim cow check: %s: write error: %s\n", out, strerror(-r));
 	if (!r && (r = out_file_commit(&of)) < 0)
-		fprintf(stderr, "snapsim: %s\n", of.msg);
+		fprintf(stderr, "snapsim cow check: %s\n", of.msg);
 done:
 	out_file_close(&of);
 	free(buf);
@@ -85,7 +85,7 @@ static int write_undo(const char *undo, bool force, uint64_t size, const struct 
 	int r;
 
 	if (out_file_open(&of, undo, &oo) < 0) {
-		fprintf(stderr, "snapsim: %s\n", of.msg);
+		fprintf(stderr, "snapsim cow check: %s\n", of.msg);
 		out_file_close(&of);
 		return -EINVAL;
 	}
@@ -102,9 +102,9 @@ static int write_undo(const char *undo, bool force, uint64_t size, const struct 
 	if (!r)
 		r = write_all(of.fd, "end\n", 4);
 	if (r)
-		fprintf(stderr, "snapsim: %s: write error: %s\n", undo, strerror(-r));
+		fprintf(stderr, "snapsim cow check: %s: write error: %s\n", undo, strerror(-r));
 	else if ((r = out_file_commit(&of)) < 0)
-		fprintf(stderr, "snapsim: %s\n", of.msg);
+		fprintf(stderr, "snapsim cow check: %s\n", of.msg);
 	out_file_close(&of);
 	return r;
 }
@@ -122,13 +122,13 @@ static int ranges_hold(int fd, const char *cow, const struct cow_edit *e, size_t
 		bool same;
 
 		if (!buf) {
-			fprintf(stderr, "snapsim: out of memory\n");
+			fprintf(stderr, "snapsim cow check: out of memory\n");
 			return -ENOMEM;
 		}
 		got = cli_pread_full(fd, buf, e[i].len, e[i].off);
 		if (got < 0) {
 			free(buf);
-			fprintf(stderr, "snapsim: %s: read error at byte %" PRIu64 ": %s\n", cow,
+			fprintf(stderr, "snapsim cow check: %s: read error at byte %" PRIu64 ": %s\n", cow,
 				e[i].off, strerror((int)-got));
 			return (int)got;
 		}
@@ -136,7 +136,7 @@ static int ranges_hold(int fd, const char *cow, const struct cow_edit *e, size_t
 		       !memcmp(buf, want_new ? e[i].new_bytes : e[i].old_bytes, e[i].len);
 		free(buf);
 		if (!same) {
-			fprintf(stderr, "snapsim: %s: bytes %" PRIu64 "..%" PRIu64 " are not the %s "
+			fprintf(stderr, "snapsim cow check: %s: bytes %" PRIu64 "..%" PRIu64 " are not the %s "
 				"ones; nothing written\n", cow, e[i].off, e[i].off + e[i].len - 1,
 				want_new ? "repaired" : "expected");
 			return 0;
@@ -154,7 +154,7 @@ static int write_ranges(int fd, const char *cow, const struct cow_edit *e, size_
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (r)
-		fprintf(stderr, "snapsim: %s: write error: %s\n", cow, strerror(-r));
+		fprintf(stderr, "snapsim cow check: %s: write error: %s\n", cow, strerror(-r));
 	return r;
 }
 
@@ -166,7 +166,7 @@ int cow_repair_in_place(const char *cow, uint64_t size, const char *undo, bool f
 
 	if (fd < 0) {
 		r = -errno;
-		fprintf(stderr, "snapsim: %s: cannot open for writing: %s\n", cow, strerror(-r));
+		fprintf(stderr, "snapsim cow check: %s: cannot open for writing: %s\n", cow, strerror(-r));
 		return r;
 	}
 	r = ranges_hold(fd, cow, p->edits, p->nr_edits, false);
@@ -295,7 +295,7 @@ int cmd_cow_undo(int argc, char **argv)
 	    cli_pread_full(fd, d, have, 0) != (long long)have) {
 		int e = fd < 0 ? errno : d ? EIO : ENOMEM;
 
-		fprintf(stderr, "snapsim: %s: cannot read: %s\n", undo, strerror(e));
+		fprintf(stderr, "snapsim cow check: %s: cannot read: %s\n", undo, strerror(e));
 		ret = cli_exit_for_input_errno(-e);
 		if (fd >= 0)
 			close(fd);
@@ -305,21 +305,21 @@ int cmd_cow_undo(int argc, char **argv)
 	len = (size_t)have;
 	d[len] = '\0';
 	if (parse_undo(d, len, &want, &edits, &n, &where) < 0) {
-		fprintf(stderr, "snapsim: %s: %s\n", undo, where);
+		fprintf(stderr, "snapsim cow check: %s: %s\n", undo, where);
 		goto out;
 	}
 	fd = open(cow, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		ret = cli_exit_for_input_errno(-errno);
-		fprintf(stderr, "snapsim: %s: cannot open for writing: %s\n", cow, strerror(errno));
+		fprintf(stderr, "snapsim cow check: %s: cannot open for writing: %s\n", cow, strerror(errno));
 		goto out;
 	}
 	ret = CLI_EXIT_FAILED;
 	if (cli_fd_size(fd, &have) < 0) {
-		fprintf(stderr, "snapsim: %s: cannot read its size: %s\n", cow, strerror(errno));
+		fprintf(stderr, "snapsim cow check: %s: cannot read its size: %s\n", cow, strerror(errno));
 		ret = CLI_EXIT_IO;
 	} else if (have != want) {
-		fprintf(stderr, "snapsim: %s: is %" PRIu64 " bytes, the undo file is for %" PRIu64
+		fprintf(stderr, "snapsim cow check: %s: is %" PRIu64 " bytes, the undo file is for %" PRIu64
 			" bytes; nothing written\n", cow, have, want);
 	} else {
 		int h = ranges_hold(fd, cow, edits, n, true);

@@ -193,3 +193,19 @@ Test(cli_common, json_on_every_reporting_verb)
 	expect_json(16, N("\"code\": 16", "unknown option '--frob'"),
 		    "cow", "check", cow, "--frob", "--json", NULL);
 }
+
+/* An error line names its verb, as every other verb's does. */
+Test(cli_common, cow_errors_name_their_verb)
+{
+	struct run_result r;
+
+	write_text(tpath("cow.img"), "");
+	run(&r, "cow", "export", "--origin", tpath("absent"), "--cow", tpath("cow.img"), "-o",
+	    tpath("s.img"), NULL);
+	cr_expect_eq(r.status, 3, "%s", r.err);
+	cr_expect_eq(strncmp(r.err, "snapsim cow export: ", 20), 0, "%s", r.err);
+	run_free(&r);
+	run(&r, "cow", "check", tpath("cow.img"), "--origin", tpath("absent"), NULL);
+	cr_expect_eq(strncmp(r.err, "snapsim cow check: ", 19), 0, "%s", r.err);
+	run_free(&r);
+}

@@ -89,6 +89,12 @@ struct report_sweep {
 	long long points_offered; /* crash points the mode defines (any run's count) */
 };
 
+/*
+ * The trace's own name (its header's name:) when it says more than the file
+ * name (the default: the file name without .yaml), else NULL.
+ */
+const char *report_sweep_name(const struct report_sweep *s);
+
 struct report_sweeps {
 	struct report_sweep *v; /* ordered by trace, then id */
 	size_t n;

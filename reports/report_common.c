@@ -37,6 +37,23 @@ void report_md_escape(FILE *out, const char *s)
 	}
 }
 
+const char *report_sweep_name(const struct report_sweep *s)
+{
+	const char *base = s->trace ? strrchr(s->trace, '/') : NULL;
+	size_t n;
+
+	if (!s->trace || !s->trace_name || !s->trace_name[0])
+		return NULL;
+	base = base ? base + 1 : s->trace;
+	n = strlen(base);
+	if (n > 5 && !strcmp(base + n - 5, ".yaml"))
+		n -= 5;
+	if (!strcmp(s->trace_name, s->trace) || !strcmp(s->trace_name, base) || (strlen(s->trace_name) == n &&
+					     !strncmp(s->trace_name, base, n)))
+		return NULL;
+	return s->trace_name;
+}
+
 const char *report_verdict_colour(const char *v)
 {
 	if (!v)

@@ -109,7 +109,13 @@ static void section_runs_table(sqlite3 *db, const struct report_sweeps *sw, FILE
 		report_sweep_figures(db, s->id, &f);
 		fprintf(out, "<tr class=sweep><td><a href=\"#sweep-%lld\">", s->id);
 		esc(out, s->trace);
-		fprintf(out, "</a></td><td class=\"n wide\">%lld</td><td class=\"opt wide\"><code>", s->seed);
+		fputs("</a>", out);
+		if (report_sweep_name(s)) {
+			fputs("<br><small>&ldquo;", out);
+			esc(out, report_sweep_name(s));
+			fputs("&rdquo;</small>", out);
+		}
+		fprintf(out, "</td><td class=\"n wide\">%lld</td><td class=\"opt wide\"><code>", s->seed);
 		options_cell(out, s->options);
 		fputs("</code></td><td class=\"n wide\">", out);
 		shards_cell(out, s);

@@ -233,6 +233,11 @@ void report_html_traces(sqlite3 *db, const struct report_sweeps *sw, FILE *out)
 		report_sweep_figures(db, s->id, &f);
 		fprintf(out, "<h3 id=\"sweep-%lld\">", s->id);
 		esc(out, s->trace);
+		if (report_sweep_name(s)) {
+			fputs(" <small>&ldquo;", out);
+			esc(out, report_sweep_name(s));
+			fputs("&rdquo;</small>", out);
+		}
 		fprintf(out, " <small>(seed %lld)</small> ", s->seed);
 		report_html_badge(out, s->verdict ? s->verdict : "unfinished");
 		fputs("</h3>\n", out);

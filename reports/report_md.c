@@ -30,6 +30,11 @@ static void md_runs(sqlite3 *db, const struct report_sweeps *sw, FILE *out)
 		report_sweep_figures(db, s->id, &f);
 		fputs("| ", out);
 		esc(out, s->trace);
+		if (report_sweep_name(s)) {
+			fputs(" (", out);
+			esc(out, report_sweep_name(s));
+			fputs(")", out);
+		}
 		fprintf(out, " | %lld | ", s->seed);
 		if (s->shard_n)
 			fprintf(out, "%u%s%u", s->nr_runs, " of ", s->shard_n);

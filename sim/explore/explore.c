@@ -47,6 +47,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 	struct replay_result rr;
 	struct trace_error err;
 	enum replay_status st;
+	char name[TRACE_NAME_MAX] = ""; /* the header's name: (default: the file's) */
 
 	memset(res, 0, sizeof(*res));
 	res->fail_point = -1;
@@ -59,31 +60,35 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 	ro.crash_ctx = &er;
 	ro.quiet = true;
 
-	/* The seed is fixed before the first crash point: validate, then learn it. */
+	/* The seed is fixed before the first crash point, and the trace's name
+	 * goes to the database: read the header (replay_run reports the seed
+	 * it used, but the hook needs it first). */
 	trace_error_clear(&err);
-	if (o->has_seed) {
-		res->seed = o->seed;
-	} else {
-		/* replay_run reports the seed it used; the hook needs it first,
-		 * so run a validation pass that only reads the header. */
+	res->seed = o->seed;
+	{
 		struct trace_reader *tr = NULL;
 		int r = buf ? trace_open_mem(path, buf, len, TRACE_EXPAND_ONCE, &tr, &err)
 			    : trace_open(path, TRACE_EXPAND_ONCE, &tr, &err);
 
-		if (r) {
+		if (r && !o->has_seed) {
 			snprintf(res->replay_failure, sizeof(res->replay_failure), "%s", err.text);
 			res->verdict = EXPLORE_BAD_TRACE;
 			return res->verdict;
 		}
-		res->seed = trace_header(tr)->has_seed ? trace_header(tr)->seed : 1;
-		trace_close(tr);
+		if (!r) {
+			snprintf(name, sizeof(name), "%s", trace_header(tr)->name);
+			if (!o->has_seed)
+				res->seed = trace_header(tr)->has_seed ? trace_header(tr)->seed : 1;
+			trace_close(tr);
+		}
+		trace_error_clear(&err);
 		ro.has_seed = true;
 		ro.seed = res->seed;
 	}
 
 	if (o->db) {
 		struct statedb_run run = {
-			.trace = path, .trace_name = trace_base(path), .seed = res->seed,
+			.trace = path, .trace_name = name[0] ? name : trace_base(path), .seed = res->seed,
 			.options = o->options_text, .version = o->version, .started = o->started,
 		};
 

@@ -206,3 +206,40 @@ Test(cli_statedb, merge_checks_inputs_first_and_never_leaves_a_partial_output)
 	run_free(&r);
 	cr_assert_eq(files_with(".snapsim-"), 0);
 }
+
+/* A trace's name: is what the database and the report call it, beside its file. */
+Test(cli_statedb, the_header_name_reaches_the_database_and_the_report)
+{
+	struct run_result r;
+	char *html, *md;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	write_text(tpath("named.yaml"), "version: 1\nname: nightly-fsync\n" "disks:\n"
+		   "  - {name: d, size: 1M}\nsteps:\n  - write: {dev: d, length: 8s, data: seed-1}\n"
+		   "  - crash: after\n");
+	write_text(tpath("t.yaml"), trace);
+	run(&r, "explore", tpath("named.yaml"), tpath("t.yaml"), "--mode", "marked", "--db",
+	    tpath("n.db"), "-q", NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	run_free(&r);
+	cr_assert_eq(sqlite3_open_v2(tpath("n.db"), &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, "SELECT trace_name FROM runs ORDER BY id", -1, &st, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "nightly-fsync");
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "t", "the default: the file's");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	run(&r, "report", "--db", tpath("n.db"), "-o", tpath("rep"), "-q", NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	run_free(&r);
+	html = slurp(tpath("rep/report.html"), NULL);
+	md = slurp(tpath("rep/report.md"), NULL);
+	assert_has(html, "named.yaml <small>&ldquo;nightly-fsync&rdquo;</small>");
+	assert_has(md, "named.yaml (nightly-fsync) |");
+	assert_lacks(html, "&ldquo;t&rdquo;"); /* a default name says nothing more */
+	free(html);
+	free(md);
+}

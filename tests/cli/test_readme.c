@@ -57,3 +57,24 @@ Test(readme, package_list_is_setup_sh_list)
 	free(setup);
 	free(readme);
 }
+
+/*
+ * The documentation stands alone: no Markdown file of the repository points
+ * outside it (../shared/...) or to an issue by number.
+ */
+Test(readme, docs_point_nowhere_outside_the_repository)
+{
+	char cmd[1024], *out;
+
+	test_dir_make();
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && find . -name '*.md' -not -path './build*' -not -path './.git/*' | "
+		 "xargs grep -n -i -E "
+		 "'\\.\\./shared|/work/shared|issue [0-9]|issues/[0-9]' > '%s/hits' 2>/dev/null; true",
+		 SNAPSIM_SOURCE_DIR, test_dir);
+	cr_assert_eq(system(cmd), 0);
+	out = slurp(tpath("hits"), NULL);
+	cr_expect_str_eq(out, "", "references outside the repository:\n%s", out);
+	free(out);
+	test_dir_remove();
+}

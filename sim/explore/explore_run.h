@@ -33,6 +33,8 @@ struct explore_run {
 	uint64_t *seen;      /* hashes checked at the current point */
 	size_t nr_seen, cap_seen;
 	struct explore_check_result cr; /* the checker's verdict on the current state */
+	struct replay_rec *ref; /* the current point's reference state (explore_fast.c) */
+	unsigned ref_tries;
 };
 
 static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
@@ -54,6 +56,15 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 void explore_save_state(struct explore_run *er, struct replay_world *w,
 			struct sim_disk **crashed, const struct replay_crash_point *cp,
 			uint64_t h);
+ * Check one state of the current crash point (explore_fast.c): judged
+ * against the point's reference when it can be, else in full. The verdict
+ * and *out are explore_check_state's.
+ */
+enum explore_verdict explore_fast_check(struct explore_run *er, struct replay_world *w,
+					struct sim_disk **forks, uint64_t seed,
+					struct explore_state_result *out);
+/* The crash point is done: drop its reference. */
+void explore_fast_point_end(struct explore_run *er);
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);

@@ -521,6 +521,16 @@ uint64_t sim_disk_durable_hash(struct sim_disk *d)
 	return sim_map_hash(&d->durable);
 }
 
+int sim_disk_durable_diff(const struct sim_disk *a, const struct sim_disk *b,
+			  sim_map_diff_fn *fn, void *ctx)
+{
+	if (a->durable.store != b->durable.store ||
+	    a->durable.size_sectors != b->durable.size_sectors)
+		return -EINVAL;
+	sim_map_diff(&a->durable, &b->durable, fn, ctx);
+	return 0;
+}
+
 uint64_t sim_disk_current_hash(struct sim_disk *d)
 {
 	return sim_map_hash(&d->current);

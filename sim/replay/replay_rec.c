@@ -1,0 +1,658 @@
+/*
+ * replay_rec.c - the provenance recorder of a reference state and judging
+ * other crash states against it (replay_rec.h says what and why).
+ *
+ * The taps report every completed disk request (rp_rec_io), check_all
+ * each read request (rp_rec_read_begin/_end), replay_world_write each test
+ * write (rp_rec_write_begin/_end), the restart its end (rp_rec_started).
+ * A read lands in a check request's buffer (dm passes the caller's buffer
+ * down: the data pointer says which sectors of the request it fills), or
+ * somewhere else: before the stack is up, or not copied out to a disk
+ * unchanged, such a read is control; a write from a buffer such a read
+ * filled gives the written sectors that read's provenance.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "pattern.h"
+#include "replay_impl.h"
+#include "replay_rec.h"
+
+enum { PV_UNSET = 0, PV_CRASH, PV_PATTERN, PV_FIXED };
+
+#define PV_NO_BYTES UINT64_MAX
+/* Something the recording does not follow: it cannot judge other states. */
+#define REC_BAD(r) ((r)->bad = true)
+
+struct rr_prov {
+	uint8_t kind;
+	uint32_t disk;        /* PV_CRASH */
+	uint64_t a;           /* CRASH: sector; PATTERN: pattern sector; FIXED: pool sector */
+};
+
+struct rr_event {
+	bool write;
+	unsigned dev;         /* index in names */
+	uint64_t sector;
+	uint32_t n;
+	uint64_t pos;         /* read: first position */
+	unsigned flags;
+	int status;
+};
+
+/* A read that filled a buffer of the stack's own (a copy, or control). */
+struct rr_copy {
+	const uint8_t *ptr;
+	uint32_t n;
+	struct rr_prov *prov;
+	bool copied;
+};
+
+struct rr_disk {
+	struct sim_disk *crashed;    /* the reference's crashed image (a fork we own) */
+	sector_t size;
+	struct rr_prov *written;     /* per sector, written during the check; NULL: none yet */
+	uint64_t *control;           /* bitmap: crashed sectors the stack acts on */
+	uint64_t *settled_src;       /* bitmap: crashed sectors a settled position reads */
+};
+
+struct replay_rec {
+	unsigned nd;
+	struct rr_disk *d;
+	bool bad, started, finished;
+	struct model *m0;
+	char (*names)[TRACE_NAME_MAX];
+	unsigned nr_names, cap_names;
+	struct rr_event *ev;
+	size_t nr_ev, cap_ev;
+	struct rr_prov *pos;
+	uint8_t *settled;
+	size_t nr_pos, cap_pos;
+	uint8_t *pool;               /* FIXED bytes, 512 per sector */
+	size_t nr_pool, cap_pool;
+	struct rr_copy *copies;
+	size_t nr_copies, cap_copies;
+	const uint8_t *rbuf;         /* the check read in flight */
+	uint64_t rpos;
+	uint32_t rn;
+	const uint8_t *wbuf;         /* the test write in flight */
+	uint64_t wsector;
+	uint32_t wn;
+	uint64_t seed;
+	bool have_seed;
+	uint64_t *unsettled;
+	size_t nr_unsettled;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 16;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	n = realloc(*p, c * elem);
+	if (!n)
+		return -1;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+struct replay_rec *replay_rec_new(unsigned nr_disks)
+{
+	struct replay_rec *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return NULL;
+	rec->d = calloc(nr_disks ? nr_disks : 1, sizeof(*rec->d));
+	if (!rec->d) {
+		free(rec);
+		return NULL;
+	}
+	rec->nd = nr_disks;
+	return rec;
+}
+
+static void copies_clear(struct replay_rec *rec);
+
+void replay_rec_free(struct replay_rec *rec)
+{
+	if (!rec)
+		return;
+	copies_clear(rec);
+	for (unsigned i = 0; i < rec->nd; i++) {
+		if (rec->d[i].crashed)
+			sim_disk_destroy(rec->d[i].crashed);
+		free(rec->d[i].written);
+		free(rec->d[i].control);
+		free(rec->d[i].settled_src);
+	}
+	free(rec->d);
+	if (rec->m0)
+		model_destroy(rec->m0);
+	free(rec->names);
+	free(rec->ev);
+	free(rec->pos);
+	free(rec->settled);
+	free(rec->pool);
+	free(rec->copies);
+	free(rec->unsettled);
+	free(rec);
+}
+
+uint64_t replay_rec_positions(const struct replay_rec *rec)
+{
+	return rec->nr_pos;
+}
+
+uint64_t replay_rec_unsettled(const struct replay_rec *rec)
+{
+	return rec->nr_unsettled;
+}
+
+/* ---- recording ------------------------------------------------------- */
+
+static void bit_set(uint64_t *bm, uint64_t i)
+{
+	bm[i / 64] |= 1ull << (i % 64);
+}
+
+static bool bits_any(const uint64_t *bm, uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		if (!(i % 64) && i + 64 <= first + n) {
+			if (bm[i / 64])
+				return true;
+			i += 63;
+			continue;
+		}
+		if (bm[i / 64] & (1ull << (i % 64)))
+			return true;
+	}
+	return false;
+}
+
+int replay_rec_attach(struct replay_rec *rec, struct sim_disk **crashed, unsigned nr_disks)
+{
+	if (rec->started || rec->nd != nr_disks)
+		return -EINVAL;
+	for (unsigned i = 0; i < nr_disks; i++) {
+		struct rr_disk *d = &rec->d[i];
+		size_t words;
+
+		d->size = sim_disk_config(crashed[i])->size_sectors;
+		words = (size_t)(d->size + 63) / 64;
+		if (!d->crashed && sim_disk_fork(crashed[i], NULL, 0, NULL, &d->crashed))
+			return -ENOMEM;
+		if (!d->control)
+			d->control = calloc(words ? words : 1, sizeof(uint64_t));
+		if (!d->settled_src)
+			d->settled_src = calloc(words ? words : 1, sizeof(uint64_t));
+		if (!d->control || !d->settled_src)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void replay_rec_control(struct replay_rec *rec, unsigned disk, sector_t sector, uint32_t nr)
+{
+	if (!rec || disk >= rec->nd || !rec->d[disk].control) {
+		if (rec)
+			REC_BAD(rec);
+		return;
+	}
+	for (uint32_t i = 0; i < nr && sector + i < rec->d[disk].size; i++)
+		bit_set(rec->d[disk].control, sector + i);
+}
+
+/* Where disk sector (disk, s) got its bytes: a write of the check, or the crash. */
+static struct rr_prov resolve(const struct replay_rec *rec, unsigned disk, sector_t s)
+{
+	const struct rr_disk *d = &rec->d[disk];
+	struct rr_prov p = { PV_CRASH, disk, s };
+
+	if (d->written && d->written[s].kind != PV_UNSET)
+		return d->written[s];
+	return p;
+}
+
+static void prov_control(struct replay_rec *rec, const struct rr_prov *p)
+{
+	if (p->kind == PV_CRASH)
+		bit_set(rec->d[p->disk].control, p->a);
+}
+
+/* Reads no write copied out are control; forget them all. */
+static void copies_clear(struct replay_rec *rec)
+{
+	for (size_t i = 0; i < rec->nr_copies; i++) {
+		struct rr_copy *c = &rec->copies[i];
+
+		if (!c->copied)
+			for (uint32_t k = 0; k < c->n; k++)
+				prov_control(rec, &c->prov[k]);
+		free(c->prov);
+	}
+	rec->nr_copies = 0;
+}
+
+static bool inside(const uint8_t *p, size_t len, const uint8_t *buf, size_t blen)
+{
+	return buf && p >= buf && p + len <= buf + blen;
+}
+
+static void rec_read(struct replay_rec *rec, unsigned disk, sector_t s, uint32_t n,
+		     const uint8_t *data)
+{
+	size_t len = (size_t)n * SECTOR_SIZE;
+
+	if (rec->started && inside(data, len, rec->rbuf, (size_t)rec->rn * SECTOR_SIZE)) {
+		size_t off = (size_t)(data - rec->rbuf);
+
+		if (off % SECTOR_SIZE) {
+			REC_BAD(rec);
+			return;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			rec->pos[rec->rpos + off / SECTOR_SIZE + i] = resolve(rec, disk, s + i);
+		return;
+	}
+	if (!rec->started) {
+		for (uint32_t i = 0; i < n; i++) {
+			struct rr_prov p = resolve(rec, disk, s + i);
+
+			prov_control(rec, &p);
+		}
+		return;
+	}
+	if (grow((void **)&rec->copies, &rec->cap_copies, rec->nr_copies + 1,
+		 sizeof(*rec->copies))) {
+		REC_BAD(rec);
+		return;
+	}
+	struct rr_copy *c = &rec->copies[rec->nr_copies];
+
+	c->prov = malloc((n ? n : 1) * sizeof(*c->prov));
+	if (!c->prov) {
+		REC_BAD(rec);
+		return;
+	}
+	rec->nr_copies++;
+	c->ptr = data;
+	c->n = n;
+	c->copied = false;
+	for (uint32_t i = 0; i < n; i++)
+		c->prov[i] = resolve(rec, disk, s + i);
+}
+
+static void rec_write(struct replay_rec *rec, unsigned disk, sector_t s, uint32_t n,
+		      const uint8_t *data, bool discard)
+{
+	struct rr_disk *d = &rec->d[disk];
+
+	if (!d->written) {
+		d->written = calloc(d->size ? d->size : 1, sizeof(*d->written));
+		if (!d->written) {
+			REC_BAD(rec);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *p = data ? data + (size_t)i * SECTOR_SIZE : NULL;
+		struct rr_prov v = { PV_FIXED, 0, PV_NO_BYTES };
+
+		if (!discard && p) {
+			bool found = false;
+
+			for (size_t k = rec->nr_copies; k-- > 0 && !found;) {
+				struct rr_copy *c = &rec->copies[k];
+
+				if (inside(p, SECTOR_SIZE, c->ptr, (size_t)c->n * SECTOR_SIZE) &&
+				    !((size_t)(p - c->ptr) % SECTOR_SIZE)) {
+					v = c->prov[(size_t)(p - c->ptr) / SECTOR_SIZE];
+					c->copied = true;
+					found = true;
+				}
+			}
+			if (!found && inside(p, SECTOR_SIZE, rec->wbuf, (size_t)rec->wn * SECTOR_SIZE) &&
+			    !((size_t)(p - rec->wbuf) % SECTOR_SIZE)) {
+				v.kind = PV_PATTERN;
+				v.a = rec->wsector + (size_t)(p - rec->wbuf) / SECTOR_SIZE;
+			}
+		}
+		if (s + i < d->size)
+			d->written[s + i] = v;
+	}
+}
+
+void rp_rec_io(struct replay_rec *rec, unsigned disk, enum bio_op op, sector_t sector,
+	       uint32_t nr, const uint8_t *data, int status)
+{
+	if (rec->bad || rec->finished)
+		return;
+	if (disk >= rec->nd || sector > rec->d[disk].size || nr > rec->d[disk].size - sector) {
+		REC_BAD(rec);
+		return;
+	}
+	if (status && op != BIO_FLUSH) {
+		REC_BAD(rec); /* an I/O error: nothing to follow */
+		return;
+	}
+	switch (op) {
+	case BIO_READ:
+		rec_read(rec, disk, sector, nr, data);
+		break;
+	case BIO_WRITE:
+		rec_write(rec, disk, sector, nr, data, false);
+		break;
+	case BIO_DISCARD:
+		rec_write(rec, disk, sector, nr, NULL, true);
+		break;
+	default:
+		break;
+	}
+}
+
+void rp_rec_started(struct replay_rec *rec, const struct model *m)
+{
+	copies_clear(rec);
+	rec->m0 = model_clone(m);
+	if (!rec->m0)
+		REC_BAD(rec);
+	rec->started = true;
+}
+
+static int name_index(const struct replay_rec *rec, const char *dev)
+{
+	for (unsigned i = 0; i < rec->nr_names; i++)
+		if (!strcmp(rec->names[i], dev))
+			return (int)i;
+	return -1;
+}
+
+/* Intern dev (names are few: the world's devices and disks). */
+static int intern(struct replay_rec *rec, const char *dev)
+{
+	size_t cap = rec->cap_names;
+	int i = name_index(rec, dev);
+
+	if (i >= 0)
+		return i;
+	if (grow((void **)&rec->names, &cap, rec->nr_names + 1, sizeof(*rec->names)))
+		return -1;
+	rec->cap_names = (unsigned)cap;
+	snprintf(rec->names[rec->nr_names], TRACE_NAME_MAX, "%s", dev);
+	return (int)rec->nr_names++;
+}
+
+static struct rr_event *event_add(struct replay_rec *rec, bool write, const char *dev,
+				  sector_t sector, uint32_t n)
+{
+	int di = intern(rec, dev);
+	struct rr_event *e;
+
+	if (di < 0 || grow((void **)&rec->ev, &rec->cap_ev, rec->nr_ev + 1, sizeof(*rec->ev))) {
+		REC_BAD(rec);
+		return NULL;
+	}
+	e = &rec->ev[rec->nr_ev++];
+	memset(e, 0, sizeof(*e));
+	e->write = write;
+	e->dev = (unsigned)di;
+	e->sector = sector;
+	e->n = n;
+	return e;
+}
+
+void rp_rec_read_begin(struct replay_rec *rec, const char *dev, sector_t sector, uint32_t n,
+		       const uint8_t *buf)
+{
+	struct rr_event *e;
+
+	if (rec->bad || !rec->started || rec->finished)
+		return;
+	e = event_add(rec, false, dev, sector, n);
+	if (!e || grow((void **)&rec->pos, &rec->cap_pos, rec->nr_pos + n, sizeof(*rec->pos))) {
+		REC_BAD(rec);
+		return;
+	}
+	e->pos = rec->nr_pos;
+	memset(rec->pos + rec->nr_pos, 0, (size_t)n * sizeof(*rec->pos));
+	rec->nr_pos += n;
+	rec->rbuf = buf;
+	rec->rpos = e->pos;
+	rec->rn = n;
+}
+
+/* The request's bytes: FIXED positions keep them, the others must agree with them. */
+void rp_rec_read_end(struct replay_rec *rec, int status, const uint8_t *buf)
+{
+	uint8_t tmp[SECTOR_SIZE];
+
+	if (rec->bad || !rec->rbuf) {
+		rec->rbuf = NULL;
+		return;
+	}
+	if (status) {
+		/* Failed reads (an invalid snapshot): what the model says of them
+		 * depends on the stores' states, not on any state's bytes. */
+		rec->ev[rec->nr_ev - 1].status = status;
+		for (uint32_t i = 0; i < rec->rn; i++)
+			rec->pos[rec->rpos + i].kind = PV_FIXED;
+		copies_clear(rec);
+		rec->rbuf = NULL;
+		return;
+	}
+	for (uint32_t i = 0; i < rec->rn && !rec->bad; i++) {
+		struct rr_prov *p = &rec->pos[rec->rpos + i];
+		const uint8_t *got = buf + (size_t)i * SECTOR_SIZE;
+
+		switch (p->kind) {
+		case PV_CRASH:
+			if (sim_disk_read_durable(rec->d[p->disk].crashed, p->a, 1, tmp) ||
+			    memcmp(tmp, got, SECTOR_SIZE))
+				REC_BAD(rec);
+			break;
+		case PV_PATTERN:
+			pattern_fill(rec->seed, p->a, tmp);
+			if (!rec->have_seed || memcmp(tmp, got, SECTOR_SIZE))
+				REC_BAD(rec);
+			break;
+		default:
+			if (grow((void **)&rec->pool, &rec->cap_pool, (rec->nr_pool + 1) * SECTOR_SIZE, 1)) {
+				REC_BAD(rec);
+				break;
+			}
+			memcpy(rec->pool + rec->nr_pool * SECTOR_SIZE, got, SECTOR_SIZE);
+			p->kind = PV_FIXED;
+			p->a = rec->nr_pool++;
+			break;
+		}
+	}
+	copies_clear(rec);
+	rec->rbuf = NULL;
+}
+
+void rp_rec_write_begin(struct replay_rec *rec, const char *dev, sector_t sector, uint32_t n,
+			unsigned flags, const uint8_t *buf, uint64_t seed)
+{
+	struct rr_event *e;
+
+	if (rec->bad || !rec->started || rec->finished)
+		return;
+	if (rec->have_seed && rec->seed != seed)
+		REC_BAD(rec); /* two seeds: a state's writes would not be one substitution */
+	rec->seed = seed;
+	rec->have_seed = true;
+	e = event_add(rec, true, dev, sector, n);
+	if (!e)
+		return;
+	e->flags = flags;
+	rec->wbuf = buf;
+	rec->wsector = sector;
+	rec->wn = n;
+}
+
+void rp_rec_write_end(struct replay_rec *rec, int status)
+{
+	if (rec->bad || !rec->wbuf) {
+		rec->wbuf = NULL;
+		return;
+	}
+	rec->ev[rec->nr_ev - 1].status = status;
+	if (status)
+		REC_BAD(rec);
+	copies_clear(rec);
+	rec->wbuf = NULL;
+}
+
+/* ---- judging --------------------------------------------------------- */
+
+static void write_model(struct model *m, const char *dev, const struct rr_event *e,
+			uint64_t seed)
+{
+	struct model_data md = { .kind = MODEL_DATA_PATTERN, .seed = seed, .base = e->sector };
+	uint64_t id;
+
+	model_write_begin(m, dev, e->sector, e->n, &md, (e->flags & BIO_FUA) ? MODEL_FUA : 0, &id);
+	model_write_end(m, id, e->status);
+}
+
+int replay_rec_finish(struct replay_rec *rec)
+{
+	struct model *mc;
+	size_t nu = 0;
+
+	if (rec->bad || !rec->started || rec->rbuf || rec->wbuf || !rec->m0)
+		return -1;
+	rec->finished = true;
+	rec->settled = calloc(rec->nr_pos ? rec->nr_pos : 1, 1);
+	mc = model_clone(rec->m0);
+	if (!rec->settled || !mc) {
+		if (mc)
+			model_destroy(mc);
+		REC_BAD(rec);
+		return -1;
+	}
+	/* No read applied: an allowed set of one here is one whatever reads pin. */
+	for (size_t i = 0; i < rec->nr_ev; i++) {
+		const struct rr_event *e = &rec->ev[i];
+		const char *dev = rec->names[e->dev];
+
+		if (e->write) {
+			write_model(mc, dev, e, rec->seed);
+			continue;
+		}
+		if (e->status) {
+			memset(rec->settled + e->pos, 1, e->n);
+			continue;
+		}
+		for (uint32_t k = 0; k < e->n; k++) {
+			struct model_expect x;
+
+			if (!model_read_expect(mc, dev, e->sector + k, &x) && x.may_succeed &&
+			    !x.may_fail && x.n_total == 1)
+				rec->settled[e->pos + k] = 1;
+		}
+	}
+	model_destroy(mc);
+	for (size_t p = 0; p < rec->nr_pos; p++)
+		if (!rec->settled[p])
+			nu++;
+	rec->unsettled = malloc((nu ? nu : 1) * sizeof(*rec->unsettled));
+	if (!rec->unsettled) {
+		REC_BAD(rec);
+		return -1;
+	}
+	for (size_t p = 0; p < rec->nr_pos; p++) {
+		const struct rr_prov *v = &rec->pos[p];
+
+		if (!rec->settled[p])
+			rec->unsettled[rec->nr_unsettled++] = p;
+		else if (v->kind == PV_CRASH)
+			bit_set(rec->d[v->disk].settled_src, v->a);
+	}
+	return 0;
+}
+
+struct judge_diff {
+	const struct rr_disk *d;
+	bool differs;          /* on control or on what a settled position reads */
+};
+
+static void judge_run(void *ctx, sector_t sector, uint32_t nr)
+{
+	struct judge_diff *jd = ctx;
+
+	if (bits_any(jd->d->control, sector, nr) || bits_any(jd->d->settled_src, sector, nr))
+		jd->differs = true;
+}
+
+#define JUDGE_RUN 64
+
+int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t seed)
+{
+	uint8_t buf[JUDGE_RUN * SECTOR_SIZE];
+	struct model *mx;
+	size_t u = 0;
+
+	if (rec->bad || !rec->finished)
+		return 1;
+	for (unsigned i = 0; i < rec->nd; i++) {
+		struct judge_diff jd = { &rec->d[i], false };
+
+		if (sim_disk_durable_diff(crashed[i], rec->d[i].crashed, judge_run, &jd) ||
+		    jd.differs)
+			return 1;
+	}
+	if (!rec->nr_unsettled)
+		return 0;
+	mx = model_clone(rec->m0);
+	if (!mx)
+		return 1;
+	for (size_t i = 0; i < rec->nr_ev; i++) {
+		const struct rr_event *e = &rec->ev[i];
+		const char *dev = rec->names[e->dev];
+
+		if (e->write) {
+			write_model(mx, dev, e, seed);
+			continue;
+		}
+		while (u < rec->nr_unsettled && rec->unsettled[u] < e->pos + e->n) {
+			uint64_t p0 = rec->unsettled[u];
+			uint32_t n = 0;
+			struct model_mismatch mm;
+
+			while (u < rec->nr_unsettled && rec->unsettled[u] == p0 + n &&
+			       p0 + n < e->pos + e->n && n < JUDGE_RUN) {
+				const struct rr_prov *v = &rec->pos[p0 + n];
+				uint8_t *b = buf + (size_t)n * SECTOR_SIZE;
+
+				if (v->kind == PV_CRASH) {
+					if (sim_disk_read_durable(crashed[v->disk], v->a, 1, b)) {
+						model_destroy(mx);
+						return 1;
+					}
+				} else if (v->kind == PV_PATTERN) {
+					pattern_fill(seed, v->a, b);
+				} else {
+					memcpy(b, rec->pool + v->a * SECTOR_SIZE, SECTOR_SIZE);
+				}
+				n++;
+				u++;
+			}
+			if (model_check_read(mx, dev, e->sector + (p0 - e->pos), n, buf, 0, &mm)) {
+				model_destroy(mx);
+				return 1;
+			}
+		}
+	}
+	model_destroy(mx);
+	return 0;
+}

@@ -56,6 +56,7 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 void explore_save_state(struct explore_run *er, struct replay_world *w,
 			struct sim_disk **crashed, const struct replay_crash_point *cp,
 			uint64_t h);
+/*
  * Check one state of the current crash point (explore_fast.c): judged
  * against the point's reference when it can be, else in full. The verdict
  * and *out are explore_check_state's.

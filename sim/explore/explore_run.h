@@ -33,8 +33,16 @@ struct explore_run {
 	uint64_t *seen;      /* hashes checked at the current point */
 	size_t nr_seen, cap_seen;
 	struct explore_check_result cr; /* the checker's verdict on the current state */
-	struct replay_rec *ref; /* the current point's reference state (explore_fast.c) */
-	unsigned ref_tries;
+	/* The current point's reference states (explore_fast.c). */
+	struct explore_ref {
+		struct replay_rec *rec;
+		int64_t cow_used;    /* its decoded stores: the judged state's rows */
+		bool partial_area, invalid_uncommitted;
+		struct exc_row *exc;
+		size_t nr_exc;
+	} refs[4];
+	unsigned nr_refs, ref_tries;
+	bool last_state;     /* the point's last state: nothing left to judge against a recording */
 };
 
 static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)

@@ -59,6 +59,20 @@ struct rr_disk {
 	uint64_t *settled_src;       /* bitmap: crashed sectors a settled position reads */
 };
 
+/* What an unsettled position may read: contents acont[first..first+n). */
+struct rr_allow {
+	uint32_t first;
+	uint8_t n;
+	bool hard;            /* not a plain choice (EIO allowed, too many): ask the full check */
+};
+
+/* An unsettled position reading a crashed sector (the judge's index, sorted). */
+struct rr_src {
+	uint32_t disk;
+	uint64_t sector;
+	uint64_t u;           /* index in unsettled[] and allow[] */
+};
+
 struct replay_rec {
 	unsigned nd;
 	struct rr_disk *d;
@@ -84,7 +98,13 @@ struct replay_rec {
 	uint64_t seed;
 	bool have_seed;
 	uint64_t *unsettled;
-	size_t nr_unsettled;
+	size_t nr_unsettled, cap_unsettled;
+	struct rr_allow *allow;      /* per unsettled position */
+	size_t cap_allow;
+	struct model_content *acont;
+	size_t nr_acont, cap_acont;
+	struct rr_src *src;          /* unsettled crash positions by (disk, sector) */
+	size_t nr_src;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -143,6 +163,9 @@ void replay_rec_free(struct replay_rec *rec)
 	free(rec->pool);
 	free(rec->copies);
 	free(rec->unsettled);
+	free(rec->allow);
+	free(rec->acont);
+	free(rec->src);
 	free(rec);
 }
 
@@ -524,24 +547,84 @@ static void write_model(struct model *m, const char *dev, const struct rr_event 
 	model_write_end(m, id, e->status);
 }
 
+/* A position's identity row: its sector state and where its bytes came from. */
+struct rr_tie {
+	uint64_t id;
+	uint8_t kind;
+	uint32_t disk;
+	uint64_t a;
+};
+
+static int tie_cmp(const void *x, const void *y)
+{
+	const struct rr_tie *a = x, *b = y;
+
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->disk != b->disk)
+		return a->disk < b->disk ? -1 : 1;
+	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+static int src_cmp(const void *x, const void *y)
+{
+	const struct rr_src *a = x, *b = y;
+
+	if (a->disk != b->disk)
+		return a->disk < b->disk ? -1 : 1;
+	if (a->sector != b->sector)
+		return a->sector < b->sector ? -1 : 1;
+	return a->u < b->u ? -1 : a->u > b->u;
+}
+
+/* One unsettled position p with the allowed set x. */
+static int add_unsettled(struct replay_rec *rec, uint64_t p, const struct model_expect *x)
+{
+	struct rr_allow a = { (uint32_t)rec->nr_acont, (uint8_t)x->n,
+			      x->may_fail || !x->may_succeed || x->n_total > x->n };
+
+	size_t cap = rec->cap_allow;
+
+	if (grow((void **)&rec->unsettled, &rec->cap_unsettled, rec->nr_unsettled + 1,
+		 sizeof(*rec->unsettled)) ||
+	    grow((void **)&rec->allow, &cap, rec->nr_unsettled + 1, sizeof(*rec->allow)) ||
+	    grow((void **)&rec->acont, &rec->cap_acont, rec->nr_acont + x->n, sizeof(*rec->acont)))
+		return -1;
+	rec->cap_allow = cap;
+	memcpy(rec->acont + rec->nr_acont, x->c, x->n * sizeof(*x->c));
+	rec->nr_acont += x->n;
+	rec->allow[rec->nr_unsettled] = a;
+	rec->unsettled[rec->nr_unsettled++] = p;
+	return 0;
+}
+
+/*
+ * Judge every position once on the recovered model with the test writes
+ * and no read applied: one allowed content makes it settled; the others
+ * keep their allowed sets. Pins tie reads of one sector state: the judge
+ * may check each position alone only when every read of one state takes
+ * its bytes from one source, which it checks here.
+ */
 int replay_rec_finish(struct replay_rec *rec)
 {
 	struct model *mc;
-	size_t nu = 0;
+	struct rr_tie *ties;
+	size_t nt = 0;
+	int ret = 0;
 
 	if (rec->bad || !rec->started || rec->rbuf || rec->wbuf || !rec->m0)
 		return -1;
 	rec->finished = true;
 	rec->settled = calloc(rec->nr_pos ? rec->nr_pos : 1, 1);
+	ties = malloc((rec->nr_pos ? rec->nr_pos : 1) * sizeof(*ties));
 	mc = model_clone(rec->m0);
-	if (!rec->settled || !mc) {
-		if (mc)
-			model_destroy(mc);
-		REC_BAD(rec);
-		return -1;
+	if (!rec->settled || !mc || !ties) {
+		ret = -1;
+		goto out;
 	}
-	/* No read applied: an allowed set of one here is one whatever reads pin. */
-	for (size_t i = 0; i < rec->nr_ev; i++) {
+	for (size_t i = 0; i < rec->nr_ev && !ret; i++) {
 		const struct rr_event *e = &rec->ev[i];
 		const char *dev = rec->names[e->dev];
 
@@ -553,106 +636,134 @@ int replay_rec_finish(struct replay_rec *rec)
 			memset(rec->settled + e->pos, 1, e->n);
 			continue;
 		}
-		for (uint32_t k = 0; k < e->n; k++) {
+		for (uint32_t k = 0; k < e->n && !ret; k++) {
+			const struct rr_prov *v = &rec->pos[e->pos + k];
 			struct model_expect x;
+			uint64_t id;
 
-			if (!model_read_expect(mc, dev, e->sector + k, &x) && x.may_succeed &&
-			    !x.may_fail && x.n_total == 1)
+			if (model_read_expect_id(mc, dev, e->sector + k, &x, &id)) {
+				ret = -1;
+				break;
+			}
+			if (x.may_succeed && !x.may_fail && x.n_total == 1)
 				rec->settled[e->pos + k] = 1;
+			else if (add_unsettled(rec, e->pos + k, &x))
+				ret = -1;
+			if (id && (v->kind == PV_CRASH || !rec->settled[e->pos + k]))
+				ties[nt++] = (struct rr_tie){ id, v->kind, v->disk, v->a };
 		}
 	}
-	model_destroy(mc);
-	for (size_t p = 0; p < rec->nr_pos; p++)
-		if (!rec->settled[p])
-			nu++;
-	rec->unsettled = malloc((nu ? nu : 1) * sizeof(*rec->unsettled));
-	if (!rec->unsettled) {
-		REC_BAD(rec);
-		return -1;
+	if (ret)
+		goto out;
+	/* One sector state, one source: else the pins the judge skips could matter. */
+	qsort(ties, nt, sizeof(*ties), tie_cmp);
+	for (size_t i = 1; i < nt; i++)
+		if (ties[i].id == ties[i - 1].id && tie_cmp(&ties[i], &ties[i - 1])) {
+			ret = -1;
+			goto out;
+		}
+	rec->src = malloc((rec->nr_unsettled ? rec->nr_unsettled : 1) * sizeof(*rec->src));
+	if (!rec->src) {
+		ret = -1;
+		goto out;
 	}
+	for (size_t u = 0; u < rec->nr_unsettled; u++) {
+		const struct rr_prov *v = &rec->pos[rec->unsettled[u]];
+
+		if (v->kind == PV_CRASH)
+			rec->src[rec->nr_src++] = (struct rr_src){ v->disk, v->a, u };
+	}
+	qsort(rec->src, rec->nr_src, sizeof(*rec->src), src_cmp);
 	for (size_t p = 0; p < rec->nr_pos; p++) {
 		const struct rr_prov *v = &rec->pos[p];
 
-		if (!rec->settled[p])
-			rec->unsettled[rec->nr_unsettled++] = p;
-		else if (v->kind == PV_CRASH)
+		if (rec->settled[p] && v->kind == PV_CRASH)
 			bit_set(rec->d[v->disk].settled_src, v->a);
 	}
-	return 0;
+out:
+	if (mc)
+		model_destroy(mc);
+	free(ties);
+	if (ret)
+		REC_BAD(rec);
+	return ret;
 }
 
 struct judge_diff {
-	const struct rr_disk *d;
-	bool differs;          /* on control or on what a settled position reads */
+	const struct replay_rec *rec;
+	unsigned disk;
+	struct sim_disk *crashed;
+	bool differs;          /* on control, on what a settled position reads, or not allowed */
 };
 
+/* The first index entry at (disk, sector) or after it. */
+static size_t src_lower(const struct replay_rec *rec, unsigned disk, uint64_t sector)
+{
+	size_t lo = 0, hi = rec->nr_src;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct rr_src *m = &rec->src[mid];
+
+		if (m->disk < disk || (m->disk == disk && m->sector < sector))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Sectors [sector, sector + nr) of a disk differ from the reference's:
+ * each unsettled position reading one must allow the state's bytes there.
+ */
 static void judge_run(void *ctx, sector_t sector, uint32_t nr)
 {
 	struct judge_diff *jd = ctx;
+	const struct replay_rec *rec = jd->rec;
+	const struct rr_disk *d = &rec->d[jd->disk];
+	uint8_t buf[SECTOR_SIZE];
 
-	if (bits_any(jd->d->control, sector, nr) || bits_any(jd->d->settled_src, sector, nr))
+	if (jd->differs)
+		return;
+	if (bits_any(d->control, sector, nr) || bits_any(d->settled_src, sector, nr)) {
 		jd->differs = true;
-}
+		return;
+	}
+	for (size_t i = src_lower(rec, jd->disk, sector);
+	     i < rec->nr_src && rec->src[i].disk == jd->disk && rec->src[i].sector < sector + nr;) {
+		uint64_t s = rec->src[i].sector;
+		struct model_content c;
 
-#define JUDGE_RUN 64
+		if (sim_disk_read_durable(jd->crashed, s, 1, buf)) {
+			jd->differs = true;
+			return;
+		}
+		c = model_content_of(buf);
+		for (; i < rec->nr_src && rec->src[i].disk == jd->disk && rec->src[i].sector == s; i++) {
+			const struct rr_allow *a = &rec->allow[rec->src[i].u];
+			bool ok = false;
+
+			for (unsigned k = 0; k < a->n && !ok; k++)
+				ok = model_content_eq(&rec->acont[a->first + k], &c);
+			if (a->hard || !ok) {
+				jd->differs = true;
+				return;
+			}
+		}
+	}
+}
 
 int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t seed)
 {
-	uint8_t buf[JUDGE_RUN * SECTOR_SIZE];
-	struct model *mx;
-	size_t u = 0;
-
-	if (rec->bad || !rec->finished)
+	if (rec->bad || !rec->finished || (rec->have_seed && seed != rec->seed))
 		return 1;
 	for (unsigned i = 0; i < rec->nd; i++) {
-		struct judge_diff jd = { &rec->d[i], false };
+		struct judge_diff jd = { rec, i, crashed[i], false };
 
 		if (sim_disk_durable_diff(crashed[i], rec->d[i].crashed, judge_run, &jd) ||
 		    jd.differs)
 			return 1;
 	}
-	if (!rec->nr_unsettled)
-		return 0;
-	mx = model_clone(rec->m0);
-	if (!mx)
-		return 1;
-	for (size_t i = 0; i < rec->nr_ev; i++) {
-		const struct rr_event *e = &rec->ev[i];
-		const char *dev = rec->names[e->dev];
-
-		if (e->write) {
-			write_model(mx, dev, e, seed);
-			continue;
-		}
-		while (u < rec->nr_unsettled && rec->unsettled[u] < e->pos + e->n) {
-			uint64_t p0 = rec->unsettled[u];
-			uint32_t n = 0;
-			struct model_mismatch mm;
-
-			while (u < rec->nr_unsettled && rec->unsettled[u] == p0 + n &&
-			       p0 + n < e->pos + e->n && n < JUDGE_RUN) {
-				const struct rr_prov *v = &rec->pos[p0 + n];
-				uint8_t *b = buf + (size_t)n * SECTOR_SIZE;
-
-				if (v->kind == PV_CRASH) {
-					if (sim_disk_read_durable(crashed[v->disk], v->a, 1, b)) {
-						model_destroy(mx);
-						return 1;
-					}
-				} else if (v->kind == PV_PATTERN) {
-					pattern_fill(seed, v->a, b);
-				} else {
-					memcpy(b, rec->pool + v->a * SECTOR_SIZE, SECTOR_SIZE);
-				}
-				n++;
-				u++;
-			}
-			if (model_check_read(mx, dev, e->sector + (p0 - e->pos), n, buf, 0, &mm)) {
-				model_destroy(mx);
-				return 1;
-			}
-		}
-	}
-	model_destroy(mx);
 	return 0;
 }

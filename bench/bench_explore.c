@@ -449,7 +449,7 @@ static void bench_recorder(int reps)
 static void bench_explore_db(const struct workload *wl, int reps)
 {
 	char path[64], wal[96], shm[96];
-	struct run_figures with = { 0 }, without = explore_best(wl, reps);
+	struct run_figures with = { 0 }, without = explore_best(wl, reps, false);
 
 	snprintf(path, sizeof(path), "/tmp/snapsim-bench-explore-db-%ld.db", (long)getpid());
 	for (int r = 0; r < reps; r++) {

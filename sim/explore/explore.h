@@ -192,10 +192,6 @@ enum explore_verdict explore_check_state_rec(struct replay_world *w, struct sim_
 					     uint64_t seed, explore_exception_fn *on_exc,
 					     void *exc_ctx, struct explore_state_result *out,
 					     struct replay_rec *rec);
-/* Step 1 alone (the COW images decoded and judged); fills *out as explore_check_state. */
-enum explore_verdict explore_check_decode(struct replay_world *w, struct sim_disk **crashed,
-					  explore_exception_fn *on_exc, void *exc_ctx,
-					  struct explore_state_result *out);
 /* The seed of a state's more I/O (step 5), from explore_check_state's seed. */
 uint64_t explore_check_more_io_seed(uint64_t seed);
 

@@ -492,17 +492,6 @@ static enum explore_verdict check_decode(struct replay_world *w, struct sim_disk
 	return out->verdict;
 }
 
-enum explore_verdict explore_check_decode(struct replay_world *w, struct sim_disk **crashed,
-					  explore_exception_fn *on_exc, void *exc_ctx,
-					  struct explore_state_result *out)
-{
-	struct explore_snap snaps[EXPLORE_SNAP_MAX];
-	unsigned nsnaps;
-	sector_t stride;
-
-	return check_decode(w, crashed, on_exc, exc_ctx, out, snaps, &nsnaps, &stride, NULL);
-}
-
 enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk **crashed,
 					 uint64_t seed, explore_exception_fn *on_exc,
 					 void *exc_ctx, struct explore_state_result *out)

@@ -46,7 +46,7 @@ static void explore_usage(FILE *out)
 {
 	fputs("usage: snapsim explore TRACE... [--seed N] [--mode completion|flush|marked]\n"
 	      "         [--subsets all|random|prefix|reorder] [--budget N] [--db FILE]\n"
-	      "         [--shard K/N | --point P [--survivors SPEC]] [--keep-going]\n"
+	      "         [--shard K/N | --point P [--survivors SPEC]] [--keep-going] [--full-check]\n"
 	      "         [--event-budget N] [--min-dir DIR | --no-minimize]\n"
 	      "         [--save-failing DIR [--force]] [-q] [--json]\n"
 	      "         [--check-cmd 'CMD {DEV}...' [--check-timeout SECONDS]]\n"
@@ -96,6 +96,9 @@ static void explore_usage(FILE *out)
 	      "                      created if missing (default: the directory of --db,\n"
 	      "                      else reports/out); a file there that is not a\n"
 	      "                      minimized trace of an earlier run is left as it is\n"
+	      "  --full-check        restart and check every state in full (default: each\n"
+	      "                      point's first passing state in full, the others judged\n"
+	      "                      against it at the cost of what differs; same verdicts)\n"
 	      "  --no-minimize       do not minimize failing traces\n"
 	      "  --check-cmd CMD     also judge every crash state with your own checker\n"
 	      "                      (default: none, the model alone): the\n"
@@ -225,6 +228,7 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 	cli_json_kuint(j, "points_explored", res->points_explored);
 	cli_json_kuint(j, "states_checked", res->states_checked);
 	cli_json_kuint(j, "states_duplicate", res->states_duplicate);
+	cli_json_kuint(j, "states_judged", res->states_judged);
 	cli_json_kuint(j, "failures", res->failures);
 	cli_json_kbool(j, "live_failed", res->live_failed);
 	if (check) {
@@ -321,7 +325,8 @@ int cmd_explore(int argc, char **argv)
 {
 	enum { OPT_SEED = 0x100, OPT_MODE, OPT_SUBSETS, OPT_BUDGET, OPT_EVENT_BUDGET, OPT_POINT,
 	       OPT_SURVIVORS, OPT_SHARD, OPT_DB, OPT_MIN_DIR, OPT_KEEP_GOING, OPT_NO_MINIMIZE,
-	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT, OPT_SAVE_FAILING, OPT_FORCE };
+	       OPT_CHECK_CMD, OPT_CHECK_TIMEOUT, OPT_SAVE_FAILING, OPT_FORCE,
+	       OPT_FULL_CHECK };
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS, CLI_JSON_OPTION,
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -335,6 +340,7 @@ int cmd_explore(int argc, char **argv)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "min-dir", required_argument, NULL, OPT_MIN_DIR },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "full-check", no_argument, NULL, OPT_FULL_CHECK },
 		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
 		{ "check-cmd", required_argument, NULL, OPT_CHECK_CMD },
 		{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
@@ -426,6 +432,9 @@ int cmd_explore(int argc, char **argv)
 		case OPT_FORCE:
 			o.save_force = true;
 			break;
+		case OPT_FULL_CHECK:
+			o.full_check = true;
+			break;
 		case OPT_NO_MINIMIZE:
 			minimize = false;
 			break;
@@ -470,6 +479,8 @@ int cmd_explore(int argc, char **argv)
 	snprintf(options, sizeof(options), "--mode %s --subsets %s --budget %" PRIu64 "%s",
 		 explore_mode_name(o.mode), explore_subsets_name(o.subsets), o.budget ? o.budget : 64,
 		 o.keep_going ? " --keep-going" : "");
+	if (o.full_check)
+		snprintf(options + strlen(options), sizeof(options) - strlen(options), " --full-check");
 	if (o.shard_n)
 		snprintf(options + strlen(options), sizeof(options) - strlen(options), " --shard %u/%u",
 			 o.shard_k, o.shard_n);

@@ -63,6 +63,11 @@ bool mc_eq(const struct model_content *x, const struct model_content *y)
 	return x->kind == y->kind && x->a == y->a && (x->kind != MODEL_C_PATTERN || x->b == y->b);
 }
 
+bool model_content_eq(const struct model_content *x, const struct model_content *y)
+{
+	return mc_eq(x, y);
+}
+
 const char *model_content_name(const struct model_content *c, char *buf, size_t len)
 {
 	switch (c->kind) {

@@ -168,6 +168,14 @@ enum model_snap_state model_snapshot_state(struct model *m, const char *dev);
 int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 		      struct model_expect *out);
 /*
+ * model_read_expect, and the identity of the sector state the answer
+ * comes from (0: a fixed content, no state): two reads of one identity
+ * are tied, the first read after a crash pinning what the later may
+ * return (a snapshot's copy of an origin sector shares the origin's).
+ */
+int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
+			 struct model_expect *out, uint64_t *id);
+/*
  * Check a completed read (buf: nsectors * 512 bytes, status its result).
  * Returns 0 when it is allowed, 1 with *mm filled on the first mismatch,
  * -ENOENT for an unknown device. After a crash a sector's value is
@@ -181,6 +189,8 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 
 /* Content of one 512-byte buffer, canonical (zero / pattern / hash). */
 struct model_content model_content_of(const uint8_t *buf);
+/* Whether two contents are the same bytes. */
+bool model_content_eq(const struct model_content *x, const struct model_content *y);
 /* "zero", "pattern seed-7 sector 12", "bytes#1a2b..." */
 const char *model_content_name(const struct model_content *c, char *buf, size_t len);
 /* Data chunks a COW of cow_sectors holds (spec 2.3, 2.7; transient: size / cs). */

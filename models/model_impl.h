@@ -172,6 +172,11 @@ int model_resolve_run(struct model *m, const char *name, model_sector_t s, struc
 void model_loc_advance(struct loc *l, model_sector_t by);
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 		struct model_content *fixed, int depth);
+/* model_view, and the location whose state *sp is (at; unchanged without one). */
+int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
+		  struct model_content *fixed, int depth, struct loc *at);
+/* A location's identity (disk or store index and sector), never 0. */
+uint64_t model_loc_id(const struct model *m, const struct loc *l);
 int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 			   model_sector_t s, const struct mstore *skip);
 void model_commit_chunk(struct mstore *st, uint64_t chunk);

@@ -35,6 +35,12 @@ struct mstate {
 	bool cur_known;
 	bool dirty_listed;         /* referenced from its disk's dirty list */
 	bool merging;              /* the origin side of a running merge */
+	/*
+	 * The identity of the value this state started from: 0 for its own
+	 * location, else (a copy into a snapshot) the root of the state it was
+	 * copied from (model_loc_id), so that reads tied by pins are known.
+	 */
+	uint64_t root;
 };
 
 struct mmap_slot {

@@ -22,9 +22,9 @@ static void expect_add(struct model_expect *e, const struct model_content *c)
 		e->c[e->n++] = *c;
 }
 
-/* What a read of location l may return. */
-static int expect_at(struct model *m, const struct loc *lp, struct model_expect *out,
-		     struct mstate **sp)
+/* What a read of location l may return; *at: the location of *sp's state. */
+static int expect_at_id(struct model *m, const struct loc *lp, struct model_expect *out,
+			struct mstate **sp, struct loc *at)
 {
 	struct loc l = *lp;
 	struct mstate *s;
@@ -33,7 +33,7 @@ static int expect_at(struct model *m, const struct loc *lp, struct model_expect 
 
 	memset(out, 0, sizeof(*out));
 	*sp = NULL;
-	r = model_view(m, &l, &s, &fixed, 0);
+	r = model_view_at(m, &l, &s, &fixed, 0, at);
 	if (r == -EIO) {
 		out->may_fail = true;
 		return 0;
@@ -53,6 +53,12 @@ static int expect_at(struct model *m, const struct loc *lp, struct model_expect 
 		if (!s->cur_known || s->v[i].st == MV_INFLIGHT || s->v[i].st == MV_MAYBE)
 			expect_add(out, &s->v[i].c);
 	return 0;
+}
+
+static int expect_at(struct model *m, const struct loc *lp, struct model_expect *out,
+		     struct mstate **sp)
+{
+	return expect_at_id(m, lp, out, sp, NULL);
 }
 
 static int expect_sector(struct model *m, const char *dev, model_sector_t sector,
@@ -75,6 +81,23 @@ int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 	struct mstate *s;
 
 	return expect_sector(m, dev, sector, out, &s);
+}
+
+int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
+			 struct model_expect *out, uint64_t *id)
+{
+	struct mstate *s;
+	struct loc l, at;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*id = 0;
+	r = model_resolve(m, dev, sector, &l, 0);
+	if (!r)
+		r = expect_at_id(m, &l, out, &s, &at);
+	if (!r && s)
+		*id = s->root ? s->root : model_loc_id(m, &at);
+	return r;
 }
 
 static void describe(const struct model_expect *e, char *buf, size_t len)

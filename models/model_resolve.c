@@ -144,14 +144,16 @@ void model_loc_advance(struct loc *l, model_sector_t by)
  * store's map read the origin (shared) unless their chunk was copied, in
  * which case they read the origin's initial content.
  */
-int model_view(struct model *m, const struct loc *l, struct mstate **sp,
-		struct model_content *fixed, int depth)
+int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
+		  struct model_content *fixed, int depth, struct loc *at)
 {
 	*sp = NULL;
 	switch (l->kind) {
 	case L_DISK:
 		*sp = mmap_get(&m->disks[l->disk]->map, l->abs);
 		*fixed = model_initial_content(m->disks[l->disk], l->abs);
+		if (at)
+			*at = *l;
 		return 0;
 	case L_ZERO:
 		*fixed = mc_zero();
@@ -164,8 +166,11 @@ int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 		int r;
 
 		*sp = mmap_get(&st->map, l->ssec);
-		if (*sp)
+		if (*sp) {
+			if (at)
+				*at = *l;
 			return 0;
+		}
 		if (depth > MAX_DEPTH)
 			return -ELOOP;
 		r = model_resolve(m, st->origin, l->ssec, &ol, depth + 1);
@@ -175,8 +180,26 @@ int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 			*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
 			return 0;
 		}
-		return model_view(m, &ol, sp, fixed, depth + 1);
+		return model_view_at(m, &ol, sp, fixed, depth + 1, at);
 	}
 	}
 	return -EIO;
+}
+
+int model_view(struct model *m, const struct loc *l, struct mstate **sp,
+		struct model_content *fixed, int depth)
+{
+	return model_view_at(m, l, sp, fixed, depth, NULL);
+}
+
+uint64_t model_loc_id(const struct model *m, const struct loc *l)
+{
+	uint64_t idx = 0;
+
+	if (l->kind == L_DISK)
+		return (1ull << 62) | ((uint64_t)l->disk << 48) | (l->abs & ((1ull << 48) - 1));
+	for (unsigned i = 0; i < m->nr_stores; i++)
+		if (m->stores[i] == l->st)
+			idx = i;
+	return (2ull << 62) | (idx << 48) | (l->ssec & ((1ull << 48) - 1));
 }

@@ -61,12 +61,17 @@ static int copy_chunk(struct model *m, struct mstore *st, uint64_t chunk)
 		struct loc ol;
 		struct mstate *src, *dst;
 		struct model_content fixed;
+		struct loc at;
 
-		if (model_resolve(m, st->origin, x, &ol, 0) || model_view(m, &ol, &src, &fixed, 0) || !src)
+		if (model_resolve(m, st->origin, x, &ol, 0) ||
+		    model_view_at(m, &ol, &src, &fixed, 0, &at) || !src)
 			continue; /* never written: the copy is the initial content (implicit) */
 		dst = mmap_put(&st->map, x, NULL);
 		if (!dst)
 			return -ENOMEM;
+		/* An uncertain value (after a crash) ties the copy to its source:
+		 * a pin of the source before the copy decides the copy. */
+		dst->root = src->cur_known ? 0 : src->root ? src->root : model_loc_id(m, &at);
 		for (uint32_t i = 0; i < src->n; i++) {
 			struct mver v = src->v[i];
 

@@ -8,8 +8,8 @@
 # checked, recorded in reports/out/explore.db and rendered to
 # reports/out/report.html and report.md.
 #
-#   SNAPSIM_EXPLORE_MODE    crash points (default flush: FLUSH/FUA completions and markers)
-#   SNAPSIM_EXPLORE_BUDGET  states per crash point (default 16)
+#   SNAPSIM_EXPLORE_MODE    crash points (default completion: every write/flush completion at a disk)
+#   SNAPSIM_EXPLORE_BUDGET  states per crash point (default 64)
 #   SNAPSIM_EXPLORE_JOBS    shards run in parallel (default: nproc)
 #   SNAPSIM_EXPLORE_FULL    1: the long traces too in SNAPSIM_EXPLORE_MODE (slow: hours)
 #
@@ -17,7 +17,7 @@
 # e.g. long-random's 112,500 I/Os with a FLUSH every round, ~37,000 crash
 # points) are explored at their `crash:` markers and their end only
 # (--mode marked), in one job of their own beside the shards; every other
-# trace at every FLUSH/FUA completion. See reports/README.md.
+# trace at every write and flush completion. See reports/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -56,14 +56,14 @@ for t in "$SNAPSIM_ROOT"/traces/*.yaml; do
 done
 pids=()
 for ((k = 0; k < jobs; k++)); do
-	"$snapsim" explore "${traces[@]}" --mode "${SNAPSIM_EXPLORE_MODE:-flush}" \
-		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going \
+	"$snapsim" explore "${traces[@]}" --mode "${SNAPSIM_EXPLORE_MODE:-completion}" \
+		--budget "${SNAPSIM_EXPLORE_BUDGET:-64}" --keep-going \
 		--shard "$k/$jobs" --db "$rep/shard-$k.db" >"$rep/shard-$k.log" 2>&1 &
 	pids+=($!)
 done
 if [ ${#slow[@]} -gt 0 ]; then
 	"$snapsim" explore "${slow[@]}" --mode marked \
-		--budget "${SNAPSIM_EXPLORE_BUDGET:-16}" --keep-going \
+		--budget "${SNAPSIM_EXPLORE_BUDGET:-64}" --keep-going \
 		--db "$rep/shard-long.db" >"$rep/shard-long.log" 2>&1 &
 	pids+=($!)
 fi

@@ -119,6 +119,7 @@ struct explore_opts {
 	int64_t only_point;          /* >= 0: explore this crash point only */
 	const char *only_survivors;  /* with only_point: check exactly this state (survivors text, below) */
 	bool keep_going;             /* continue after a failing crash point */
+	bool full_check;             /* check every state in full (no judging against a reference) */
 	struct statedb *db;          /* may be NULL */
 	const char *options_text;    /* for the db's runs row and repro lines */
 	const char *version;
@@ -183,6 +184,18 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 					 uint64_t seed, explore_exception_fn *on_exc,
 					 void *exc_ctx, struct explore_state_result *out);
 
+/*
+ * The same with a recorder (replay_rec.h; NULL: none): the state becomes
+ * the reference other states of its crash point are judged against.
+ */
+struct replay_rec;
+enum explore_verdict explore_check_state_rec(struct replay_world *w, struct sim_disk **crashed,
+					     uint64_t seed, explore_exception_fn *on_exc,
+					     void *exc_ctx, struct explore_state_result *out,
+					     struct replay_rec *rec);
+/* The seed of a state's more I/O (step 5), from explore_check_state's seed. */
+uint64_t explore_check_more_io_seed(uint64_t seed);
+
 struct explore_result {
 	enum explore_verdict verdict;
 	uint64_t seed;
@@ -199,6 +212,7 @@ struct explore_result {
 	uint64_t check_runs;         /* the checker ran (not reused, not skipped) */
 	uint64_t check_reused;       /* states given an earlier state's checker verdict */
 	uint64_t check_failures;     /* states the checker failed (failed, timeout, error) */
+	uint64_t states_judged;      /* of states_checked: cleared against their point's reference */
 	bool goal[EXPLORE_GOAL_COUNT];
 	int64_t fail_point;          /* first failing crash point, -1 none */
 	char fail_survivors[2048];   /* its state */

@@ -26,6 +26,7 @@
 #include "hash.h"
 #include "model.h"
 #include "replay.h"
+#include "replay_rec.h"
 
 #define EXPLORE_SNAP_MAX 32
 
@@ -205,12 +206,16 @@ struct decode_ctx {
 	void *exc_ctx;
 	struct explore_state_result *out;
 	uint32_t cs;
+	struct replay_rec *rec;  /* what decoding reads is control (NULL: not recording) */
 };
 
 static int decode_read(void *ctx, uint64_t sector, uint32_t nr_sectors, uint8_t *buf)
 {
 	struct decode_ctx *dc = ctx;
 
+	if (dc->rec)
+		replay_rec_control(dc->rec, (unsigned)dc->s->disk, dc->s->cow_offset + sector,
+				   nr_sectors);
 	return sim_disk_read_durable(dc->disk, dc->s->cow_offset + sector, nr_sectors, buf);
 }
 
@@ -253,9 +258,9 @@ static bool is_header_corruption(const struct cow_vfinding *f)
  */
 static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 		       explore_exception_fn *on_exc, void *exc_ctx,
-		       struct explore_state_result *out)
+		       struct explore_state_result *out, struct replay_rec *rec)
 {
-	struct decode_ctx dc = { s, disk, on_exc, exc_ctx, out, 0 };
+	struct decode_ctx dc = { s, disk, on_exc, exc_ctx, out, 0, rec };
 	struct cow_validate_hooks hooks = { .on_record = decode_record, .ctx = &dc };
 	struct cow_validate_opts o = {
 		.dev_sectors = s->cow_sectors, .origin_sectors = s->origin_sectors,
@@ -266,6 +271,8 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 	char msg[256];
 	int r;
 
+	if (rec) /* the header, and area 0's first slot below */
+		replay_rec_control(rec, (unsigned)s->disk, s->cow_offset, 1);
 	if (sim_disk_read_durable(disk, s->cow_offset, 1, s->hdr))
 		return;
 	cow_header_decode(s->hdr, &h);
@@ -273,12 +280,14 @@ static void decode_cow(struct explore_snap *s, struct sim_disk *disk,
 	if (h.magic == COW_MAGIC && !h.valid && h.chunk_sectors &&
 	    s->cow_sectors >= 2ull * h.chunk_sectors) {
 		uint8_t a0[SECTOR_SIZE];
-		struct cow_record rec;
+		struct cow_record first;
 
 		/* area 0's first slot: empty when no commit reached the disk */
+		if (rec)
+			replay_rec_control(rec, (unsigned)s->disk, s->cow_offset + h.chunk_sectors, 1);
 		if (!sim_disk_read_durable(disk, s->cow_offset + h.chunk_sectors, 1, a0)) {
-			cow_area_get(a0, 0, &rec);
-			if (!rec.new_chunk)
+			cow_area_get(a0, 0, &first);
+			if (!first.new_chunk)
 				out->invalid_uncommitted = true;
 		}
 	}
@@ -453,9 +462,47 @@ static int more_io(struct replay_world *nw, uint64_t seed, sector_t stride, char
 	return 0;
 }
 
+uint64_t explore_check_more_io_seed(uint64_t seed)
+{
+	return sim_hash_combine(seed, 0x5eed);
+}
+
+/* Step 1 over every snapshot of w's live tables; the verdict so far. */
+static enum explore_verdict check_decode(struct replay_world *w, struct sim_disk **crashed,
+					 explore_exception_fn *on_exc, void *exc_ctx,
+					 struct explore_state_result *out,
+					 struct explore_snap *snaps, unsigned *nsnaps,
+					 sector_t *stride, struct replay_rec *rec)
+{
+	memset(out, 0, sizeof(*out));
+	out->verdict = EXPLORE_OK;
+	out->cow_used = 0;
+	*stride = 0;
+	*nsnaps = find_snaps(w, snaps, EXPLORE_SNAP_MAX);
+	for (unsigned i = 0; i < *nsnaps; i++) {
+		struct explore_snap *s = &snaps[i];
+
+		if (!*stride || (s->cs && s->cs < *stride))
+			*stride = s->cs;
+		if (!s->persistent || s->disk < 0)
+			continue;
+		decode_cow(s, crashed[s->disk], on_exc, exc_ctx, out, rec);
+		out->cow_used += (int64_t)s->records;
+	}
+	return out->verdict;
+}
+
 enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk **crashed,
 					 uint64_t seed, explore_exception_fn *on_exc,
 					 void *exc_ctx, struct explore_state_result *out)
+{
+	return explore_check_state_rec(w, crashed, seed, on_exc, exc_ctx, out, NULL);
+}
+
+enum explore_verdict explore_check_state_rec(struct replay_world *w, struct sim_disk **crashed,
+					     uint64_t seed, explore_exception_fn *on_exc,
+					     void *exc_ctx, struct explore_state_result *out,
+					     struct replay_rec *rec)
 {
 	struct explore_snap snaps[EXPLORE_SNAP_MAX];
 	struct replay_world *nw = NULL;
@@ -464,27 +511,16 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 	sector_t stride = 0;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	out->verdict = EXPLORE_OK;
-	out->cow_used = 0;
-
+	if (rec && replay_rec_attach(rec, crashed, replay_world_nr_disks(w)))
+		rec = NULL; /* no recording: a plain full check */
 	/* 1. Invariants of the crashed COW images. */
-	nsnaps = find_snaps(w, snaps, EXPLORE_SNAP_MAX);
-	for (unsigned i = 0; i < nsnaps; i++) {
-		struct explore_snap *s = &snaps[i];
-
-		if (!stride || (s->cs && s->cs < stride))
-			stride = s->cs;
-		if (!s->persistent || s->disk < 0)
-			continue;
-		decode_cow(s, crashed[s->disk], on_exc, exc_ctx, out);
-		out->cow_used += (int64_t)s->records;
-	}
-	if (out->verdict != EXPLORE_OK)
+	if (check_decode(w, crashed, on_exc, exc_ctx, out, snaps, &nsnaps, &stride, rec) !=
+	    EXPLORE_OK)
 		return out->verdict;
 
 	/* 2. Restart on the crashed images. */
-	r = replay_world_restart(w, crashed, &nw, errbuf, sizeof(errbuf));
+	r = rec ? replay_world_restart_rec(w, crashed, rec, &nw, errbuf, sizeof(errbuf))
+		: replay_world_restart(w, crashed, &nw, errbuf, sizeof(errbuf));
 	if (r) {
 		return fail(out, r == -ETIME ? EXPLORE_HANG : EXPLORE_TOOL_CRASH,
 			    "restart failed: %s (%s)", strerror(-r), errbuf);
@@ -540,7 +576,7 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 
 	/* 5. More I/O into the recovered stack. */
 	errbuf[0] = 0;
-	r = more_io(nw, sim_hash_combine(seed, 0x5eed), stride ? stride : 8, errbuf, sizeof(errbuf));
+	r = more_io(nw, explore_check_more_io_seed(seed), stride ? stride : 8, errbuf, sizeof(errbuf));
 	if (!r)
 		r = replay_world_check_all(nw, errbuf, sizeof(errbuf));
 	if (r == 1) {

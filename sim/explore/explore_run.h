@@ -33,6 +33,16 @@ struct explore_run {
 	uint64_t *seen;      /* hashes checked at the current point */
 	size_t nr_seen, cap_seen;
 	struct explore_check_result cr; /* the checker's verdict on the current state */
+	/* The current point's reference states (explore_fast.c). */
+	struct explore_ref {
+		struct replay_rec *rec;
+		int64_t cow_used;    /* its decoded stores: the judged state's rows */
+		bool partial_area, invalid_uncommitted;
+		struct exc_row *exc;
+		size_t nr_exc;
+	} refs[4];
+	unsigned nr_refs, ref_tries;
+	bool last_state;     /* the point's last state: nothing left to judge against a recording */
 };
 
 static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
@@ -54,6 +64,16 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 void explore_save_state(struct explore_run *er, struct replay_world *w,
 			struct sim_disk **crashed, const struct replay_crash_point *cp,
 			uint64_t h);
+/*
+ * Check one state of the current crash point (explore_fast.c): judged
+ * against the point's reference when it can be, else in full. The verdict
+ * and *out are explore_check_state's.
+ */
+enum explore_verdict explore_fast_check(struct explore_run *er, struct replay_world *w,
+					struct sim_disk **forks, uint64_t seed,
+					struct explore_state_result *out);
+/* The crash point is done: drop its reference. */
+void explore_fast_point_end(struct explore_run *er);
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);

@@ -65,7 +65,11 @@ int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector
 		snprintf(q->dev, sizeof(q->dev), "%s", mname);
 		q->is_dm = is_dm;
 		bio_init(&q->bio, bd, BIO_READ, 0, s, n, q->buf, NULL, NULL);
+		if (w->rec)
+			rp_rec_read_begin(w->rec, mname, s, n, buf);
 		r = run_req(w, q, errbuf, len);
+		if (w->rec)
+			rp_rec_read_end(w->rec, r ? r : q->status, buf);
 		if (r == -ETIME) {
 			/* Still in flight: the world frees it (and now the buffer) when
 			 * it is torn down, after the request completes. */
@@ -158,7 +162,11 @@ int replay_world_write(struct replay_world *w, const char *dev, sector_t sector,
 	q->predicted = model_write_begin(w->model, mname, sector, nr, &md,
 					 (flags & BIO_FUA) ? MODEL_FUA : 0, &q->model_id);
 	bio_init(&q->bio, bd, BIO_WRITE, flags, sector, nr, q->buf, NULL, NULL);
+	if (w->rec)
+		rp_rec_write_begin(w->rec, mname, sector, nr, flags, q->buf, seed);
 	r = run_req(w, q, errbuf, len);
+	if (w->rec)
+		rp_rec_write_end(w->rec, r ? r : q->status);
 	if (r != -ETIME) /* one still in flight is freed with the world */
 		rp_req_free(q);
 	return r;

@@ -16,6 +16,7 @@
  *   replay_build.c     world build and teardown, accessors
  *   replay_io.c        requests and their completion checks
  *   replay_tap.c       completion tap over each disk
+ *   replay_rec.c       provenance recorder of a reference state, judging others
  *   replay_loop.c      run loop and crash-point queue
  *   replay_devs.c      dm device records, live tables, model follow, COW holders
  *   replay_fail.c      the first failure's record (calls none)
@@ -141,6 +142,7 @@ struct replay_world {
 	int session_status;
 	char session_msg[REPLAY_MSG_MAX];
 	uint64_t events;
+	struct replay_rec *rec;         /* provenance recorder (replay_rec.h); NULL: none */
 };
 
 /* Outcome of rp_run(). */
@@ -222,6 +224,18 @@ const char *rp_op_name(enum bio_op op);
 extern const struct bdev_ops rp_tap_ops;
 /* A world torn down with I/O in flight: free the wrappers the lower device never completes. */
 void rp_tap_free_inflight(struct rp_tap *t);
+
+/* replay_rec.c: the recorder's hooks (replay_rec.h) */
+struct replay_rec;
+void rp_rec_io(struct replay_rec *rec, unsigned disk, enum bio_op op, sector_t sector,
+	       uint32_t nr, const uint8_t *data, int status);
+void rp_rec_started(struct replay_rec *rec, const struct model *m);
+void rp_rec_read_begin(struct replay_rec *rec, const char *dev, sector_t sector, uint32_t n,
+		       const uint8_t *buf);
+void rp_rec_read_end(struct replay_rec *rec, int status, const uint8_t *buf);
+void rp_rec_write_begin(struct replay_rec *rec, const char *dev, sector_t sector, uint32_t n,
+			unsigned flags, const uint8_t *buf, uint64_t seed);
+void rp_rec_write_end(struct replay_rec *rec, int status);
 
 /* replay_loop.c */
 enum rp_run rp_run(struct replay_world *w, rp_cond_fn *cond, void *ctx);

@@ -11,6 +11,7 @@
 
 #include "replay_impl.h"
 #include "sim_image.h"
+#include "replay_rec.h"
 
 /* Whether table text references dm device name. */
 static bool refers_to(const char *table, const char *name)
@@ -144,8 +145,8 @@ static int rebuild_stack(struct replay_world *src, struct replay_world *nw, char
 	return 0;
 }
 
-int replay_world_restart_from(struct replay_world *w, const struct replay_survivors *surv,
-			      struct replay_world **out, char *errbuf, size_t len)
+static int restart_from(struct replay_world *w, const struct replay_survivors *surv,
+			struct replay_rec *rec, struct replay_world **out, char *errbuf, size_t len)
 {
 	struct replay_world *nw;
 	int r;
@@ -191,17 +192,27 @@ int replay_world_restart_from(struct replay_world *w, const struct replay_surviv
 			return r;
 		}
 	}
+	nw->rec = rec; /* activation's reads are control */
 	r = rebuild_stack(w, nw, errbuf, len);
 	if (r) {
 		replay_world_destroy(nw);
 		return r;
 	}
+	if (rec)
+		rp_rec_started(rec, nw->model);
 	*out = nw;
 	return 0;
 }
 
-int replay_world_restart(struct replay_world *w, struct sim_disk **crashed,
-			 struct replay_world **out, char *errbuf, size_t len)
+int replay_world_restart_from(struct replay_world *w, const struct replay_survivors *surv,
+			      struct replay_world **out, char *errbuf, size_t len)
+{
+	return restart_from(w, surv, NULL, out, errbuf, len);
+}
+
+static int restart_crashed(struct replay_world *w, struct sim_disk **crashed,
+			   struct replay_rec *rec, struct replay_world **out, char *errbuf,
+			   size_t len)
 {
 	struct replay_world *nw;
 	struct sim_disk *orig[TRACE_MAX_DISKS];
@@ -210,18 +221,37 @@ int replay_world_restart(struct replay_world *w, struct sim_disk **crashed,
 	*out = NULL;
 	if (w->nr_disks > TRACE_MAX_DISKS)
 		return -EINVAL;
-	for (unsigned i = 0; i < w->nr_disks; i++) {
+	for (unsigned i = 0; i < w->nr_disks; i++)
 		if (!crashed[i])
 			return -EINVAL;
+	if (rec) {
+		r = replay_rec_attach(rec, crashed, w->nr_disks);
+		if (r)
+			return r;
+	}
+	for (unsigned i = 0; i < w->nr_disks; i++) {
 		orig[i] = w->disks[i].disk;
 		w->disks[i].disk = crashed[i];
 	}
 	/* Fork from the crashed disks (no survivors: their images as they are). */
-	r = replay_world_restart_from(w, NULL, &nw, errbuf, len);
+	r = restart_from(w, NULL, rec, &nw, errbuf, len);
 	for (unsigned i = 0; i < w->nr_disks; i++)
 		w->disks[i].disk = orig[i];
 	if (r)
 		return r;
 	*out = nw;
 	return 0;
+}
+
+int replay_world_restart(struct replay_world *w, struct sim_disk **crashed,
+			 struct replay_world **out, char *errbuf, size_t len)
+{
+	return restart_crashed(w, crashed, NULL, out, errbuf, len);
+}
+
+int replay_world_restart_rec(struct replay_world *w, struct sim_disk **crashed,
+			     struct replay_rec *rec, struct replay_world **out, char *errbuf,
+			     size_t len)
+{
+	return restart_crashed(w, crashed, rec, out, errbuf, len);
 }

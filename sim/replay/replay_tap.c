@@ -58,6 +58,9 @@ static void tap_done(struct bio *clone, int status)
 		if ((modes & REPLAY_CRASH_DISK_IO) || fl)
 			rp_crash_point(w, &cp);
 	}
+	if (w->rec)
+		rp_rec_io(w->rec, t->idx, clone->op, clone->sector, clone->nr_sectors, clone->data,
+			  status);
 	tap_unlink(io);
 	free(io);
 	bio_endio(orig, status);
@@ -111,9 +114,13 @@ static int tap_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 		       uint32_t nr_sectors, uint8_t *data)
 {
 	struct rp_tap *t = (struct rp_tap *)bd;
+	int r;
 
 	tag_disk(t);
-	return bdev_sync_rw(t->lower, op, sector, nr_sectors, data);
+	r = bdev_sync_rw(t->lower, op, sector, nr_sectors, data);
+	if (t->w->rec)
+		rp_rec_io(t->w->rec, t->idx, op, sector, nr_sectors, data, r);
+	return r;
 }
 
 const struct bdev_ops rp_tap_ops = {

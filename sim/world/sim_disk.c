@@ -92,10 +92,7 @@ static bool test_bit64(const uint64_t *map, uint64_t i)
 	return map && (map[i / 64] >> (i % 64)) & 1;
 }
 
-/*
- * Apply nr sectors of data at sector to map, skipping superseded sectors
- * and, with a unit mask, the atomic units it does not keep.
- */
+/* Apply nr sectors at sector to map, but superseded sectors and the atomic units a mask drops. */
 static int apply_write(struct sim_disk *d, struct sim_map *map, sector_t sector,
 		       uint32_t nr, const uint8_t *data, const uint64_t *superseded,
 		       const uint64_t *unit_mask)
@@ -149,11 +146,8 @@ static int flush_upto(struct sim_disk *d, uint64_t mark)
 	return 0;
 }
 
-/*
- * A durable write over [sector, sector+nr) supersedes those sectors of
- * every older cached write (rule 5). Fully superseded writes can no
- * longer change any crash state: drop them.
- */
+/* A durable write over [sector, sector+nr) supersedes those sectors of every older cached
+ * write (rule 5); a write superseded whole can change no crash state: drop it. */
 static int supersede(struct sim_disk *d, sector_t sector, uint32_t nr)
 {
 	struct sim_cached **pp = &d->cache_head, *prev = NULL;
@@ -519,6 +513,15 @@ int sim_disk_read_durable(struct sim_disk *d, sector_t sector,
 uint64_t sim_disk_durable_hash(struct sim_disk *d)
 {
 	return sim_map_hash(&d->durable);
+}
+
+int sim_disk_durable_diff(const struct sim_disk *a, const struct sim_disk *b,
+			  sim_map_diff_fn *fn, void *ctx)
+{
+	if (a->durable.store != b->durable.store || a->durable.size_sectors != b->durable.size_sectors)
+		return -EINVAL;
+	sim_map_diff(&a->durable, &b->durable, fn, ctx);
+	return 0;
 }
 
 uint64_t sim_disk_current_hash(struct sim_disk *d)

@@ -147,6 +147,14 @@ uint64_t sim_disk_durable_hash(struct sim_disk *d);
 /* Content hash of the current image (what a read returns now). */
 uint64_t sim_disk_current_hash(struct sim_disk *d);
 
+/*
+ * Every sector where the durable images of a and b differ, as runs
+ * fn(ctx, sector, nr) (sim_map_diff: cost of what differs). a and b must
+ * be of one family (a disk and its forks); -EINVAL otherwise.
+ */
+int sim_disk_durable_diff(const struct sim_disk *a, const struct sim_disk *b,
+			  sim_map_diff_fn *fn, void *ctx);
+
 /* Number of non-durable writes (rule 5). */
 size_t sim_disk_pending_count(const struct sim_disk *d);
 /*

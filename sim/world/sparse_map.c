@@ -526,3 +526,70 @@ uint64_t sim_map_pages_present(const struct sim_map *m)
 {
 	return count_pages(m->root, m->levels);
 }
+
+/* -- differences ---------------------------------------------------------- */
+
+struct diff_walk {
+	const struct sim_store *st;
+	sector_t size;
+	sim_map_diff_fn *fn;
+	void *ctx;
+};
+
+/* Report the sectors of page p where pages x and y (NULL: initial content) differ. */
+static void diff_page(const struct diff_walk *dw, const struct sim_page *x,
+		      const struct sim_page *y, uint64_t page)
+{
+	uint8_t init[SIM_PAGE_BYTES];
+	const uint8_t *a, *b;
+	sector_t first = page * SIM_PAGE_SECTORS, run = 0;
+	uint32_t n = 0;
+
+	if (first >= dw->size)
+		return;
+	if (!x || !y)
+		sim_store_initial(dw->st, first, SIM_PAGE_SECTORS, init);
+	a = x ? x->data : init;
+	b = y ? y->data : init;
+	for (unsigned i = 0; i < SIM_PAGE_SECTORS && first + i < dw->size; i++) {
+		if (memcmp(a + ((size_t)i << SECTOR_SHIFT), b + ((size_t)i << SECTOR_SHIFT),
+			   SECTOR_SIZE)) {
+			if (!n)
+				run = first + i;
+			n++;
+			continue;
+		}
+		if (n)
+			dw->fn(dw->ctx, run, n);
+		n = 0;
+	}
+	if (n)
+		dw->fn(dw->ctx, run, n);
+}
+
+static void diff_node(const struct diff_walk *dw, const struct sim_node *x,
+		      const struct sim_node *y, unsigned height, uint64_t first_page)
+{
+	uint64_t span = (uint64_t)1 << (FANOUT_SHIFT * (height - 1));
+
+	if (x == y)
+		return; /* shared: equal without reading it */
+	for (unsigned i = 0; i < FANOUT; i++) {
+		const void *cx = x ? x->slot[i] : NULL, *cy = y ? y->slot[i] : NULL;
+
+		if (cx == cy)
+			continue;
+		if (height == 1)
+			diff_page(dw, cx, cy, first_page + i);
+		else
+			diff_node(dw, cx, cy, height - 1, first_page + i * span);
+	}
+}
+
+void sim_map_diff(const struct sim_map *a, const struct sim_map *b, sim_map_diff_fn *fn,
+		  void *ctx)
+{
+	struct diff_walk dw = { a->store, a->size_sectors, fn, ctx };
+
+	diff_node(&dw, a->root, b->root, a->levels, 0);
+}

@@ -109,6 +109,16 @@ int sim_map_write_zeros(struct sim_map *m, sector_t sector, uint32_t nr_sectors)
 /* The content hash (see above); equal content gives equal hashes. */
 uint64_t sim_map_hash(struct sim_map *m);
 
+/*
+ * Report, as runs fn(ctx, sector, nr), every sector where a and b (two maps
+ * of one store and size, e.g. forks of one disk) hold different bytes.
+ * Subtrees and pages the two share are skipped without reading them, so
+ * the cost is that of the pages that differ.
+ */
+typedef void sim_map_diff_fn(void *ctx, sector_t sector, uint32_t nr_sectors);
+void sim_map_diff(const struct sim_map *a, const struct sim_map *b, sim_map_diff_fn *fn,
+		  void *ctx);
+
 /* Pages present in this map (written at least once; shared or not). */
 uint64_t sim_map_pages_present(const struct sim_map *m);
 

@@ -25,7 +25,7 @@ static void teardown(void)
 
 TestSuite(cli_interrupt, .init = setup, .fini = teardown);
 
-/* Explored with the default budget this takes tens of seconds. */
+/* Explored with the default budget and --full-check this takes tens of seconds. */
 #define LONG_TRACE SNAPSIM_SOURCE_DIR "/traces/multi-snapshot.yaml"
 
 static void sleep_ms(long ms)
@@ -92,7 +92,7 @@ static long long q(const char *db, const char *sql, char *text, size_t len)
 Test(cli_interrupt, sigint_writes_the_database_marked_interrupted)
 {
 	const char *db = tpath("run.db"), *out = tpath("out.json"), *err = tpath("err");
-	const char *args[] = { "explore", LONG_TRACE, "--db", db, "--json", NULL };
+	const char *args[] = { "explore", LONG_TRACE, "--full-check", "--db", db, "--json", NULL };
 	char verdict[64], check[64], *json;
 	pid_t pid = spawn(out, err, args);
 	long long states;
@@ -119,7 +119,7 @@ Test(cli_interrupt, sigint_writes_the_database_marked_interrupted)
 	free(json);
 
 	/* the human summary says so too (and the report reads the database) */
-	pid = spawn(out, err, (const char *[]){ "explore", LONG_TRACE, "--db", tpath("b.db"), NULL });
+	pid = spawn(out, err, (const char *[]){ "explore", LONG_TRACE, "--full-check", "--db", tpath("b.db"), NULL });
 	sleep_ms(2500);
 	cr_assert_eq(kill(pid, SIGINT), 0);
 	cr_assert_eq(wait_status(pid), 130);
@@ -168,7 +168,7 @@ static char *on_a_terminal(bool quiet)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		alarm(60);
-		execl(snapsim_bin(), snapsim_bin(), "explore", LONG_TRACE, "--no-minimize",
+		execl(snapsim_bin(), snapsim_bin(), "explore", LONG_TRACE, "--full-check", "--no-minimize",
 		      quiet ? "-q" : "--budget=64", (char *)NULL);
 		_exit(127);
 	}
@@ -198,7 +198,7 @@ Test(cli_interrupt, a_terminal_shows_progress_and_quiet_does_not)
 Test(cli_interrupt, off_a_terminal_nothing_extra)
 {
 	const char *out = tpath("out"), *err = tpath("err");
-	pid_t pid = spawn(out, err, (const char *[]){ "explore", LONG_TRACE, "--no-minimize", NULL });
+	pid_t pid = spawn(out, err, (const char *[]){ "explore", LONG_TRACE, "--full-check", "--no-minimize", NULL });
 	char *e;
 
 	sleep_ms(3000);

@@ -10,6 +10,11 @@
 #   MUTANT_TRACES   traces to explore (default: the list below)
 #   MUTANT_BUDGET   states per crash point (default 16)
 #   MUTANT_KEEP     keep the scratch directory (default: removed)
+#   MUTANT_COMPARE  1: also explore every tree with --keep-going twice, the
+#                   default check and --full-check, each into a state
+#                   database, and compare their states row by row (point,
+#                   durable hash, survivors, verdict); a difference fails
+#                   the tree ("differs")
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml traces/race-two-origin-writes.yaml"}
@@ -31,6 +36,24 @@ run_tree() { # dir label
 	local rc=$?
 	local first
 	first=$(printf '%s\n' "$out" | grep -m1 -A1 -E '^\S+\s+(violation|crash|hang)' | tail -1 | sed 's/^ *//')
+	if [ "${MUTANT_COMPARE:-0}" = 1 ]; then
+		local q="SELECT p.seq, s.hash, s.survivors, s.verdict FROM states s JOIN crash_points p ON p.id = s.point ORDER BY s.id"
+		rm -f "$dir"/cmp-*.db
+		(cd "$dir" && ./build/snapsim explore $traces --budget "$budget" --keep-going \
+			--no-minimize -q --db cmp-fast.db >/dev/null 2>&1)
+		(cd "$dir" && ./build/snapsim explore $traces --budget "$budget" --keep-going \
+			--no-minimize -q --full-check --db cmp-full.db >/dev/null 2>&1)
+		local a b nf
+		a=$(sqlite3 "$dir/cmp-fast.db" "$q" | md5sum)
+		b=$(sqlite3 "$dir/cmp-full.db" "$q" | md5sum)
+		nf=$(sqlite3 "$dir/cmp-full.db" "SELECT count(*) || ' states, ' || sum(verdict != 'ok') || ' failing' FROM states")
+		if [ "$a" != "$b" ]; then
+			rc=differs
+			first="the default check's states differ from --full-check's ($nf in full)"
+		else
+			first="${first:-} [default = --full-check: $nf]"
+		fi
+	fi
 	printf '%s\t%s\n' "$rc" "${first:-}"
 }
 

@@ -1,0 +1,85 @@
+/*
+ * replay_rec.h - where every byte a recovered world's check reads comes
+ * from, so that the crash states of one crash point can be judged against
+ * one of them (the reference) at the cost of what differs.
+ *
+ * Recording. A reference state is restarted with a recorder
+ * (replay_world_restart_rec) and checked as usual (check_all, more I/O,
+ * check_all). The recorder sees every disk request at the taps and every
+ * check read and test write, and keeps:
+ *   - the control set: crashed sectors whose bytes the stack acts on
+ *     (activation's and the explorer's metadata reads, and any read whose
+ *     data is not copied out unchanged);
+ *   - per checked sector (a "position"), its provenance: a sector of the
+ *     crashed image (directly, or copied there during the check), a sector
+ *     of a test write's pattern, or bytes that do not depend on the state;
+ *   - the model as it was after recovery, and the sequence of model calls.
+ * Each position's provenance is verified against the bytes actually read.
+ *
+ * Judging. The stack does not look at data, only at metadata: a state
+ * whose crashed images equal the reference's on the control set is
+ * recovered into the same stack and runs the same I/O, and each position
+ * reads its provenance's bytes in that state. A position whose model
+ * sector has exactly one allowed content whatever earlier reads pinned
+ * (settled: judged on the recovered model with no read applied) passes
+ * exactly when its bytes are the reference's; every other position is
+ * checked against a clone of the recovered model, with the test writes
+ * replayed in order. replay_rec_judge says "passes" only when the full
+ * check would pass; anything else asks for the full check.
+ */
+#ifndef SNAPSIM_SIM_REPLAY_REC_H
+#define SNAPSIM_SIM_REPLAY_REC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bio.h"
+#include "sim_disk.h"
+
+struct replay_world;
+struct replay_rec;
+
+/* A recorder for a world of nr_disks disks (NULL: out of memory). */
+struct replay_rec *replay_rec_new(unsigned nr_disks);
+void replay_rec_free(struct replay_rec *rec);
+
+/*
+ * replay_world_restart() with a recorder: crashed[] is the reference's
+ * crashed images (the recorder keeps forks of them). A recorder records
+ * one restart.
+ */
+int replay_world_restart_rec(struct replay_world *w, struct sim_disk **crashed,
+			     struct replay_rec *rec, struct replay_world **out, char *errbuf,
+			     size_t len);
+
+/*
+ * The reference's crashed images (the recorder keeps forks of them);
+ * replay_world_restart_rec calls it, callers that record control reads
+ * before the restart call it first. 0, -EINVAL or -ENOMEM.
+ */
+int replay_rec_attach(struct replay_rec *rec, struct sim_disk **crashed, unsigned nr_disks);
+
+/* Crashed sectors the caller read to decide something (metadata): control. */
+void replay_rec_control(struct replay_rec *rec, unsigned disk, sector_t sector,
+			uint32_t nr);
+
+/*
+ * After the reference's check passed: judge which positions are settled.
+ * Returns 0 when the recording can judge other states, -1 when not (it
+ * saw something it does not follow: an I/O error, a background merge, a
+ * provenance the bytes contradict, test writes of two seeds).
+ */
+int replay_rec_finish(struct replay_rec *rec);
+
+/*
+ * Judge a state of the same crash point: crashed[] its crashed images (of
+ * the reference's disk families), seed the seed of its test writes.
+ * 0: the full check passes; 1: run the full check.
+ */
+int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t seed);
+
+/* Positions recorded, and those replay_rec_judge checks against the model. */
+uint64_t replay_rec_positions(const struct replay_rec *rec);
+uint64_t replay_rec_unsettled(const struct replay_rec *rec);
+
+#endif

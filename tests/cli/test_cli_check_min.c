@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "cli_test_util.h"
 #include "tool_test_util.h"
+#include "checker_trace.h"
 
 static void setup(void)
 {
@@ -27,26 +28,6 @@ static void teardown(void)
 }
 
 TestSuite(cli_check_min, .init = setup, .fini = teardown);
-
-static const char trace[] =
-	"version: 1\n"
-	"seed: 3\n"
-	"disks:\n"
-	"  - {name: data, size: 256K}\n"
-	"  - {name: cow, size: 256K}\n"
-	"  - {name: ref, size: 256K}\n"
-	"steps:\n"
-	"  - write: {dev: data, length: 256K, data: seed-1}\n"
-	"  - write: {dev: ref, length: 256K, data: seed-1, fua: true}\n"
-	"  - flush: data\n"
-	"  - dm: create X_org --table \"0 512 linear /dev/data 0\"\n"
-	"  - dm: create X --table \"0 512 snapshot-origin /dev/mapper/X_org\"\n"
-	"  - dm: suspend X\n"
-	"  - dm: create S --table \"0 512 snapshot /dev/mapper/X_org /dev/cow P 8\"\n"
-	"  - dm: resume X\n"
-	"  - write: {dev: X, offset: 0, length: 16K, data: seed-2}\n"
-	"  - write: {dev: X, offset: 64K, length: 8K, data: seed-3}\n"
-	"  - crash: after\n";
 
 /* The text after "# TAG: " in a minimized trace, up to the end of its line (malloc'd). */
 static char *comment_line(const char *text, const char *tag)

@@ -289,6 +289,9 @@ static void print_summary(const struct export_job *j, const struct cow_scan *s,
 static int parse_args(struct export_job *j, int argc, char **argv, bool *force,
 		      bool *skip_bad, bool *help)
 {
+	/* --json anywhere makes even an error before it an object. */
+	for (int i = 1; i < argc; i++)
+		j->json = j->json || !strcmp(argv[i], "--json");
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
 		const char **dst = NULL;
@@ -316,20 +319,20 @@ static int parse_args(struct export_job *j, int argc, char **argv, bool *force,
 			   cli_long_opt("-o", argc, argv, i, &v, &used)) {
 			dst = &j->image_path;
 		} else {
-			fail(j, "cow export: %s '%s'",
+			fail(j, "%s '%s'",
 			     argv[i][0] == '-' ? "unknown option" : "unexpected argument",
 			     argv[i]);
 			return CLI_EXIT_USAGE;
 		}
 		if (!v || !*v) {
-			fail(j, "cow export: option '%s' needs a value", argv[i]);
+			fail(j, "option '%s' needs a value", argv[i]);
 			return CLI_EXIT_USAGE;
 		}
 		*dst = v;
 		i += used - 1;
 	}
 	if (!j->origin_path || !j->cow_path || !j->image_path) {
-		fail(j, "cow export: missing %s",
+		fail(j, "missing %s",
 		     !j->origin_path ? "--origin ORIGIN" : !j->cow_path ? "--cow COW"
 									  : "-o IMAGE");
 		return CLI_EXIT_USAGE;

@@ -208,4 +208,16 @@ Test(cli_common, cow_errors_name_their_verb)
 	run(&r, "cow", "check", tpath("cow.img"), "--origin", tpath("absent"), NULL);
 	cr_expect_eq(strncmp(r.err, "snapsim cow check: ", 19), 0, "%s", r.err);
 	run_free(&r);
+	/* A usage error names the verb once. */
+	run(&r, "cow", "export", tpath("stray"), NULL);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_eq(strncmp(r.err, "snapsim cow export: unexpected argument", 39), 0, "%s", r.err);
+	run_free(&r);
+}
+
+Test(cli_common, json_before_a_usage_error_is_seen)
+{
+	/* --json after the bad argument still makes the error an object. */
+	expect_json(2, N("\"error\"", "unexpected argument"), "cow", "export", tpath("stray"),
+		    "--json", NULL);
 }

@@ -55,9 +55,19 @@ static enum explore_verdict ref_use(struct explore_run *er, const struct explore
 	out->partial_area = f->partial_area;
 	out->invalid_uncommitted = f->invalid_uncommitted;
 	er->nr_exc = 0;
-	for (size_t i = 0; i < f->nr_exc; i++)
-		explore_record_exception(er, f->exc[i].dev, f->exc[i].old_chunk,
-					 f->exc[i].new_chunk, f->exc[i].note);
+	if (f->nr_exc > er->cap_exc) {
+		struct exc_row *n = realloc(er->exc, f->nr_exc * sizeof(*n));
+
+		if (!n) { /* the rows are a record, not a check: drop them */
+			er->res->states_judged++;
+			return EXPLORE_OK;
+		}
+		er->exc = n;
+		er->cap_exc = f->nr_exc;
+	}
+	if (f->nr_exc)
+		memcpy(er->exc, f->exc, f->nr_exc * sizeof(*f->exc));
+	er->nr_exc = f->nr_exc;
 	er->res->states_judged++;
 	return EXPLORE_OK;
 }

@@ -221,6 +221,7 @@ static int clone_into(const struct model *m, struct model *c)
 				return -ENOMEM;
 			for (size_t j = 0; j < h->nr_commits; j++) {
 				n->commits[j].chunk = h->commits[j].chunk;
+				n->commits[j].fatal = h->commits[j].fatal;
 				n->commits[j].s = xlate_store(m, c, h->commits[j].s);
 			}
 			n->nr_commits = n->cap_commits = h->nr_commits;

@@ -195,6 +195,12 @@ void model_crash(struct model *m)
 			continue;
 		}
 		mmap_each(&st->map, crash_state, NULL);
+		/* A commit doomed to fail was in flight: it may have invalidated
+		 * the store already (spec 2.12), as any invalidation below. */
+		if (st->doomed) {
+			st->doomed = false;
+			st->state = MODEL_SNAP_INVALID;
+		}
 		if (st->state == MODEL_SNAP_INVALID) {
 			/*
 			 * The header write that invalidated it is plain (spec 2.9)

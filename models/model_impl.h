@@ -59,6 +59,15 @@ struct mstore {
 	uint32_t cs;
 	bool persistent, po;
 	uint64_t cap, used;            /* data chunks */
+	model_sector_t cow_sectors;    /* the COW's size; 0: unknown (cow_chunks given) */
+	/*
+	 * An allocation whose commit must fail is in flight: it filled the
+	 * last area that fits and the zeroing of the next one lies beyond
+	 * the COW's end (spec 2.12). Reads may still succeed until the
+	 * write that waits on it ends; then the store is invalid.
+	 */
+	bool doomed;
+	uint64_t doomed_chunk;
 	model_sector_t len;            /* the snapshot device's size */
 	enum model_snap_state state;   /* VALID, INVALID, MAYBE_INVALID */
 	bool overflow;
@@ -84,6 +93,7 @@ struct mdev {
 struct commit {
 	struct mstore *s;
 	uint64_t chunk;
+	bool fatal;                    /* this commit invalidates s (mstore.doomed) */
 };
 
 struct whandle {

@@ -104,6 +104,41 @@ static bool store_alloc(struct mstore *st)
 }
 
 /*
+ * Whether the chunk about to be allocated in st fills an area whose next
+ * area lies (even partly) beyond the COW's end: its commit zeroes that
+ * area first, the write fails and the store goes invalid at that commit
+ * (spec 2.8 step 5, 2.12; inferred there, and what Linux does). Only the
+ * last data chunk of a COW that ends right after a full area's chunks.
+ */
+static bool alloc_is_fatal(const struct mstore *st)
+{
+	uint64_t epa = (uint64_t)st->cs * 512 / 16, next;
+
+	if (!st->persistent || !st->cow_sectors || (st->used + 1) % epa)
+		return false;
+	next = 1 + (st->used + 1) / epa * (epa + 1); /* area_loc of the next area */
+	return (next + 1) * st->cs > st->cow_sectors;
+}
+
+/* A commit of st's chunk the write h waits for; fatal: it invalidates st. */
+static int commit_push(struct whandle *h, struct mstore *st, uint64_t chunk, bool fatal)
+{
+	struct commit cm = { st, chunk, fatal };
+
+	if (!h) {
+		/* Nobody's write waits on it (a merge's copy-out): at once. */
+		if (fatal)
+			st->state = MODEL_SNAP_INVALID;
+		return 0;
+	}
+	if (fatal) {
+		st->doomed = true;
+		st->doomed_chunk = chunk;
+	}
+	return PUSH(h->commits, h->nr_commits, h->cap_commits, cm);
+}
+
+/*
  * The origin-write procedure (spec 4.3) for a write of sector s of origin
  * `real`: every active valid snapshot of it (except `skip`) keeps the
  * current content of the chunk before the write may land.
@@ -115,6 +150,7 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 	for (unsigned i = 0; i < m->nr_stores; i++) {
 		struct mstore *st = m->stores[i];
 		uint64_t chunk;
+		bool fatal;
 		int r;
 
 		if (st == skip || st->dead || st->merging || strcmp(st->origin, real) ||
@@ -127,14 +163,9 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 			st->state = MODEL_SNAP_INVALID; /* origin write: no space invalidates */
 			continue;
 		}
-		if ((r = copy_chunk(m, st, chunk)))
+		fatal = alloc_is_fatal(st);
+		if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(h, st, chunk, fatal)))
 			return r;
-		if (h) {
-			struct commit cm = { st, chunk };
-
-			if (PUSH(h->commits, h->nr_commits, h->cap_commits, cm))
-				return -ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -191,7 +222,12 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 		if (!st || st->dead || st->merging || st->state != MODEL_SNAP_VALID || st->overflow)
 			return -EIO;
 		chunk = s / st->cs;
+		/* The write waits on the failing commit, which errors it. */
+		if (st->doomed && chunk == st->doomed_chunk)
+			return -EIO;
 		if (!model_chunk_allocated(st, chunk)) {
+			bool fatal;
+
 			if (!store_alloc(st)) {
 				if (st->po)
 					st->overflow = true;
@@ -199,8 +235,13 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 					st->state = MODEL_SNAP_INVALID;
 				return -EIO;
 			}
+			fatal = alloc_is_fatal(st);
 			if ((r = copy_chunk(m, st, chunk)))
 				return r;
+			if (fatal && (r = commit_push(h, st, chunk, true)))
+				return r;
+			if (fatal)
+				return -EIO;
 		}
 		if (!model_resolve(m, st->origin, s, &ol, 0) && ol.kind == L_DISK)
 			init = model_initial_content(m->disks[ol.disk], ol.abs);
@@ -321,11 +362,17 @@ void model_write_end(struct model *m, uint64_t id, int status)
 	 * durable, unless the store went invalid meanwhile: then the write was
 	 * released by the invalidation (spec 4.4 failure), not by a commit.
 	 */
+	for (size_t i = 0; i < h->nr_commits; i++)
+		if (h->commits[i].fatal) {
+			h->commits[i].s->doomed = false;
+			h->commits[i].s->state = MODEL_SNAP_INVALID;
+		}
 	if (!status)
 		for (size_t i = 0; i < h->nr_commits; i++) {
 			struct mstore *st = h->commits[i].s;
 
-			if (st->state != MODEL_SNAP_VALID)
+			/* A doomed store's batch is never written (spec 2.8). */
+			if (st->state != MODEL_SNAP_VALID || st->doomed)
 				continue;
 			model_commit_chunk(st, h->commits[i].chunk);
 			mmap_put(&st->committed, h->commits[i].chunk, NULL);

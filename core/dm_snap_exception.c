@@ -484,11 +484,14 @@ void dm_snap_reap(struct dm_snapshot *s)
 		return;
 	if (s->store && s->store->type->busy && s->store->type->busy(s->store)) {
 		/*
-		 * Store I/O (a header rewrite) is still in flight; check again
-		 * after the queued work ahead of us, which includes its end.
+		 * Store I/O (a header rewrite) is still in flight: check again
+		 * when the store is idle (a deferred poll would rerun at one
+		 * instant forever, before the I/O can end).
 		 */
 		s->reap_queued = true;
-		if (executor_defer(s->ex, snap_reap_deferred, s) != 0)
+		if (s->store->type->when_idle)
+			s->store->type->when_idle(s->store, snap_reap_deferred, s);
+		else if (executor_defer(s->ex, snap_reap_deferred, s) != 0)
 			s->reap_queued = false;
 		return;
 	}

@@ -176,6 +176,14 @@ int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
 			 struct model_expect *out, uint64_t *id);
 /*
+ * What the origin of snapshot device dev may read at sector now: a read
+ * of an invalidated snapshot that was sent to the origin before the
+ * invalidation may see origin writes the invalidation released (spec
+ * 4.10). Returns 0 or -ENOENT (not a snapshot device).
+ */
+int model_read_expect_origin(struct model *m, const char *dev, model_sector_t sector,
+			     struct model_expect *out);
+/*
  * Check a completed read (buf: nsectors * 512 bytes, status its result).
  * Returns 0 when it is allowed, 1 with *mm filled on the first mismatch,
  * -ENOENT for an unknown device. After a crash a sector's value is

@@ -143,6 +143,12 @@ int model_write_begin(struct model *m, const char *dev, model_sector_t sector,
 		      uint32_t nsectors, const struct model_data *d, unsigned flags,
 		      uint64_t *id);
 void model_write_end(struct model *m, uint64_t id, int status);
+/*
+ * Whether write id (not yet ended) may fail although model_write_begin
+ * predicted success: a snapshot write in flight when the store's last
+ * area could not be committed (its record shared that commit's batch).
+ */
+bool model_write_may_fail(struct model *m, uint64_t id);
 /* begin + end with the predicted status. */
 int model_write(struct model *m, const char *dev, model_sector_t sector, uint32_t nsectors,
 		const struct model_data *d, unsigned flags);

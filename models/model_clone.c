@@ -212,6 +212,8 @@ static int clone_into(const struct model *m, struct model *c)
 		}
 		n->id = h->id;
 		n->flags = h->flags;
+		n->snap = h->snap ? xlate_store(m, c, h->snap) : NULL;
+		n->may_fail = h->may_fail;
 		if (drefs_clone(m, c, &n->refs, h->refs, h->nr_refs))
 			return -ENOMEM;
 		n->nr_refs = n->cap_refs = h->nr_refs;

@@ -99,6 +99,8 @@ struct commit {
 struct whandle {
 	uint64_t id;
 	unsigned flags;
+	struct mstore *snap;           /* a snapshot write: its store */
+	bool may_fail;                 /* its commit may share a doomed batch (spec 2.8) */
 	struct dref *refs;
 	size_t nr_refs, cap_refs;
 	struct commit *commits;

@@ -120,8 +120,18 @@ static bool alloc_is_fatal(const struct mstore *st)
 	return (next + 1) * st->cs > st->cow_sectors;
 }
 
+/* Snapshot writes in flight on st now may fail: their records may be in
+ * the batch the failing commit never writes. */
+static void doom_writers(struct model *m, const struct mstore *st)
+{
+	for (unsigned i = 0; i < m->nr_handles; i++)
+		if (m->handles[i]->snap == st)
+			m->handles[i]->may_fail = true;
+}
+
 /* A commit of st's chunk the write h waits for; fatal: it invalidates st. */
-static int commit_push(struct whandle *h, struct mstore *st, uint64_t chunk, bool fatal)
+static int commit_push(struct model *m, struct whandle *h, struct mstore *st, uint64_t chunk,
+		       bool fatal)
 {
 	struct commit cm = { st, chunk, fatal };
 
@@ -134,6 +144,7 @@ static int commit_push(struct whandle *h, struct mstore *st, uint64_t chunk, boo
 	if (fatal) {
 		st->doomed = true;
 		st->doomed_chunk = chunk;
+		doom_writers(m, st);
 	}
 	return PUSH(h->commits, h->nr_commits, h->cap_commits, cm);
 }
@@ -164,7 +175,7 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 			continue;
 		}
 		fatal = alloc_is_fatal(st);
-		if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(h, st, chunk, fatal)))
+		if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(m, h, st, chunk, fatal)))
 			return r;
 	}
 	return 0;
@@ -222,6 +233,9 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 		if (!st || st->dead || st->merging || st->state != MODEL_SNAP_VALID || st->overflow)
 			return -EIO;
 		chunk = s / st->cs;
+		h->snap = st;
+		if (st->doomed)
+			h->may_fail = true; /* held on a chunk of the failing batch, or not */
 		/* The write waits on the failing commit, which errors it. */
 		if (st->doomed && chunk == st->doomed_chunk)
 			return -EIO;
@@ -238,7 +252,7 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 			fatal = alloc_is_fatal(st);
 			if ((r = copy_chunk(m, st, chunk)))
 				return r;
-			if (fatal && (r = commit_push(h, st, chunk, true)))
+			if (fatal && (r = commit_push(m, h, st, chunk, true)))
 				return r;
 			if (fatal)
 				return -EIO;
@@ -295,6 +309,13 @@ int model_write_begin(struct model *m, const char *dev, model_sector_t sector,
 			status = -EIO;
 	}
 	return status;
+}
+
+bool model_write_may_fail(struct model *m, uint64_t id)
+{
+	struct whandle *h = find_handle(m, id, NULL);
+
+	return h && h->may_fail;
 }
 
 void model_commit_chunk(struct mstore *st, uint64_t chunk)

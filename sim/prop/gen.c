@@ -241,6 +241,11 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	if (sim_prng_chance(&q, 1, 3)) {
 		uint64_t k = 2 + sim_prng_below(&q, 4), rest = cs2 > 1 ? 1 + sim_prng_below(&q, cs2 - 1) : 0;
 
+		/* Or, with 1- and 2-sector chunks, exactly one area's data chunks:
+		 * the commit of the last one cannot zero the next area, which lies
+		 * beyond the COW's end, and invalidates S2 (spec 2.12). */
+		if (st2 == 'P' && cs2 <= 2 && sim_prng_chance(&q, 1, 2))
+			k = 32 * cs2;
 		c2_sectors = ((st2 == 'N' ? 0 : 2) + k) * cs2 + rest;
 		po2 = st2 == 'P' && sim_prng_chance(&q, 1, 2) ? "O" : "";
 		small2 = true;

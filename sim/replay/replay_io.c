@@ -232,6 +232,7 @@ static void req_done(struct bio *bio, int status)
 	struct rp_req *q = bio->private;
 	struct replay_world *w = q->w;
 	char eb[32], eb2[32];
+	bool may_fail;
 
 	q->done = true;
 	q->status = status;
@@ -254,6 +255,7 @@ static void req_done(struct bio *bio, int status)
 		 * acknowledgement as proof that a record is durable. */
 		if (w->faults)
 			rp_poll_invalid(w);
+		may_fail = model_write_may_fail(w->model, q->model_id);
 		model_write_end(w->model, q->model_id, status);
 		if (status == 0 && w->res)
 			w->res->bytes_written += (uint64_t)bio->nr_sectors * 512;
@@ -274,7 +276,7 @@ static void req_done(struct bio *bio, int status)
 			/* An injected fault, or an error the trace asserts (e.g. a
 			 * request not aligned to a 4K disk: the model has no block
 			 * sizes), explains an error the model cannot predict. */
-			bool excused = status && (w->faults || status == q->expect_error);
+			bool excused = status && (w->faults || status == q->expect_error || may_fail);
 
 			if (excused && q->is_dm)
 				rp_snapshot_went_invalid(w, q->dev);

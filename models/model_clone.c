@@ -155,8 +155,9 @@ static int clone_into(const struct model *m, struct model *c)
 		memset(&n->map, 0, sizeof(n->map));
 		memset(&n->chunks, 0, sizeof(n->chunks));
 		memset(&n->committed, 0, sizeof(n->committed));
+		memset(&n->unsure, 0, sizeof(n->unsure));
 		if (mmap_clone(&n->map, &s->map) || mmap_clone(&n->chunks, &s->chunks) ||
-		    mmap_clone(&n->committed, &s->committed))
+		    mmap_clone(&n->committed, &s->committed) || mmap_clone(&n->unsure, &s->unsure))
 			return -ENOMEM;
 		if (s->nr_merged) {
 			n->merged = malloc(s->nr_merged * sizeof(*n->merged));

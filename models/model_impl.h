@@ -75,9 +75,14 @@ struct mstore {
 	bool dead;
 	struct mmap map;               /* snapshot sector -> state */
 	struct mmap chunks;            /* allocated chunks (states unused) */
-	struct mmap committed;         /* chunks whose record an acknowledged origin
-					* write proved durable while the store was
-					* valid (states unused) */
+	struct mmap committed;         /* chunks whose record an acknowledged write
+					* proved durable while the store was valid
+					* (states unused) */
+	struct mmap unsure;            /* chunks allocated before a power cut with no
+					* proven record: the restarted store may
+					* have reused them (spec 2.14), so the used
+					* count is between used minus those still
+					* unproven and used (states unused) */
 	struct merged_loc *merged;
 	size_t nr_merged, cap_merged;
 };

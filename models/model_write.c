@@ -97,10 +97,42 @@ static int copy_chunk(struct model *m, struct mstore *st, uint64_t chunk)
 	return 0;
 }
 
-/* Allocate a COW chunk in st; false when there is no room. */
-static bool store_alloc(struct mstore *st)
+enum alloc { ALLOC_OK, ALLOC_MAYBE, ALLOC_FULL };
+
+struct unsure_walk {
+	const struct mstore *st;
+	uint64_t n;
+};
+
+static void count_unsure(void *ctx, uint64_t chunk, struct mstate *unused)
 {
-	return st->used < st->cap;
+	struct unsure_walk *uw = ctx;
+
+	(void)unused;
+	if (!mmap_get(&uw->st->committed, chunk))
+		uw->n++;
+}
+
+/*
+ * Allocate a COW chunk in st: room for certain, none, or room only if a
+ * power cut lost some of the records not yet proven (the restarted store
+ * reused their chunks; the model cannot tell how many).
+ */
+static enum alloc store_alloc(struct mstore *st)
+{
+	struct unsure_walk uw = { st, 0 };
+
+	if (st->used < st->cap)
+		return ALLOC_OK;
+	mmap_each(&st->unsure, count_unsure, &uw);
+	return st->used - uw.n < st->cap ? ALLOC_MAYBE : ALLOC_FULL;
+}
+
+/* Room or not depends on what a power cut lost: valid or invalid now. */
+static void alloc_maybe(struct mstore *st)
+{
+	if (st->state == MODEL_SNAP_VALID)
+		st->state = MODEL_SNAP_MAYBE_INVALID;
 }
 
 /*
@@ -161,6 +193,7 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 	for (unsigned i = 0; i < m->nr_stores; i++) {
 		struct mstore *st = m->stores[i];
 		uint64_t chunk;
+		enum alloc a;
 		bool fatal;
 		int r;
 
@@ -170,10 +203,13 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 		chunk = s / st->cs;
 		if (model_chunk_allocated(st, chunk))
 			continue;
-		if (!store_alloc(st)) {
+		a = store_alloc(st);
+		if (a == ALLOC_FULL) {
 			st->state = MODEL_SNAP_INVALID; /* origin write: no space invalidates */
 			continue;
 		}
+		if (a == ALLOC_MAYBE)
+			alloc_maybe(st);
 		fatal = alloc_is_fatal(st);
 		if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(m, h, st, chunk, fatal)))
 			return r;
@@ -240,19 +276,20 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 		if (st->doomed && chunk == st->doomed_chunk)
 			return -EIO;
 		if (!model_chunk_allocated(st, chunk)) {
+			enum alloc a = store_alloc(st);
 			bool fatal;
 
-			if (!store_alloc(st)) {
+			if (a == ALLOC_FULL) {
 				if (st->po)
 					st->overflow = true;
 				else
 					st->state = MODEL_SNAP_INVALID;
 				return -EIO;
 			}
+			if (a == ALLOC_MAYBE)
+				h->may_fail = true; /* an EIO then says there was no room */
 			fatal = alloc_is_fatal(st);
-			if ((r = copy_chunk(m, st, chunk)))
-				return r;
-			if (fatal && (r = commit_push(m, h, st, chunk, true)))
+			if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(m, h, st, chunk, fatal)))
 				return r;
 			if (fatal)
 				return -EIO;
@@ -383,6 +420,13 @@ void model_write_end(struct model *m, uint64_t id, int status)
 	 * durable, unless the store went invalid meanwhile: then the write was
 	 * released by the invalidation (spec 4.4 failure), not by a commit.
 	 */
+	/* A snapshot write that could fail did: no room (spec 4.6 step 5). */
+	if (status && h->may_fail && h->snap && h->snap->state == MODEL_SNAP_VALID) {
+		if (h->snap->po)
+			h->snap->overflow = true;
+		else
+			h->snap->state = MODEL_SNAP_INVALID;
+	}
 	for (size_t i = 0; i < h->nr_commits; i++)
 		if (h->commits[i].fatal) {
 			h->commits[i].s->doomed = false;

@@ -152,8 +152,9 @@ static bool alloc_is_fatal(const struct mstore *st)
 	return (next + 1) * st->cs > st->cow_sectors;
 }
 
-/* Snapshot writes in flight on st now may fail: their records may be in
- * the batch the failing commit never writes. */
+/* Snapshot writes in flight on st now may fail: st is invalid or its last
+ * commit will fail, and a write whose exception is not committed yet is
+ * failed with it (spec 4.4 failure; its record may share that batch). */
 static void doom_writers(struct model *m, const struct mstore *st)
 {
 	for (unsigned i = 0; i < m->nr_handles; i++)
@@ -206,6 +207,7 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 		a = store_alloc(st);
 		if (a == ALLOC_FULL) {
 			st->state = MODEL_SNAP_INVALID; /* origin write: no space invalidates */
+			doom_writers(m, st);
 			continue;
 		}
 		if (a == ALLOC_MAYBE)
@@ -280,10 +282,12 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 			bool fatal;
 
 			if (a == ALLOC_FULL) {
-				if (st->po)
+				if (st->po) {
 					st->overflow = true;
-				else
+				} else {
 					st->state = MODEL_SNAP_INVALID;
+					doom_writers(m, st);
+				}
 				return -EIO;
 			}
 			if (a == ALLOC_MAYBE)

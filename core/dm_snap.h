@@ -243,6 +243,12 @@ int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets);
 void dm_snap_invalidate(struct dm_snapshot *s);
 /* Whether a tracked I/O (snapshot read, merge COW write) of chunk c runs. */
 bool dm_snap_chunk_is_tracked(const struct dm_snapshot *s, chunk_t c);
+/*
+ * Whether some origin write is held on a pending or read-waiting
+ * exception of s whose chunk a tracked snapshot read is reading (the
+ * race of spec 4.7; for the simulator's coverage, never for I/O).
+ */
+bool dm_snap_origin_write_races_read(const struct dm_snapshot *s);
 /* A tracked I/O ended: finish the exceptions that waited for it. */
 void dm_snap_release_read_waiters(struct dm_snapshot *s);
 /*

@@ -89,6 +89,18 @@ int dm_snap_pending_init(struct dm_snapshot *s, uint64_t nr_buckets)
 	return 0;
 }
 
+bool dm_snap_origin_write_races_read(const struct dm_snapshot *s)
+{
+	for (uint64_t b = 0; s->pending && b <= s->pending_mask; b++)
+		for (const struct pending_exception *pe = s->pending[b]; pe; pe = pe->hnext)
+			if (pe->origin_waiters && dm_snap_chunk_is_tracked(s, pe->old_chunk))
+				return true;
+	for (const struct pending_exception *pe = s->read_waiters; pe; pe = pe->wnext)
+		if (pe->origin_waiters && dm_snap_chunk_is_tracked(s, pe->old_chunk))
+			return true;
+	return false;
+}
+
 static struct pending_exception *pending_lookup(const struct dm_snapshot *s,
 						chunk_t c)
 {
@@ -484,11 +496,14 @@ void dm_snap_reap(struct dm_snapshot *s)
 		return;
 	if (s->store && s->store->type->busy && s->store->type->busy(s->store)) {
 		/*
-		 * Store I/O (a header rewrite) is still in flight; check again
-		 * after the queued work ahead of us, which includes its end.
+		 * Store I/O (a header rewrite) is still in flight: check again
+		 * when the store is idle (a deferred poll would rerun at one
+		 * instant forever, before the I/O can end).
 		 */
 		s->reap_queued = true;
-		if (executor_defer(s->ex, snap_reap_deferred, s) != 0)
+		if (s->store->type->when_idle)
+			s->store->type->when_idle(s->store, snap_reap_deferred, s);
+		else if (executor_defer(s->ex, snap_reap_deferred, s) != 0)
 			s->reap_queued = false;
 		return;
 	}

@@ -81,6 +81,14 @@ struct exstore_type {
 		      sector_t *metadata);
 	/* Whether I/O the store started is still in flight (suspend, teardown). */
 	bool (*busy)(struct exstore *s);
+	/*
+	 * Queue fn(ctx) through the executor once busy() turns false (at once
+	 * when it is false now); one waiter at a time. A teardown waits on
+	 * the store's I/O this way instead of deferring a poll of busy(),
+	 * which would rerun forever at one instant before the I/O can end.
+	 * NULL: busy() turns false without I/O, a deferred poll will see it.
+	 */
+	void (*when_idle)(struct exstore *s, executor_fn *fn, void *ctx);
 };
 
 struct exstore {

@@ -369,7 +369,7 @@ static void pstore_endio(struct bio *bio, int status)
  * Start whatever work is due, if no store I/O is in flight: a pending
  * header rewrite, else the commit batch, else a queued merge operation.
  */
-static void pstore_run(struct pstore *ps)
+static void pstore_run_work(struct pstore *ps)
 {
 	if (ps->state != PS_IDLE || ps->in_callbacks || ps->dying)
 		return;
@@ -407,6 +407,30 @@ static void pstore_run(struct pstore *ps)
 	if (ps->pending_count > 0)
 		return; /* batching: the last outstanding commit writes */
 	pstore_start_area_write(ps);
+}
+
+static bool pstore_busy(const struct pstore *ps)
+{
+	return ps->state != PS_IDLE || ps->count > 0 || ps->drop_pending ||
+	       ps->merge_op != PS_MERGE_NONE;
+}
+
+/* Queue the when_idle waiter once nothing is left to do. Last action. */
+static void pstore_idle_check(struct pstore *ps)
+{
+	executor_fn *fn = ps->idle_fn;
+
+	if (!fn || ps->in_callbacks || ps->dying || pstore_busy(ps))
+		return;
+	ps->idle_fn = NULL;
+	if (executor_defer(ps->ex, fn, ps->idle_ctx) != 0)
+		fn(ps->idle_ctx); /* last resort; may destroy the store */
+}
+
+static void pstore_run(struct pstore *ps)
+{
+	pstore_run_work(ps);
+	pstore_idle_check(ps);
 }
 
 /* ------------------------------------------------------------------ */
@@ -545,10 +569,16 @@ static void persistent_usage(struct exstore *s, sector_t *total,
 
 static bool persistent_busy(struct exstore *s)
 {
+	return pstore_busy(s->context);
+}
+
+static void persistent_when_idle(struct exstore *s, executor_fn *fn, void *ctx)
+{
 	struct pstore *ps = s->context;
 
-	return ps->state != PS_IDLE || ps->count > 0 || ps->drop_pending ||
-	       ps->merge_op != PS_MERGE_NONE;
+	ps->idle_fn = fn;
+	ps->idle_ctx = ctx;
+	pstore_idle_check(ps);
 }
 
 const struct exstore_type exstore_persistent_type = {
@@ -564,4 +594,5 @@ const struct exstore_type exstore_persistent_type = {
 	.drop_snapshot = persistent_drop,
 	.usage = persistent_usage,
 	.busy = persistent_busy,
+	.when_idle = persistent_when_idle,
 };

@@ -79,6 +79,8 @@ struct pstore {
 
 	bool in_callbacks;         /* callbacks running: no new I/O yet */
 	bool dying;                /* dtr ran with I/O or callbacks in flight */
+	executor_fn *idle_fn;      /* when_idle's waiter, queued once idle */
+	void *idle_ctx;
 };
 
 /* Activation (exstore_persistent_load.c): exstore_type.read_metadata. */

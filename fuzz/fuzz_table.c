@@ -10,6 +10,10 @@
  *  3. A rejected table changes no registry state: the live table of an
  *     existing device is unchanged after a failed load, nothing is staged,
  *     and every device's open count returns to its value before.
+ *  4. A snapshot or snapshot-merge line whose origin and COW name one
+ *     device, under any two of its spellings (a disk's path or 7:MINOR,
+ *     /dev/mapper/N or 254:MINOR), is refused. The spellings are the
+ *     harness's own list (spell[] below), not the registry's lookup.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +63,45 @@ static struct world *world_get(void)
 		fuzz_fail("my_data table");
 	ready = true;
 	return &w;
+}
+
+/* Every spelling of the harness's devices, and which device it names. */
+static const struct { const char *word; int dev; } spell[] = {
+	{ "/dev/sd1a", 0 }, { "7:0", 0 }, { "/dev/hdd1", 1 }, { "7:1", 1 },
+	{ "hdd2", 2 }, { "7:2", 2 }, { "/dev/mapper/my_data", 3 }, { "254:0", 3 },
+};
+
+static int spelled_dev(const char *w, size_t n)
+{
+	for (size_t i = 0; i < sizeof(spell) / sizeof(spell[0]); i++)
+		if (strlen(spell[i].word) == n && !strncmp(spell[i].word, w, n))
+			return spell[i].dev;
+	return -1;
+}
+
+/* Property 4 over an accepted text: no snapshot line names one device twice. */
+static void check_aliases(const char *text)
+{
+	for (const char *line = text, *nl; line; line = (nl = strchr(line, '\n')) ? nl + 1 : NULL) {
+		const char *w[5];
+		size_t n[5];
+		const char *p = line;
+		unsigned k;
+
+		for (k = 0; k < 5; k++) {
+			p += strspn(p, " \t");
+			if (!*p || *p == '\n' || *p == '#')
+				break;
+			w[k] = p;
+			n[k] = strcspn(p, " \t\n");
+			p += n[k];
+		}
+		if (k < 5 || !((n[2] == 8 && !strncmp(w[2], "snapshot", 8)) ||
+			       (n[2] == 14 && !strncmp(w[2], "snapshot-merge", 14))))
+			continue;
+		if (spelled_dev(w[3], n[3]) >= 0 && spelled_dev(w[3], n[3]) == spelled_dev(w[4], n[4]))
+			fuzz_fail("a snapshot table naming one device as origin and COW was accepted");
+	}
 }
 
 static void check_position(const char *text, const struct ss_error *err)
@@ -131,6 +174,7 @@ int snapsim_fuzz_one(const uint8_t *data, size_t size)
 
 	ss_error_clear(&err);
 	if (dm_table_create(w->reg, text, 0, &t, &err) == 0) {
+		check_aliases(text);
 		p1 = dm_table_print(t);
 		/*
 		 * Destroy first: a second snapshot table on the same COW while
@@ -156,6 +200,7 @@ int snapsim_fuzz_one(const uint8_t *data, size_t size)
 	/* The same text as a load into a live device. */
 	ss_error_clear(&err);
 	if (dm_load(w->reg, "my_data", text, 0, &err) == 0) {
+		check_aliases(text);
 		ss_error_clear(&err);
 		if (dm_clear(w->reg, "my_data", &err))
 			fuzz_fail("clear after load");

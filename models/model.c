@@ -163,6 +163,7 @@ void model_store_free(struct mstore *s)
 	mmap_free(&s->map);
 	mmap_free(&s->chunks);
 	mmap_free(&s->committed);
+	mmap_free(&s->unsure);
 	free(s->merged);
 	free(s);
 }

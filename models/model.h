@@ -143,6 +143,12 @@ int model_write_begin(struct model *m, const char *dev, model_sector_t sector,
 		      uint32_t nsectors, const struct model_data *d, unsigned flags,
 		      uint64_t *id);
 void model_write_end(struct model *m, uint64_t id, int status);
+/*
+ * Whether write id (not yet ended) may fail although model_write_begin
+ * predicted success: a snapshot write in flight when the store's last
+ * area could not be committed (its record shared that commit's batch).
+ */
+bool model_write_may_fail(struct model *m, uint64_t id);
 /* begin + end with the predicted status. */
 int model_write(struct model *m, const char *dev, model_sector_t sector, uint32_t nsectors,
 		const struct model_data *d, unsigned flags);
@@ -175,6 +181,14 @@ int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
  */
 int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
 			 struct model_expect *out, uint64_t *id);
+/*
+ * What the origin of snapshot device dev may read at sector now: a read
+ * of an invalidated snapshot that was sent to the origin before the
+ * invalidation may see origin writes the invalidation released (spec
+ * 4.10). Returns 0 or -ENOENT (not a snapshot device).
+ */
+int model_read_expect_origin(struct model *m, const char *dev, model_sector_t sector,
+			     struct model_expect *out);
 /*
  * Check a completed read (buf: nsectors * 512 bytes, status its result).
  * Returns 0 when it is allowed, 1 with *mm filled on the first mismatch,

@@ -155,8 +155,9 @@ static int clone_into(const struct model *m, struct model *c)
 		memset(&n->map, 0, sizeof(n->map));
 		memset(&n->chunks, 0, sizeof(n->chunks));
 		memset(&n->committed, 0, sizeof(n->committed));
+		memset(&n->unsure, 0, sizeof(n->unsure));
 		if (mmap_clone(&n->map, &s->map) || mmap_clone(&n->chunks, &s->chunks) ||
-		    mmap_clone(&n->committed, &s->committed))
+		    mmap_clone(&n->committed, &s->committed) || mmap_clone(&n->unsure, &s->unsure))
 			return -ENOMEM;
 		if (s->nr_merged) {
 			n->merged = malloc(s->nr_merged * sizeof(*n->merged));
@@ -212,6 +213,8 @@ static int clone_into(const struct model *m, struct model *c)
 		}
 		n->id = h->id;
 		n->flags = h->flags;
+		n->snap = h->snap ? xlate_store(m, c, h->snap) : NULL;
+		n->may_fail = h->may_fail;
 		if (drefs_clone(m, c, &n->refs, h->refs, h->nr_refs))
 			return -ENOMEM;
 		n->nr_refs = n->cap_refs = h->nr_refs;
@@ -221,6 +224,7 @@ static int clone_into(const struct model *m, struct model *c)
 				return -ENOMEM;
 			for (size_t j = 0; j < h->nr_commits; j++) {
 				n->commits[j].chunk = h->commits[j].chunk;
+				n->commits[j].fatal = h->commits[j].fatal;
 				n->commits[j].s = xlate_store(m, c, h->commits[j].s);
 			}
 			n->nr_commits = n->cap_commits = h->nr_commits;

@@ -178,6 +178,16 @@ static void unproven_chunk(void *ctx, uint64_t chunk, struct mstate *unused)
 	}
 }
 
+/* An allocated chunk whose record no acknowledged write proved: unsure. */
+static void unsure_chunk(void *ctx, uint64_t chunk, struct mstate *unused)
+{
+	struct mstore *st = ctx;
+
+	(void)unused;
+	if (!mmap_get(&st->committed, chunk))
+		mmap_put(&st->unsure, chunk, NULL);
+}
+
 void model_crash(struct model *m)
 {
 	for (unsigned i = 0; i < m->nr_handles; i++)
@@ -195,6 +205,16 @@ void model_crash(struct model *m)
 			continue;
 		}
 		mmap_each(&st->map, crash_state, NULL);
+		/* Records still uncommitted at the cut are lost and their chunks
+		 * reused after the restart (spec 2.14); which ones, the model
+		 * cannot tell: the used count gets a lower bound. */
+		mmap_each(&st->chunks, unsure_chunk, st);
+		/* A commit doomed to fail was in flight: it may have invalidated
+		 * the store already (spec 2.12), as any invalidation below. */
+		if (st->doomed) {
+			st->doomed = false;
+			st->state = MODEL_SNAP_INVALID;
+		}
 		if (st->state == MODEL_SNAP_INVALID) {
 			/*
 			 * The header write that invalidated it is plain (spec 2.9)

@@ -59,6 +59,15 @@ struct mstore {
 	uint32_t cs;
 	bool persistent, po;
 	uint64_t cap, used;            /* data chunks */
+	model_sector_t cow_sectors;    /* the COW's size; 0: unknown (cow_chunks given) */
+	/*
+	 * An allocation whose commit must fail is in flight: it filled the
+	 * last area that fits and the zeroing of the next one lies beyond
+	 * the COW's end (spec 2.12). Reads may still succeed until the
+	 * write that waits on it ends; then the store is invalid.
+	 */
+	bool doomed;
+	uint64_t doomed_chunk;
 	model_sector_t len;            /* the snapshot device's size */
 	enum model_snap_state state;   /* VALID, INVALID, MAYBE_INVALID */
 	bool overflow;
@@ -66,9 +75,14 @@ struct mstore {
 	bool dead;
 	struct mmap map;               /* snapshot sector -> state */
 	struct mmap chunks;            /* allocated chunks (states unused) */
-	struct mmap committed;         /* chunks whose record an acknowledged origin
-					* write proved durable while the store was
-					* valid (states unused) */
+	struct mmap committed;         /* chunks whose record an acknowledged write
+					* proved durable while the store was valid
+					* (states unused) */
+	struct mmap unsure;            /* chunks allocated before a power cut with no
+					* proven record: the restarted store may
+					* have reused them (spec 2.14), so the used
+					* count is between used minus those still
+					* unproven and used (states unused) */
 	struct merged_loc *merged;
 	size_t nr_merged, cap_merged;
 };
@@ -84,11 +98,14 @@ struct mdev {
 struct commit {
 	struct mstore *s;
 	uint64_t chunk;
+	bool fatal;                    /* this commit invalidates s (mstore.doomed) */
 };
 
 struct whandle {
 	uint64_t id;
 	unsigned flags;
+	struct mstore *snap;           /* a snapshot write: its store */
+	bool may_fail;                 /* its commit may share a doomed batch (spec 2.8) */
 	struct dref *refs;
 	size_t nr_refs, cap_refs;
 	struct commit *commits;

@@ -100,6 +100,21 @@ int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector
 	return r;
 }
 
+int model_read_expect_origin(struct model *m, const char *dev, model_sector_t sector,
+			     struct model_expect *out)
+{
+	struct mdev *d = model_find_dev(m, dev);
+	struct mstate *s;
+
+	memset(out, 0, sizeof(*out));
+	if (!d)
+		return -ENOENT;
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->stores[i] && d->segs[i].type == MODEL_T_SNAPSHOT)
+			return expect_sector(m, d->stores[i]->origin, sector, out, &s);
+	return -ENOENT;
+}
+
 static void describe(const struct model_expect *e, char *buf, size_t len)
 {
 	size_t used = 0;

@@ -96,7 +96,7 @@ int model_resolve_run(struct model *m, const char *name, model_sector_t s, struc
 		out->kind = L_STORE;
 		out->st = st;
 		out->ssec = s;
-		out->maybe_eio = st->state == MODEL_SNAP_MAYBE_INVALID;
+		out->maybe_eio = st->state == MODEL_SNAP_MAYBE_INVALID || st->doomed;
 		*run = seg_left;
 		return 0;
 	}

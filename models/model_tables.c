@@ -53,8 +53,9 @@ static int store_for(struct model *m, const struct model_segment *sg, struct mst
 		snprintf(st->origin, sizeof(st->origin), "%s", model_strip(sg->dev, "/dev/mapper/"));
 		st->cs = sg->chunk_sectors;
 		st->persistent = sg->persistent;
+		st->cow_sectors = sg->cow_chunks ? 0 : model_dev_size(m, sg->cow);
 		st->cap = sg->cow_chunks ? sg->cow_chunks
-			  : model_cow_data_chunks(model_dev_size(m, sg->cow), sg->chunk_sectors,
+			  : model_cow_data_chunks(st->cow_sectors, sg->chunk_sectors,
 						  sg->persistent);
 		st->state = MODEL_SNAP_VALID;
 		if (PUSH(m->stores, m->nr_stores, m->cap_stores, st)) {

@@ -97,10 +97,89 @@ static int copy_chunk(struct model *m, struct mstore *st, uint64_t chunk)
 	return 0;
 }
 
-/* Allocate a COW chunk in st; false when there is no room. */
-static bool store_alloc(struct mstore *st)
+enum alloc { ALLOC_OK, ALLOC_MAYBE, ALLOC_FULL };
+
+struct unsure_walk {
+	const struct mstore *st;
+	uint64_t n;
+};
+
+static void count_unsure(void *ctx, uint64_t chunk, struct mstate *unused)
 {
-	return st->used < st->cap;
+	struct unsure_walk *uw = ctx;
+
+	(void)unused;
+	if (!mmap_get(&uw->st->committed, chunk))
+		uw->n++;
+}
+
+/*
+ * Allocate a COW chunk in st: room for certain, none, or room only if a
+ * power cut lost some of the records not yet proven (the restarted store
+ * reused their chunks; the model cannot tell how many).
+ */
+static enum alloc store_alloc(struct mstore *st)
+{
+	struct unsure_walk uw = { st, 0 };
+
+	if (st->used < st->cap)
+		return ALLOC_OK;
+	mmap_each(&st->unsure, count_unsure, &uw);
+	return st->used - uw.n < st->cap ? ALLOC_MAYBE : ALLOC_FULL;
+}
+
+/* Room or not depends on what a power cut lost: valid or invalid now. */
+static void alloc_maybe(struct mstore *st)
+{
+	if (st->state == MODEL_SNAP_VALID)
+		st->state = MODEL_SNAP_MAYBE_INVALID;
+}
+
+/*
+ * Whether the chunk about to be allocated in st fills an area whose next
+ * area lies (even partly) beyond the COW's end: its commit zeroes that
+ * area first, the write fails and the store goes invalid at that commit
+ * (spec 2.8 step 5, 2.12; inferred there, and what Linux does). Only the
+ * last data chunk of a COW that ends right after a full area's chunks.
+ */
+static bool alloc_is_fatal(const struct mstore *st)
+{
+	uint64_t epa = (uint64_t)st->cs * 512 / 16, next;
+
+	if (!st->persistent || !st->cow_sectors || (st->used + 1) % epa)
+		return false;
+	next = 1 + (st->used + 1) / epa * (epa + 1); /* area_loc of the next area */
+	return (next + 1) * st->cs > st->cow_sectors;
+}
+
+/* Snapshot writes in flight on st now may fail: st is invalid or its last
+ * commit will fail, and a write whose exception is not committed yet is
+ * failed with it (spec 4.4 failure; its record may share that batch). */
+static void doom_writers(struct model *m, const struct mstore *st)
+{
+	for (unsigned i = 0; i < m->nr_handles; i++)
+		if (m->handles[i]->snap == st)
+			m->handles[i]->may_fail = true;
+}
+
+/* A commit of st's chunk the write h waits for; fatal: it invalidates st. */
+static int commit_push(struct model *m, struct whandle *h, struct mstore *st, uint64_t chunk,
+		       bool fatal)
+{
+	struct commit cm = { st, chunk, fatal };
+
+	if (!h) {
+		/* Nobody's write waits on it (a merge's copy-out): at once. */
+		if (fatal)
+			st->state = MODEL_SNAP_INVALID;
+		return 0;
+	}
+	if (fatal) {
+		st->doomed = true;
+		st->doomed_chunk = chunk;
+		doom_writers(m, st);
+	}
+	return PUSH(h->commits, h->nr_commits, h->cap_commits, cm);
 }
 
 /*
@@ -115,6 +194,8 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 	for (unsigned i = 0; i < m->nr_stores; i++) {
 		struct mstore *st = m->stores[i];
 		uint64_t chunk;
+		enum alloc a;
+		bool fatal;
 		int r;
 
 		if (st == skip || st->dead || st->merging || strcmp(st->origin, real) ||
@@ -123,18 +204,17 @@ int model_origin_preserve(struct model *m, struct whandle *h, const char *real,
 		chunk = s / st->cs;
 		if (model_chunk_allocated(st, chunk))
 			continue;
-		if (!store_alloc(st)) {
+		a = store_alloc(st);
+		if (a == ALLOC_FULL) {
 			st->state = MODEL_SNAP_INVALID; /* origin write: no space invalidates */
+			doom_writers(m, st);
 			continue;
 		}
-		if ((r = copy_chunk(m, st, chunk)))
+		if (a == ALLOC_MAYBE)
+			alloc_maybe(st);
+		fatal = alloc_is_fatal(st);
+		if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(m, h, st, chunk, fatal)))
 			return r;
-		if (h) {
-			struct commit cm = { st, chunk };
-
-			if (PUSH(h->commits, h->nr_commits, h->cap_commits, cm))
-				return -ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -191,16 +271,32 @@ static int write_sector(struct model *m, struct whandle *h, const char *name,
 		if (!st || st->dead || st->merging || st->state != MODEL_SNAP_VALID || st->overflow)
 			return -EIO;
 		chunk = s / st->cs;
+		h->snap = st;
+		if (st->doomed)
+			h->may_fail = true; /* held on a chunk of the failing batch, or not */
+		/* The write waits on the failing commit, which errors it. */
+		if (st->doomed && chunk == st->doomed_chunk)
+			return -EIO;
 		if (!model_chunk_allocated(st, chunk)) {
-			if (!store_alloc(st)) {
-				if (st->po)
+			enum alloc a = store_alloc(st);
+			bool fatal;
+
+			if (a == ALLOC_FULL) {
+				if (st->po) {
 					st->overflow = true;
-				else
+				} else {
 					st->state = MODEL_SNAP_INVALID;
+					doom_writers(m, st);
+				}
 				return -EIO;
 			}
-			if ((r = copy_chunk(m, st, chunk)))
+			if (a == ALLOC_MAYBE)
+				h->may_fail = true; /* an EIO then says there was no room */
+			fatal = alloc_is_fatal(st);
+			if ((r = copy_chunk(m, st, chunk)) || (r = commit_push(m, h, st, chunk, fatal)))
 				return r;
+			if (fatal)
+				return -EIO;
 		}
 		if (!model_resolve(m, st->origin, s, &ol, 0) && ol.kind == L_DISK)
 			init = model_initial_content(m->disks[ol.disk], ol.abs);
@@ -254,6 +350,13 @@ int model_write_begin(struct model *m, const char *dev, model_sector_t sector,
 			status = -EIO;
 	}
 	return status;
+}
+
+bool model_write_may_fail(struct model *m, uint64_t id)
+{
+	struct whandle *h = find_handle(m, id, NULL);
+
+	return h && h->may_fail;
 }
 
 void model_commit_chunk(struct mstore *st, uint64_t chunk)
@@ -321,11 +424,24 @@ void model_write_end(struct model *m, uint64_t id, int status)
 	 * durable, unless the store went invalid meanwhile: then the write was
 	 * released by the invalidation (spec 4.4 failure), not by a commit.
 	 */
+	/* A snapshot write that could fail did: no room (spec 4.6 step 5). */
+	if (status && h->may_fail && h->snap && h->snap->state == MODEL_SNAP_VALID) {
+		if (h->snap->po)
+			h->snap->overflow = true;
+		else
+			h->snap->state = MODEL_SNAP_INVALID;
+	}
+	for (size_t i = 0; i < h->nr_commits; i++)
+		if (h->commits[i].fatal) {
+			h->commits[i].s->doomed = false;
+			h->commits[i].s->state = MODEL_SNAP_INVALID;
+		}
 	if (!status)
 		for (size_t i = 0; i < h->nr_commits; i++) {
 			struct mstore *st = h->commits[i].s;
 
-			if (st->state != MODEL_SNAP_VALID)
+			/* A doomed store's batch is never written (spec 2.8). */
+			if (st->state != MODEL_SNAP_VALID || st->doomed)
 				continue;
 			model_commit_chunk(st, h->commits[i].chunk);
 			mmap_put(&st->committed, h->commits[i].chunk, NULL);

@@ -71,6 +71,12 @@ enum explore_goal {
 	EXPLORE_GOAL_COW_PARTIAL,    /* a COW not a multiple of its chunk size filled to its last whole chunk */
 	EXPLORE_GOAL_TWO_READERS,    /* two tracked reads of one chunk in flight while an exception waits for reads */
 	EXPLORE_GOAL_INVALID_UNCOMMITTED, /* a recovered store invalidated before its first commit */
+	EXPLORE_GOAL_HUGE_IO,        /* a chunk of 2^17..2^21 sectors written through */
+	EXPLORE_GOAL_ALIASES,        /* one device named under two spellings by snapshot tables */
+	EXPLORE_GOAL_CTR_ERROR,      /* after a table a constructor refused */
+	EXPLORE_GOAL_RELOAD_FULL_AREA, /* a snapshot (re)activated on a store whose last area is full */
+	EXPLORE_GOAL_RACE,           /* an exception's origin writes held by snapshot reads in flight */
+	EXPLORE_GOAL_MERGE_OWN,      /* a merge running over chunks the snapshot itself wrote */
 	EXPLORE_GOAL_COUNT,
 };
 

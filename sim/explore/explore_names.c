@@ -53,6 +53,12 @@ const char *explore_goal_name(enum explore_goal g)
 	case EXPLORE_GOAL_COW_PARTIAL: return "cow filled to its last partial chunk";
 	case EXPLORE_GOAL_TWO_READERS: return "two tracked reads waiting on one exception";
 	case EXPLORE_GOAL_INVALID_UNCOMMITTED: return "store invalidated before its first commit";
+	case EXPLORE_GOAL_HUGE_IO: return "huge chunk (2^17..2^21 sectors) written through";
+	case EXPLORE_GOAL_ALIASES: return "one device under two spellings in tables";
+	case EXPLORE_GOAL_CTR_ERROR: return "crash after a table the constructor refused";
+	case EXPLORE_GOAL_RELOAD_FULL_AREA: return "snapshot reactivated at a full last area";
+	case EXPLORE_GOAL_RACE: return "origin write held by a snapshot read of its chunk";
+	case EXPLORE_GOAL_MERGE_OWN: return "merge of chunks the snapshot wrote";
 	case EXPLORE_GOAL_COUNT: break;
 	}
 	return "?";

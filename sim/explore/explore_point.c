@@ -4,7 +4,8 @@
  * (explore_space.c), or the one state --survivors names; their
  * combination over the disks (explore.h (2)); a fork per state, deduped
  * by durable hash (3); the check (explore_check.c) and its record
- * (explore_record.c); coverage goals seen on the paused world.
+ * (explore_record.c); coverage goals seen on the paused world
+ * (explore_goals.c).
  *
  * Organisation: names and counting; deduplication and coverage; the hook.
  */
@@ -74,69 +75,6 @@ static bool seen_add(struct explore_run *er, uint64_t h)
 	return false;
 }
 
-/*
- * Does snapshot device name have an exception waiting for tracked reads
- * (spec 4.7) while two or more tracked I/Os of one chunk are in flight?
- */
-static bool two_readers(struct dm_registry *reg, const char *name)
-{
-	struct dm_device *md = dm_find_device(reg, name);
-	struct dm_target *ti = md ? dm_device_target(md, 0) : NULL;
-	const struct dm_snapshot *s;
-
-	if (!ti || (strcmp(ti->type->name, "snapshot") && strcmp(ti->type->name, "snapshot-merge")))
-		return false;
-	s = ti->private;
-	if (!s->read_waiters)
-		return false;
-	for (unsigned b = 0; b < SNAP_TRACK_BUCKETS; b++)
-		for (const struct snap_io *a = s->tracked[b]; a; a = a->tnext)
-			for (const struct snap_io *c = a->tnext; c; c = c->tnext)
-				if (c->chunk == a->chunk)
-					return true;
-	return false;
-}
-
-/* Coverage goals visible on the paused world at this point. */
-static void note_goals(struct explore_run *er, struct replay_world *w,
-		       const struct replay_crash_point *cp)
-{
-	struct dm_registry *reg = replay_world_registry(w);
-	bool *goal = er->res->goal;
-
-	for (unsigned i = 0; i < replay_world_nr_devs(w); i++) {
-		const char *t = replay_world_dev_table(w, i);
-		struct ss_error err = { 0 };
-		unsigned long long a, tot, m, cs = 0;
-		char *st = NULL;
-		const char *p;
-
-		if (!strstr(t, " snapshot ") && !strstr(t, " snapshot-merge "))
-			continue;
-		if (dm_status_text(reg, replay_world_dev_name(w, i), false, &st, &err))
-			continue;
-		p = strrchr(t, ' ');
-		if (p)
-			cs = strtoull(p + 1, NULL, 10);
-		if (strstr(st, "Overflow")) {
-			goal[EXPLORE_GOAL_COW_FULL] = true;
-		} else if ((p = strstr(st, "snapshot")) && (p = strchr(p, ' ')) &&
-			   sscanf(p, " %llu/%llu %llu", &a, &tot, &m) == 3) {
-			if (cs && a + cs > tot)
-				goal[EXPLORE_GOAL_COW_FULL] = true;
-			/* the next chunk would end in the COW's trailing partial chunk */
-			if (cs && tot % cs && a + cs > tot)
-				goal[EXPLORE_GOAL_COW_PARTIAL] = true;
-			if (strstr(t, " snapshot-merge ") && a > m)
-				goal[EXPLORE_GOAL_MID_MERGE] = true;
-		}
-		free(st);
-		if (two_readers(reg, replay_world_dev_name(w, i)))
-			goal[EXPLORE_GOAL_TWO_READERS] = true;
-	}
-	(void)cp;
-}
-
 /* The checker's first lines of output under its failure, indented. */
 static void log_output(FILE *log, const struct explore_check_result *cr)
 {
@@ -188,7 +126,7 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 	if (o->only_point >= 0 && (int64_t)cp->seq != o->only_point)
 		return (int64_t)cp->seq > o->only_point; /* past it: stop */
 	res->points_explored++;
-	note_goals(er, w, cp);
+	explore_note_goals(er, w);
 
 	memset(ds, 0, sizeof(ds));
 	if (o->only_point >= 0 && o->only_survivors) {

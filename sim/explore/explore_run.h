@@ -43,7 +43,16 @@ struct explore_run {
 	} refs[4];
 	unsigned nr_refs, ref_tries;
 	bool last_state;     /* the point's last state: nothing left to judge against a recording */
+	/* What the coverage goals remember across crash points (explore_goals.c). */
+	struct goal_snap {
+		const void *snap, *cow;      /* a snapshot object, its COW device */
+		uint64_t a, m;               /* its usage when first seen (sectors) */
+	} snaps[32];
+	unsigned nr_snaps;
 };
+
+/* explore_goals.c: the coverage goals visible on the paused world w. */
+void explore_note_goals(struct explore_run *er, struct replay_world *w);
 
 static inline enum explore_verdict worse(enum explore_verdict a, enum explore_verdict b)
 {

@@ -155,6 +155,17 @@ static int gen_io(struct gen_step *s, struct sim_prng *p, const char *const *dev
 	return 0;
 }
 
+/* Every I/O on S2, in groups too, leaves its status to the model. */
+static void mark_may_fail(struct gen_step *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].kind == GEN_PARALLEL)
+			mark_may_fail(s[i].members, s[i].nr_members);
+		else if ((s[i].kind == GEN_READ || s[i].kind == GEN_WRITE) && !strcmp(s[i].dev, "S2"))
+			s[i].may_fail = true;
+	}
+}
+
 static int gen_phase(struct gen_case *c, struct sim_prng *p, const struct gen_opts *o,
 		     const char *const *devs, unsigned nr_devs, uint64_t *seedno,
 		     unsigned *nr_crash)
@@ -206,11 +217,13 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	char st2 = o->store ? o->store : (sim_prng_chance(&p, 1, 3) ? 'N' : 'P');
 	bool c2_cache = sim_prng_chance(&p, 1, 2);
 	bool merge = o->merge && st1 == 'P' && sim_prng_chance(&p, 1, 3);
-	bool remove = o->remove && !merge && sim_prng_chance(&p, 1, 4);
+	bool merge_drawn = merge;
+	bool remove = o->remove && !merge_drawn && sim_prng_chance(&p, 1, 4);
 	bool fault = o->faults && sim_prng_chance(&p, 1, 4);
 	uint64_t fault_after = 1 + sim_prng_below(&p, 40);
 	uint64_t seedno = 100, c2_sectors = 2048;
-	const char *po2 = "";
+	const char *po2 = "", *s2_read = "";
+	bool small2 = false;
 	unsigned nr_crash = 0;
 	char hdr[1024], flt[96];
 	int r;
@@ -222,6 +235,30 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 	orgm = spell(&q, orgm, "254:0");
 	cow1 = spell(&q, cow1, "7:1");
 	cow2 = spell(&q, cow2, "7:2");
+	/* One case in three gives S2 a COW of 2..5 data chunks plus a partial
+	 * one (spec 2.1: never allocated), which the workload runs to full:
+	 * ENOSPC invalidates on an origin write, a snapshot write overflows a
+	 * PO store and invalidates a P or N one (spec 4.10). */
+	if (sim_prng_chance(&q, 1, 3)) {
+		uint64_t k = 2 + sim_prng_below(&q, 4), rest = cs2 > 1 ? 1 + sim_prng_below(&q, cs2 - 1) : 0;
+
+		/* Or, with 1- and 2-sector chunks, exactly one area's data chunks:
+		 * the commit of the last one cannot zero the next area, which lies
+		 * beyond the COW's end, and invalidates S2 (spec 2.12). */
+		if (st2 == 'P' && cs2 <= 2 && sim_prng_chance(&q, 1, 2))
+			k = 32 * cs2;
+		c2_sectors = ((st2 == 'N' ? 0 : 2) + k) * cs2 + rest;
+		po2 = st2 == 'P' && sim_prng_chance(&q, 1, 2) ? "O" : "";
+		small2 = true;
+		/* No merge of S1 then: which of its chunks S2 still had room to
+		 * keep depends on the merge's order (newest record first), which
+		 * the model, merging at once, does not follow (prop.h). */
+		merge = false;
+	}
+	/* S2 may go invalid (full, or a COW write error): its reads and writes
+	 * then fail with EIO, which the model alone can tell (spec 4.10). */
+	if (small2 || fault)
+		s2_read = ", may_fail: true";
 	snprintf(flt, sizeof(flt), ", faults: [{op: write, after_ops: %" PRIu64 ", count: 1}]",
 		 fault_after);
 	snprintf(hdr, sizeof(hdr),
@@ -269,7 +306,8 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 		if (o->crashes && (r = push_crash(c, &nr_crash)))
 			goto err;
 		if ((r = push_text(c, false, "read: {dev: X_org, length: %us}", GEN_ORIGIN_SECTORS)) ||
-		    (r = push_text(c, false, "read: {dev: S2, length: %us}", GEN_ORIGIN_SECTORS)))
+		    (r = push_text(c, false, "read: {dev: S2, length: %us%s}", GEN_ORIGIN_SECTORS,
+				   s2_read)))
 			goto err;
 	} else if (remove) {
 		/* No crash point after the removal: the model takes a COW disk
@@ -283,11 +321,14 @@ int gen_case_build(uint64_t seed, const struct gen_opts *o, struct gen_case *c)
 			goto err;
 	} else {
 		if ((r = push_text(c, false, "read: {dev: S1, length: %us}", GEN_ORIGIN_SECTORS)) ||
-		    (r = push_text(c, false, "read: {dev: S2, length: %us}", GEN_ORIGIN_SECTORS)))
+		    (r = push_text(c, false, "read: {dev: S2, length: %us%s}", GEN_ORIGIN_SECTORS,
+				   s2_read)))
 			goto err;
 	}
 	if (o->crashes && !remove && (r = push_crash(c, &nr_crash)))
 		goto err;
+	if (*s2_read)
+		mark_may_fail(c->steps, c->nr);
 	return 0;
 err:
 	gen_case_free(c);
@@ -325,12 +366,12 @@ static void render(FILE *f, const struct gen_step *s, int depth)
 		break;
 	case GEN_WRITE:
 		fprintf(f, "%s- write: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64
-			"s, data: seed-%" PRIu64 "%s}\n", indent, s->dev, s->off, s->len, s->data,
-			s->fua ? ", fua: true" : "");
+			"s, data: seed-%" PRIu64 "%s%s}\n", indent, s->dev, s->off, s->len, s->data,
+			s->fua ? ", fua: true" : "", s->may_fail ? ", may_fail: true" : "");
 		break;
 	case GEN_READ:
-		fprintf(f, "%s- read: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64 "s}\n",
-			indent, s->dev, s->off, s->len);
+		fprintf(f, "%s- read: {dev: %s, offset: %" PRIu64 "s, length: %" PRIu64 "s%s}\n",
+			indent, s->dev, s->off, s->len, s->may_fail ? ", may_fail: true" : "");
 		break;
 	case GEN_FLUSH:
 		fprintf(f, "%s- flush: %s\n", indent, s->dev);

@@ -7,7 +7,9 @@
  * groups of disjoint I/O, optionally `crash:` markers between steps, a
  * snapshot removal, a merge of S1 into the origin (with a marker while it
  * runs) and an injected COW write fault; tables spell devices /dev/... or
- * MAJOR:MINOR (X_org is 254:0, the disks 7:0..7:2 in header order); races
+ * MAJOR:MINOR (X_org is 254:0, the disks 7:0..7:2 in header order); one
+ * case in three gives S2 a COW of 2..5 data chunks plus a partial chunk that
+ * the workload runs to full (its I/O then carries `may_fail: true`); races
  * put an origin write and up to three snapshot reads in flight together. The case is held as a list of
  * steps, not as text, so a shrinker can drop steps and shorten I/O and
  * render the result again (gen_case_yaml). One seed fixes the case
@@ -50,6 +52,7 @@ struct gen_step {
 	uint64_t off, len;     /* sectors */
 	uint64_t data;         /* write: pattern seed */
 	bool fua;
+	bool may_fail;         /* I/O: `may_fail: true` (the model judges the status) */
 	char *text;            /* GEN_TEXT: the step without the leading "- "; GEN_CRASH: name */
 	struct gen_step *members;   /* GEN_PARALLEL */
 	unsigned nr_members;

@@ -30,8 +30,12 @@
  * replays it in its first lines.
  *
  * Note (known checker gaps, off by default, each reproduced by a seed):
- * with `faults` a COW write error invalidates S2 and a later read of S2
- * fails with EIO that the model still expects to succeed (seed 1); with
+ * with `faults` a COW write error invalidates S2 (its I/O is marked
+ * `may_fail`, as for a small COW, so the model judges the EIO; not
+ * re-measured since: faults stay off by default); a small S2 COW is never
+ * combined with a merge of S1: the merge preserves S1's chunks for S2 newest
+ * record first until S2 is full, and the model, merging at once, cannot
+ * tell which chunks S2 kept (seeds 107, 157, 190 of PROP_CRASH did); with
  * `merge_crashes` a state cut while a merge runs is restarted with the
  * merge resumed, and the raw origin (X_org) then reads merged chunks where
  * the model still expects the pre-merge origin (seeds 3, 4). PROP_CRASH

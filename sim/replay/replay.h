@@ -253,6 +253,12 @@ const char *replay_world_trace(const struct replay_world *w);
 unsigned replay_world_nr_devs(const struct replay_world *w);
 const char *replay_world_dev_name(const struct replay_world *w, unsigned i);
 const char *replay_world_dev_table(const struct replay_world *w, unsigned i);
+/* dm create/load steps a table constructor refused so far. */
+unsigned replay_world_tables_rejected(const struct replay_world *w);
+/* Whether accepted snapshot tables named one device under two spellings. */
+bool replay_world_aliased(const struct replay_world *w);
+/* Whether the run wrote through a snapshot whose COW is cow. */
+bool replay_world_snap_wrote_cow(const struct replay_world *w, const struct bdev *cow);
 bool replay_world_dev_suspended(const struct replay_world *w, unsigned i);
 
 /* One disk's surviving writes for a restart (sim_disk_fork's list). */

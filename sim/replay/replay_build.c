@@ -298,6 +298,24 @@ const char *replay_world_dev_table(const struct replay_world *w, unsigned i)
 {
 	return i < w->nr_devs ? (w->devs[i].live ? w->devs[i].live : "") : NULL;
 }
+unsigned replay_world_tables_rejected(const struct replay_world *w)
+{
+	return w->tables_rejected;
+}
+
+bool replay_world_aliased(const struct replay_world *w)
+{
+	return w->aliased;
+}
+
+bool replay_world_snap_wrote_cow(const struct replay_world *w, const struct bdev *cow)
+{
+	for (unsigned i = 0; i < w->nr_snap_cows; i++)
+		if (w->snap_cows[i] == cow)
+			return true;
+	return false;
+}
+
 bool replay_world_dev_suspended(const struct replay_world *w, unsigned i)
 {
 	return i < w->nr_devs && dm_is_suspended(w->reg, w->devs[i].name);

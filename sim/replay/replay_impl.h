@@ -143,6 +143,16 @@ struct replay_world {
 	char session_msg[REPLAY_MSG_MAX];
 	uint64_t events;
 	struct replay_rec *rec;         /* provenance recorder (replay_rec.h); NULL: none */
+	/* What the explorer's coverage goals ask of the run so far. */
+	unsigned tables_rejected;       /* dm create/load refused by a constructor */
+	const struct bdev *snap_cows[16]; /* COWs written through their snapshot */
+	unsigned nr_snap_cows;
+	struct rp_spelling {            /* how accepted snapshot tables named devices */
+		char dev[TRACE_NAME_MAX];   /* the device (its trace name) */
+		char word[64];              /* the table's word for it */
+	} spell[32];
+	unsigned nr_spell;
+	bool aliased;                   /* one device under two spellings */
 };
 
 /* Outcome of rp_run(). */

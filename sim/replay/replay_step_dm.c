@@ -31,6 +31,65 @@ static bool suspend_finished(struct replay_world *w, void *ctx)
 	return ((struct rp_pending_suspend *)ctx)->done;
 }
 
+/* Word n (0-based) of line t, into buf; false when there is none or it is long. */
+static bool word_at(const char *t, unsigned n, char *buf, size_t len)
+{
+	size_t k;
+
+	for (;;) {
+		t += strspn(t, " \t");
+		if (!*t || *t == '\n')
+			return false;
+		k = strcspn(t, " \t\n");
+		if (!n--)
+			break;
+		t += k;
+	}
+	if (k >= len)
+		return false;
+	memcpy(buf, t, k);
+	buf[k] = 0;
+	return true;
+}
+
+/*
+ * An accepted table with a snapshot line: remember how it names its
+ * origin and COW, by the device each word means (device numbers read as
+ * names first), for the explorer's coverage of aliases.
+ */
+static void note_spellings(struct replay_world *w, const char *table)
+{
+	char *names = rp_table_names(w, table);
+	char type[32], raw[64], name[64], dev[TRACE_NAME_MAX];
+	bool is_dm;
+
+	if (!names)
+		return;
+	if (word_at(table, 2, type, sizeof(type)) &&
+	    (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")))
+		for (unsigned k = 3; k <= 4; k++) {
+			if (!word_at(table, k, raw, sizeof(raw)) ||
+			    !word_at(names, k, name, sizeof(name)) ||
+			    !rp_resolve(w, name, dev, sizeof(dev), &is_dm))
+				continue;
+			bool same = false;
+
+			for (unsigned i = 0; i < w->nr_spell; i++)
+				if (!strcmp(w->spell[i].dev, dev)) {
+					if (strcmp(w->spell[i].word, raw))
+						w->aliased = true;
+					else
+						same = true;
+				}
+			if (!same && w->nr_spell < sizeof(w->spell) / sizeof(w->spell[0])) {
+				snprintf(w->spell[w->nr_spell].dev, sizeof(w->spell[0].dev), "%s", dev);
+				snprintf(w->spell[w->nr_spell].word, sizeof(w->spell[0].word), "%s", raw);
+				w->nr_spell++;
+			}
+		}
+	free(names);
+}
+
 enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st)
 {
 	const struct trace_dm *dm = &st->u.dm;
@@ -122,6 +181,11 @@ enum rp_run rp_step_dm(struct replay_world *w, const struct trace_step *st)
 		break;
 	}
 	sim_sched_logf(&w->sched, "dm %s -> %d", dm->text, r);
+	if (!r && dm->table && (dm->verb == TRACE_DM_CREATE || dm->verb == TRACE_DM_LOAD))
+		note_spellings(w, dm->table);
+	if (r && (dm->verb == TRACE_DM_CREATE || dm->verb == TRACE_DM_LOAD ||
+		  dm->verb == TRACE_DM_TABLE_PIPE))
+		w->tables_rejected++;
 	if (w->failed)
 		return RP_FAIL;
 	if (w->session && r) {

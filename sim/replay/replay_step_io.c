@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm.h"
+#include "dm_snap.h"
+#include "dm_target.h"
 #include "pattern.h"
 #include "replay_impl.h"
 
@@ -63,6 +66,22 @@ static int fill_data(struct replay_world *w, const struct trace_data *d, uint64_
 
 /* ---- I/O steps ---- */
 
+/* A write through a snapshot device: its COW holds chunks the snapshot wrote. */
+static void note_snap_write(struct replay_world *w, const char *name)
+{
+	struct dm_device *md = dm_find_device(w->reg, name);
+	struct dm_target *ti = md ? dm_device_target(md, 0) : NULL;
+	const struct dm_snapshot *s;
+
+	if (!ti || strcmp(ti->type->name, "snapshot"))
+		return;
+	s = ti->private;
+	if (replay_world_snap_wrote_cow(w, s->cow) ||
+	    w->nr_snap_cows == sizeof(w->snap_cows) / sizeof(w->snap_cows[0]))
+		return;
+	w->snap_cows[w->nr_snap_cows++] = s->cow;
+}
+
 static struct rp_req *build_io(struct replay_world *w, const struct trace_step *st,
 			       uint64_t iter, bool parallel)
 {
@@ -101,7 +120,10 @@ static struct rp_req *build_io(struct replay_world *w, const struct trace_step *
 	q->line = st->line;
 	q->column = st->column;
 	q->expect_error = st->expect_error;
-	q->check_error = true;
+	/* may_fail: no status of the step's own; the model still judges it
+	 * (a read's EIO where it allows none, a write's status against its
+	 * prediction). */
+	q->check_error = !io->may_fail;
 	q->trace_io = true;
 	if (nr && op != BIO_DISCARD) {
 		q->buf = malloc((size_t)nr * 512);
@@ -109,6 +131,8 @@ static struct rp_req *build_io(struct replay_world *w, const struct trace_step *
 			goto oom;
 	}
 	if (op == BIO_WRITE) {
+		if (is_dm)
+			note_snap_write(w, mname);
 		if (fill_data(w, &io->data, iter, sector, nr, q->buf, &md, st->line))
 			goto fail;
 		if (flags & BIO_PREFLUSH)

@@ -198,6 +198,7 @@ struct trace_io {
 	sector_t wrap;          /* if non-zero, offset is taken modulo wrap */
 	bool fua;
 	bool preflush;
+	bool may_fail;          /* read/write: the status is the model's to judge (`may_fail:`) */
 	struct trace_data data;    /* write */
 	struct trace_data expect;  /* read */
 };

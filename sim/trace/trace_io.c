@@ -72,6 +72,12 @@ int trace_io_parse(struct trace_ctx *c, const struct tnode *at, const struct tno
 		return r;
 	if ((v = kv_get(kv, nr, "preflush")) && (r = tnode_bool(c, v, "preflush", &io->preflush)))
 		return r;
+	if ((v = kv_get(kv, nr, "may_fail"))) {
+		if ((r = tnode_bool(c, v, "may_fail", &io->may_fail)))
+			return r;
+		if (io->may_fail && st->expect_error)
+			return trace_error_node(c, v, "may_fail and error exclude each other");
+	}
 	if (st->kind == TRACE_STEP_WRITE) {
 		if (!(v = kv_get(kv, nr, "data")))
 			return tnode_missing(c, at, "data", what);

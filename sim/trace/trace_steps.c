@@ -27,9 +27,9 @@ struct action {
 static const char *const p_dm[] = { "error", "message", NULL };
 static const char *const p_query[] = { "expect", "inactive", "error", NULL };
 static const char *const p_read[] = { "dev", "offset", "length", "expect", "error",
-				      "stride", "wrap", NULL };
+				      "may_fail", "stride", "wrap", NULL };
 static const char *const p_write[] = { "dev", "offset", "length", "data", "fua", "preflush",
-				       "error", "stride", "wrap", NULL };
+				       "error", "may_fail", "stride", "wrap", NULL };
 static const char *const p_flush[] = { "dev", "error", NULL };
 static const char *const p_discard[] = { "dev", "offset", "length", "error", "stride",
 					 "wrap", NULL };

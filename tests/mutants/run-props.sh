@@ -25,9 +25,10 @@ run_tree() { # dir label
 	local dir=$1 label=$2 rc=0 first="" t
 	if ! cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release >"$scratch/$label.cmake.log" 2>&1 ||
 	   ! cmake --build "$dir/build" -j"$(nproc)" --target $tests >"$scratch/$label.build.log" 2>&1; then
-		printf 'build-failed\t%s\n' "see $scratch/$label.build.log"
+		printf 'build-failed\t-\t%s\n' "see $scratch/$label.build.log"
 		return
 	fi
+	local t0=$SECONDS
 	mkdir -p "$scratch/$label.min"
 	for t in $tests; do
 		if ! SNAPSIM_CASES=$cases SNAPSIM_PROP_DIR=$scratch/$label.min \
@@ -37,7 +38,7 @@ run_tree() { # dir label
 			[ -z "$first" ] && first="$t: $(tail -3 "$scratch/$label.$t.log" | tr '\n' ' ')"
 		fi
 	done
-	printf '%s\t%s\n' "$rc" "$first"
+	printf '%s\t%s\t%s\n' "$rc" "$((SECONDS - t0))" "$first"
 }
 
 source "$root/tests/mutants/lib.sh"

@@ -17,25 +17,34 @@
 #                   the tree ("differs")
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml traces/race-two-origin-writes.yaml"}
+traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml traces/race-two-origin-writes.yaml traces/cow-not-zeroed.yaml traces/table-errors.yaml traces/cow-area-edge.yaml"}
+# Traces of huge chunks (seconds per crash state): at their markers, one state each.
+huge=${MUTANT_HUGE:-"traces/chunk-huge-io.yaml"}
 budget=${MUTANT_BUDGET:-16}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/snapsim-mutants.XXXXXX")
 [ -z "${MUTANT_KEEP:-}" ] && trap 'rm -rf "$scratch"' EXIT
 
 
-# build + explore one tree; prints "verdict<TAB>first evidence"
+# build + explore one tree; prints "rc<TAB>seconds<TAB>first evidence"
 run_tree() { # dir label
 	local dir=$1 label=$2 out
 	if ! cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DSNAPSIM_TESTS=OFF \
 		>"$scratch/$label.cmake.log" 2>&1 ||
 	   ! cmake --build "$dir/build" -j"$(nproc)" --target snapsim >"$scratch/$label.build.log" 2>&1; then
-		printf 'build-failed\t%s\n' "see $scratch/$label.build.log"
+		printf 'build-failed\t-\t%s\n' "see $scratch/$label.build.log"
 		return
 	fi
+	local t0=$SECONDS
 	out=$(cd "$dir" && ./build/snapsim explore $traces --budget "$budget" --no-minimize --quiet 2>&1)
 	local rc=$?
+	if [ "$rc" = 0 ] && [ -n "$huge" ]; then
+		out=$(cd "$dir" && ./build/snapsim explore $huge --mode marked --budget 1 --no-minimize --quiet 2>&1)
+		rc=$?
+	fi
 	local first
-	first=$(printf '%s\n' "$out" | grep -m1 -A1 -E '^\S+\s+(violation|crash|hang)' | tail -1 | sed 's/^ *//')
+	first=$(printf '%s\n' "$out" | grep -m1 -A1 -E '^\S+\s+(violation|crash|hang|live)' | tail -1 | sed 's/^ *//')
+	[ -z "$first" ] && first=$(printf '%s\n' "$out" | grep -m1 -E 'FAIL|failed|:[0-9]+: ' | cut -c1-200)
+	local secs=$((SECONDS - t0))
 	if [ "${MUTANT_COMPARE:-0}" = 1 ]; then
 		local q="SELECT p.seq, s.hash, s.survivors, s.verdict FROM states s JOIN crash_points p ON p.id = s.point ORDER BY s.id"
 		rm -f "$dir"/cmp-*.db
@@ -54,7 +63,7 @@ run_tree() { # dir label
 			first="${first:-} [default = --full-check: $nf]"
 		fi
 	fi
-	printf '%s\t%s\n' "$rc" "${first:-}"
+	printf '%s\t%s\t%s\n' "$rc" "$secs" "${first:-}"
 }
 
 source "$root/tests/mutants/lib.sh"

@@ -324,4 +324,59 @@ Test(explore, blind_spot_goals)
 	cr_expect(!res.goal[EXPLORE_GOAL_COW_PARTIAL], "a 1 MiB COW of 8-sector chunks, never full");
 	goals_of(TRACE, EXPLORE_MODE_COMPLETION, 1, &res);
 	cr_expect(!res.goal[EXPLORE_GOAL_TWO_READERS], "no snapshot reads in the trace");
+	cr_expect(res.goal[EXPLORE_GOAL_RACE], "its snapshot read runs beside an origin write");
+	for (int g = EXPLORE_GOAL_HUGE_IO; g < EXPLORE_GOAL_COUNT; g++)
+		cr_expect(g == EXPLORE_GOAL_RACE || !res.goal[g],
+			  "%s: one snapshot, no reloads, merges, aliases or errors", explore_goal_name(g));
+}
+
+static const char feature_table[] =
+	"version: 1\nseed: 3\ndisks:\n  - {name: data, size: 1MiB}\n  - {name: cowa, size: 39s}\n"
+	"steps:\n"
+	"  - dm: create X_org --table \"0 2048 linear /dev/data 0\"\n"
+	"  - dm: create X --table \"0 2048 snapshot-origin /dev/mapper/X_org\"\n"
+	"  - dm: suspend X\n"
+	"  - dm: create A --table \"0 2048 snapshot /dev/mapper/X_org /dev/cowa P 8 1 "
+	"discard_zeroes_cow\"\n"
+	"  - dm: resume X\n"
+	"  - write: {dev: X, offset: 0, length: 8K, data: seed-2}\n"
+	"  - crash: a-full\n";
+
+/* Each goal from what the run did, whatever the trace is called. */
+Test(explore, goals_from_events)
+{
+	struct explore_result res;
+	char path[] = "/tmp/snapsim-goals-XXXXXX";
+	int fd = mkstemp(path);
+
+	/* The chunk size is the store's, not the table's last word. */
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, feature_table, strlen(feature_table)), (ssize_t)strlen(feature_table));
+	close(fd);
+	goals_of(path, EXPLORE_MODE_MARKED, 1, &res);
+	unlink(path);
+	cr_expect(res.goal[EXPLORE_GOAL_COW_PARTIAL], "32/39 with 8-sector chunks and a feature");
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/device-aliases.yaml", EXPLORE_MODE_MARKED, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_ALIASES]);
+	cr_expect(res.goal[EXPLORE_GOAL_CTR_ERROR], "the trace's refused aliased tables");
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/table-errors.yaml", EXPLORE_MODE_FLUSH, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_CTR_ERROR]);
+	cr_expect(!res.goal[EXPLORE_GOAL_ALIASES]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/reload-area-full.yaml", EXPLORE_MODE_MARKED, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_RELOAD_FULL_AREA]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/reactivate.yaml", EXPLORE_MODE_MARKED, 1, &res);
+	cr_expect(!res.goal[EXPLORE_GOAL_RELOAD_FULL_AREA], "reactivated mid-area");
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/race-origin-vs-snapread.yaml", EXPLORE_MODE_COMPLETION,
+		 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_RACE]);
+	cr_expect(!res.goal[EXPLORE_GOAL_MERGE_OWN]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/race-merge-own-writes.yaml", EXPLORE_MODE_FLUSH, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_MERGE_OWN]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/merge.yaml", EXPLORE_MODE_FLUSH, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_MID_MERGE]);
+	cr_expect(!res.goal[EXPLORE_GOAL_HUGE_IO]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/chunk-huge-io.yaml", EXPLORE_MODE_MARKED, 1, &res);
+	cr_expect(res.goal[EXPLORE_GOAL_HUGE_IO]);
+	goals_of(SNAPSIM_SOURCE_DIR "/traces/chunk-max.yaml", EXPLORE_MODE_FLUSH, 1, &res);
+	cr_expect(!res.goal[EXPLORE_GOAL_HUGE_IO], "constructed, never written through");
 }

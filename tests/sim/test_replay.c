@@ -141,6 +141,47 @@ Test(replay, unexpected_error_is_a_mismatch)
 			 "err.yaml:6: read L sector 0+8: expected success, got EIO (seed 1)");
 }
 
+/* may_fail: the step asserts no status; the model still judges it. */
+static const char may_fail_full[] =
+	"version: 1\n"
+	"disks:\n"
+	"  - {name: data, size: 1M}\n"
+	"  - {name: cow, size: 32s}\n"
+	"steps:\n"
+	"  - dm: create X_org --table \"0 64 linear /dev/data 0\"\n"
+	"  - dm: create X --table \"0 64 snapshot-origin /dev/mapper/X_org\"\n"
+	"  - dm: suspend X\n"
+	"  - dm: create S --table \"0 64 snapshot /dev/mapper/X_org /dev/cow P 8\"\n"
+	"  - dm: resume X\n"
+	"  - read: {dev: S, length: 8s, may_fail: true}\n"
+	"  - write: {dev: X, length: 24s, data: seed-2}\n"
+	"  - read: {dev: S, length: 8s, may_fail: true}\n"
+	"  - write: {dev: S, length: 8s, data: seed-3, may_fail: true}\n";
+
+Test(replay, may_fail_leaves_the_status_to_the_model)
+{
+	struct replay_result res;
+	struct trace_error err;
+	char *t = strdup(may_fail_full), *p;
+
+	cr_assert_eq(run_mem("mf.yaml", may_fail_full, NULL, &res, &err), REPLAY_PASS, "%s",
+		     res.failure);
+	/* The third origin chunk invalidated S: without may_fail its EIO fails the step. */
+	p = strstr(t, "  - read: {dev: S, length: 8s, may_fail: true}\n  - write: {dev: S");
+	cr_assert_not_null(p);
+	memcpy(strstr(p, ", may_fail: true}"), "}                ", 17);
+	cr_assert_eq(run_mem("mf.yaml", t, NULL, &res, &err), REPLAY_MISMATCH);
+	cr_expect(strstr(res.failure, "mf.yaml:13: read S sector 0+8: expected success, got EIO"),
+		  "%s", res.failure);
+	/* Two chunks fit: S stays valid and its may_fail reads are checked as data. */
+	memcpy(strstr(t, "length: 24s"), "length: 16s", 11);
+	cr_assert_eq(run_mem("mf.yaml", t, NULL, &res, &err), REPLAY_PASS, "%s", res.failure);
+	free(t);
+	cr_expect_neq(run_mem("mf2.yaml", "version: 1\ndisks:\n  - {name: d, size: 1M}\nsteps:\n"
+			      "  - read: {dev: d, length: 1s, may_fail: true, error: EIO}\n",
+			      NULL, &res, &err), REPLAY_PASS, "may_fail and error exclude each other");
+}
+
 static const char bad_chunk[] =
 	"version: 1\n"
 	"disks:\n"

@@ -216,10 +216,10 @@ Test(trace_errors, unknown_keys)
 		     "image, faults, discard)");
 	expect_error(HDR "  - write: d\n    length: 1s\n    data: seed-1\n    fau: true\n",
 		     "t.yaml:9:5: unknown key 'fau' in write (expected write, dev, offset, length, "
-		     "data, fua, preflush, error, stride, wrap)");
+		     "data, fua, preflush, error, may_fail, stride, wrap)");
 	expect_error(HDR "  - read: {dev: d, length: 1s, expct: zero}\n",
 		     "t.yaml:6:32: unknown key 'expct' in read (expected dev, offset, length, "
-		     "expect, error, stride, wrap)");
+		     "expect, error, may_fail, stride, wrap)");
 	expect_error(HDR "  - writ: d\n", "t.yaml:6:5: step has no action (unknown key 'writ')");
 	expect_error(HDR "  - jump\n", "t.yaml:6:5: unknown step 'jump' (a step is a mapping such "
 		     "as 'write: DEV', or the word wait or settle)");

@@ -30,7 +30,7 @@ enum { PV_UNSET = 0, PV_CRASH, PV_PATTERN, PV_FIXED };
 struct rr_prov {
 	uint8_t kind;
 	uint32_t disk;        /* PV_CRASH */
-	uint64_t a;           /* CRASH: sector; PATTERN: pattern sector; FIXED: pool sector */
+	uint64_t a;           /* CRASH: sector; PATTERN: pattern sector; FIXED: its number */
 };
 
 struct rr_event {
@@ -85,8 +85,7 @@ struct replay_rec {
 	struct rr_prov *pos;
 	uint8_t *settled;
 	size_t nr_pos, cap_pos;
-	uint8_t *pool;               /* FIXED bytes, 512 per sector */
-	size_t nr_pool, cap_pool;
+	uint64_t nr_fixed;           /* FIXED positions named so far */
 	struct rr_copy *copies;
 	size_t nr_copies, cap_copies;
 	const uint8_t *rbuf;         /* the check read in flight */
@@ -160,7 +159,6 @@ void replay_rec_free(struct replay_rec *rec)
 	free(rec->ev);
 	free(rec->pos);
 	free(rec->settled);
-	free(rec->pool);
 	free(rec->copies);
 	free(rec->unsettled);
 	free(rec->allow);
@@ -453,7 +451,7 @@ void rp_rec_read_begin(struct replay_rec *rec, const char *dev, sector_t sector,
 	rec->rn = n;
 }
 
-/* The request's bytes: FIXED positions keep them, the others must agree with them. */
+/* The request's bytes: crash and pattern positions must agree with them. */
 void rp_rec_read_end(struct replay_rec *rec, int status, const uint8_t *buf)
 {
 	uint8_t tmp[SECTOR_SIZE];
@@ -488,13 +486,10 @@ void rp_rec_read_end(struct replay_rec *rec, int status, const uint8_t *buf)
 				REC_BAD(rec);
 			break;
 		default:
-			if (grow((void **)&rec->pool, &rec->cap_pool, (rec->nr_pool + 1) * SECTOR_SIZE, 1)) {
-				REC_BAD(rec);
-				break;
-			}
-			memcpy(rec->pool + rec->nr_pool * SECTOR_SIZE, got, SECTOR_SIZE);
+			/* The same in every state: nothing to keep but a name of its own,
+			 * so that two such reads never pass for one source. */
 			p->kind = PV_FIXED;
-			p->a = rec->nr_pool++;
+			p->a = rec->nr_fixed++;
 			break;
 		}
 	}

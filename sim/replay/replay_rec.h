@@ -13,19 +13,24 @@
  *   - per checked sector (a "position"), its provenance: a sector of the
  *     crashed image (directly, or copied there during the check), a sector
  *     of a test write's pattern, or bytes that do not depend on the state;
- *   - the model as it was after recovery, and the sequence of model calls.
+ *   - the model as it was after recovery, and the check's reads and test
+ *     writes in order.
  * Each position's provenance is verified against the bytes actually read.
  *
  * Judging. The stack does not look at data, only at metadata: a state
  * whose crashed images equal the reference's on the control set is
  * recovered into the same stack and runs the same I/O, and each position
- * reads its provenance's bytes in that state. A position whose model
- * sector has exactly one allowed content whatever earlier reads pinned
- * (settled: judged on the recovered model with no read applied) passes
- * exactly when its bytes are the reference's; every other position is
- * checked against a clone of the recovered model, with the test writes
- * replayed in order. replay_rec_judge says "passes" only when the full
- * check would pass; anything else asks for the full check.
+ * reads its provenance's bytes in that state. At the end of the recording
+ * every position is judged on the recovered model with the test writes and
+ * no read applied: one allowed content makes it settled, the others keep
+ * their allowed sets. A state passes when the sectors where its images
+ * differ from the reference's are neither control nor read by a settled
+ * position, and each position reading one allows the state's bytes there.
+ * A pin ties reads of one model sector state; the recording is refused
+ * when one such state takes its bytes from two sources, so a position
+ * judged alone gets the full check's verdict. replay_rec_judge says
+ * "passes" only when the full check would pass; anything else asks for
+ * the full check.
  */
 #ifndef SNAPSIM_SIM_REPLAY_REC_H
 #define SNAPSIM_SIM_REPLAY_REC_H

@@ -15,6 +15,7 @@
  *     /dev/mapper/N or 254:MINOR), is refused. The spellings are the
  *     harness's own list (spell[] below), not the registry's lookup.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +89,15 @@ static void check_aliases(const char *text)
 		const char *p = line;
 		unsigned k;
 
+		/* Words split as the parser splits them: isspace, so \f \v \r too. */
 		for (k = 0; k < 5; k++) {
-			p += strspn(p, " \t");
+			while (*p && *p != '\n' && isspace((unsigned char)*p))
+				p++;
 			if (!*p || *p == '\n' || *p == '#')
 				break;
 			w[k] = p;
-			n[k] = strcspn(p, " \t\n");
+			for (n[k] = 0; p[n[k]] && p[n[k]] != '#' && !isspace((unsigned char)p[n[k]]); n[k]++)
+				;
 			p += n[k];
 		}
 		if (k < 5 || !((n[2] == 8 && !strncmp(w[2], "snapshot", 8)) ||

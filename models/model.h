@@ -182,6 +182,14 @@ int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
 			 struct model_expect *out, uint64_t *id);
 /*
+ * model_read_expect_id for n consecutive sectors, in order, with no model
+ * change in between: fn(ctx, k, expected, id) for sector + k; a non-zero
+ * return from fn stops and is returned. Resolves once per run of sectors.
+ */
+int model_read_expect_ids(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
+			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+			  void *ctx);
+/*
  * What the origin of snapshot device dev may read at sector now: a read
  * of an invalidated snapshot that was sent to the origin before the
  * invalidation may see origin writes the invalidation released (spec

@@ -192,6 +192,24 @@ int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 /* model_view, and the location whose state *sp is (at; unchanged without one). */
 int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 		  struct model_content *fixed, int depth, struct loc *at);
+/*
+ * A memo for reading consecutive store sectors (tables and allocations do
+ * not change in between): the origin location of the next store sector
+ * for as long as it stays a run, and whether its chunk is allocated. Zero
+ * it before the first sector.
+ */
+struct model_view_memo {
+	const struct mstore *st;
+	model_sector_t next;  /* the store sector ol is for */
+	model_sector_t left;  /* sectors ol stays consecutive for */
+	struct loc ol;
+	const struct mstore *cst;
+	uint64_t chunk;
+	bool alloc;
+};
+/* model_view_at through a memo (NULL: none) for the next sector of a run. */
+int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
+		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm);
 /* A location's identity (disk or store index and sector), never 0. */
 uint64_t model_loc_id(const struct model *m, const struct loc *l);
 int model_origin_preserve(struct model *m, struct whandle *h, const char *real,

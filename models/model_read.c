@@ -24,7 +24,7 @@ static void expect_add(struct model_expect *e, const struct model_content *c)
 
 /* What a read of location l may return; *at: the location of *sp's state. */
 static int expect_at_id(struct model *m, const struct loc *lp, struct model_expect *out,
-			struct mstate **sp, struct loc *at)
+			struct mstate **sp, struct loc *at, struct model_view_memo *mm)
 {
 	struct loc l = *lp;
 	struct mstate *s;
@@ -33,7 +33,7 @@ static int expect_at_id(struct model *m, const struct loc *lp, struct model_expe
 
 	memset(out, 0, sizeof(*out));
 	*sp = NULL;
-	r = model_view_at(m, &l, &s, &fixed, 0, at);
+	r = model_view_memo(m, &l, &s, &fixed, at, mm);
 	if (r == -EIO) {
 		out->may_fail = true;
 		return 0;
@@ -58,7 +58,7 @@ static int expect_at_id(struct model *m, const struct loc *lp, struct model_expe
 static int expect_at(struct model *m, const struct loc *lp, struct model_expect *out,
 		     struct mstate **sp)
 {
-	return expect_at_id(m, lp, out, sp, NULL);
+	return expect_at_id(m, lp, out, sp, NULL, NULL);
 }
 
 static int expect_sector(struct model *m, const char *dev, model_sector_t sector,
@@ -94,10 +94,46 @@ int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector
 	*id = 0;
 	r = model_resolve(m, dev, sector, &l, 0);
 	if (!r)
-		r = expect_at_id(m, &l, out, &s, &at);
+		r = expect_at_id(m, &l, out, &s, &at, NULL);
 	if (!r && s)
 		*id = s->root ? s->root : model_loc_id(m, &at);
 	return r;
+}
+
+int model_read_expect_ids(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
+			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+			  void *ctx)
+{
+	struct model_view_memo mm;
+	struct model_expect x;
+	struct mstate *s;
+	struct loc l, at;
+	model_sector_t run = 0;
+	int r;
+
+	memset(&mm, 0, sizeof(mm));
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t id = 0;
+
+		if (run) {
+			model_loc_advance(&l, 1);
+			run--;
+		} else {
+			r = model_resolve_run(m, dev, sector + k, &l, 0, &run);
+			if (r)
+				return r;
+			run--;
+		}
+		r = expect_at_id(m, &l, &x, &s, &at, &mm);
+		if (r)
+			return r;
+		if (s)
+			id = s->root ? s->root : model_loc_id(m, &at);
+		r = fn(ctx, k, &x, id);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 int model_read_expect_origin(struct model *m, const char *dev, model_sector_t sector,
@@ -141,7 +177,9 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 	bool any_fail = false;
 	struct loc l;
 	model_sector_t run = 0;
+	struct model_view_memo vm;
 
+	memset(&vm, 0, sizeof(vm));
 	for (uint32_t i = 0; i < nsectors; i++) {
 		struct model_expect e;
 		struct mstate *s;
@@ -159,7 +197,7 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 			run = r ? 0 : run - 1;
 		}
 		if (!r)
-			r = expect_at(m, &l, &e, &s);
+			r = expect_at_id(m, &l, &e, &s, NULL, &vm);
 		if (r)
 			return r;
 		if (status) {

@@ -186,6 +186,51 @@ int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 	return -EIO;
 }
 
+int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
+		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm)
+{
+	const struct mstore *st = l->st;
+	struct loc ol;
+	uint64_t chunk;
+	int r;
+
+	if (!mm || l->kind != L_STORE)
+		return model_view_at(m, l, sp, fixed, 0, at);
+	*sp = mmap_get(&st->map, l->ssec);
+	if (*sp) {
+		if (at)
+			*at = *l;
+		return 0;
+	}
+	/* As model_view_at's L_STORE case, the origin resolved once per run. */
+	if (mm->st != st || !mm->left || mm->next != l->ssec) {
+		model_sector_t run;
+
+		mm->st = NULL;
+		r = model_resolve_run(m, st->origin, l->ssec, &mm->ol, 1, &run);
+		if (r)
+			return r;
+		mm->st = st;
+		mm->next = l->ssec;
+		mm->left = run;
+	}
+	ol = mm->ol;
+	mm->next++;
+	mm->left--;
+	model_loc_advance(&mm->ol, 1);
+	chunk = l->ssec / st->cs;
+	if (mm->cst != st || mm->chunk != chunk) {
+		mm->cst = st;
+		mm->chunk = chunk;
+		mm->alloc = model_chunk_allocated(st, chunk);
+	}
+	if (mm->alloc) {
+		*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
+		return 0;
+	}
+	return model_view_at(m, &ol, sp, fixed, 1, at);
+}
+
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,
 		struct model_content *fixed, int depth)
 {

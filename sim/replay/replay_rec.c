@@ -595,6 +595,30 @@ static int add_unsettled(struct replay_rec *rec, uint64_t p, const struct model_
 	return 0;
 }
 
+struct finish_ctx {
+	struct replay_rec *rec;
+	struct rr_tie *ties;
+	size_t nt;
+	size_t pos; /* the read's first position */
+};
+
+/* One read sector's allowed contents: settled or unsettled, and its tie. */
+static int finish_one(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id)
+{
+	struct finish_ctx *fc = ctx;
+	struct replay_rec *rec = fc->rec;
+	size_t p = fc->pos + k;
+	const struct rr_prov *v = &rec->pos[p];
+
+	if (x->may_succeed && !x->may_fail && x->n_total == 1)
+		rec->settled[p] = 1;
+	else if (add_unsettled(rec, p, x))
+		return -1;
+	if (id && (v->kind == PV_CRASH || !rec->settled[p]))
+		fc->ties[fc->nt++] = (struct rr_tie){ id, v->kind, v->disk, v->a };
+	return 0;
+}
+
 /*
  * Judge every position once on the recovered model with the test writes
  * and no read applied: one allowed content makes it settled; the others
@@ -604,6 +628,7 @@ static int add_unsettled(struct replay_rec *rec, uint64_t p, const struct model_
  */
 int replay_rec_finish(struct replay_rec *rec)
 {
+	struct finish_ctx fc;
 	struct model *mc;
 	struct rr_tie *ties;
 	size_t nt = 0;
@@ -615,6 +640,7 @@ int replay_rec_finish(struct replay_rec *rec)
 	rec->settled = calloc(rec->nr_pos ? rec->nr_pos : 1, 1);
 	ties = malloc((rec->nr_pos ? rec->nr_pos : 1) * sizeof(*ties));
 	mc = model_clone(rec->m0);
+	fc = (struct finish_ctx){ rec, ties, 0, 0 };
 	if (!rec->settled || !mc || !ties) {
 		ret = -1;
 		goto out;
@@ -631,23 +657,11 @@ int replay_rec_finish(struct replay_rec *rec)
 			memset(rec->settled + e->pos, 1, e->n);
 			continue;
 		}
-		for (uint32_t k = 0; k < e->n && !ret; k++) {
-			const struct rr_prov *v = &rec->pos[e->pos + k];
-			struct model_expect x;
-			uint64_t id;
-
-			if (model_read_expect_id(mc, dev, e->sector + k, &x, &id)) {
-				ret = -1;
-				break;
-			}
-			if (x.may_succeed && !x.may_fail && x.n_total == 1)
-				rec->settled[e->pos + k] = 1;
-			else if (add_unsettled(rec, e->pos + k, &x))
-				ret = -1;
-			if (id && (v->kind == PV_CRASH || !rec->settled[e->pos + k]))
-				ties[nt++] = (struct rr_tie){ id, v->kind, v->disk, v->a };
-		}
+		fc.pos = e->pos;
+		if (model_read_expect_ids(mc, dev, e->sector, e->n, finish_one, &fc))
+			ret = -1;
 	}
+	nt = fc.nt;
 	if (ret)
 		goto out;
 	/* One sector state, one source: else the pins the judge skips could matter. */

@@ -211,6 +211,16 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 
 /* Content of one 512-byte buffer, canonical (zero / pattern / hash). */
 struct model_content model_content_of(const uint8_t *buf);
+/*
+ * model_content_of with a memo of pattern sectors already identified: a
+ * crash point's states read the same few writes' bytes again and again,
+ * and a memcmp against a verified copy is cheaper than re-deriving the
+ * pattern. The memo is the caller's (model_content_memo_new; NULL: none).
+ */
+struct model_content_memo;
+struct model_content_memo *model_content_memo_new(void);
+void model_content_memo_free(struct model_content_memo *cm);
+struct model_content model_content_of_memo(struct model_content_memo *cm, const uint8_t *buf);
 /* Whether two contents are the same bytes. */
 bool model_content_eq(const struct model_content *x, const struct model_content *y);
 /* "zero", "pattern seed-7 sector 12", "bytes#1a2b..." */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "explore_run.h"
+#include "model.h"
 #include "replay.h"
 #include "statedb.h"
 
@@ -168,6 +169,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 	}
 	free(er.exc);
 	free(er.seen);
+	model_content_memo_free(er.cmemo);
 	return res->verdict;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "explore_run.h"
+#include "model.h"
 #include "replay.h"
 #include "replay_rec.h"
 
@@ -36,6 +37,9 @@ static bool ref_add(struct explore_run *er, struct replay_rec *rec,
 			return false;
 		memcpy(f->exc, er->exc, er->nr_exc * sizeof(*f->exc));
 	}
+	if (!er->cmemo)
+		er->cmemo = model_content_memo_new(); /* NULL: judged without one */
+	replay_rec_use_memo(rec, er->cmemo);
 	f->rec = rec;
 	f->nr_exc = er->nr_exc;
 	f->cow_used = out->cow_used;

@@ -42,6 +42,7 @@ struct explore_run {
 		size_t nr_exc;
 	} refs[4];
 	unsigned nr_refs, ref_tries;
+	struct model_content_memo *cmemo; /* patterns the judge identified this run (or NULL) */
 	bool last_state;     /* the point's last state: nothing left to judge against a recording */
 	/* What the coverage goals remember across crash points (explore_goals.c). */
 	struct goal_snap {

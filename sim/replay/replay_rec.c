@@ -104,6 +104,7 @@ struct replay_rec {
 	size_t nr_acont, cap_acont;
 	struct rr_src *src;          /* unsettled crash positions by (disk, sector) */
 	size_t nr_src;
+	struct model_content_memo *cmemo; /* the caller's memo of identified patterns, or NULL */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -748,7 +749,7 @@ static void judge_run(void *ctx, sector_t sector, uint32_t nr)
 			jd->differs = true;
 			return;
 		}
-		c = model_content_of(buf);
+		c = model_content_of_memo(rec->cmemo, buf);
 		for (; i < rec->nr_src && rec->src[i].disk == jd->disk && rec->src[i].sector == s; i++) {
 			const struct rr_allow *a = &rec->allow[rec->src[i].u];
 			bool ok = false;
@@ -761,6 +762,11 @@ static void judge_run(void *ctx, sector_t sector, uint32_t nr)
 			}
 		}
 	}
+}
+
+void replay_rec_use_memo(struct replay_rec *rec, struct model_content_memo *cm)
+{
+	rec->cmemo = cm;
 }
 
 int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t seed)

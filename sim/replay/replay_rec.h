@@ -83,6 +83,14 @@ int replay_rec_finish(struct replay_rec *rec);
  */
 int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t seed);
 
+/*
+ * The judge identifies the patterns in differing sectors through cm (not
+ * the recorder's: it outlives the recordings of one run, whose crash
+ * points read the same pending writes again). NULL: no memo.
+ */
+struct model_content_memo;
+void replay_rec_use_memo(struct replay_rec *rec, struct model_content_memo *cm);
+
 /* Positions recorded, and those replay_rec_judge checks against the model. */
 uint64_t replay_rec_positions(const struct replay_rec *rec);
 uint64_t replay_rec_unsettled(const struct replay_rec *rec);

@@ -78,27 +78,16 @@ void model_content_memo_free(struct model_content_memo *cm)
 	free(cm);
 }
 
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 struct model_content model_content_of_memo(struct model_content_memo *cm, const uint8_t *buf)
 {
 	struct model_content c;
 	uint64_t seed, sector;
 	unsigned k;
 
-	if (!cm)
+	if (!cm || !pattern_header(buf, &seed, &sector))
 		return model_content_of(buf);
-	/* A pattern's header names its seed and sector; the slot's verified
-	 * bytes confirm the rest. */
-	seed = le64_at(buf + 8);
-	sector = le64_at(buf + 16);
+	/* The header names the seed and sector; the slot's verified bytes
+	 * confirm the rest. */
 	k = (unsigned)(pattern_mix64(seed ^ pattern_mix64(sector)) % MEMO_SLOTS);
 	if (cm->slot[k].used && cm->slot[k].seed == seed && cm->slot[k].sector == sector &&
 	    !memcmp(cm->slot[k].bytes, buf, PATTERN_SECTOR_BYTES)) {

@@ -174,17 +174,13 @@ enum model_snap_state model_snapshot_state(struct model *m, const char *dev);
 int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 		      struct model_expect *out);
 /*
- * model_read_expect, and the identity of the sector state the answer
- * comes from (0: a fixed content, no state): two reads of one identity
- * are tied, the first read after a crash pinning what the later may
- * return (a snapshot's copy of an origin sector shares the origin's).
- */
-int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
-			 struct model_expect *out, uint64_t *id);
-/*
- * model_read_expect_id for n consecutive sectors, in order, with no model
- * change in between: fn(ctx, k, expected, id) for sector + k; a non-zero
- * return from fn stops and is returned. Resolves once per run of sectors.
+ * model_read_expect for n consecutive sectors, in order, with no model
+ * change in between: fn(ctx, k, expected, id) for sector + k, id the
+ * identity of the sector state the answer comes from (0: a fixed content,
+ * no state). Two reads of one identity are tied, the first read after a
+ * crash pinning what the later may return (a snapshot's copy of an origin
+ * sector shares the origin's). A non-zero return from fn stops and is
+ * returned. Resolves once per run of sectors.
  */
 int model_read_expect_ids(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
 			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),

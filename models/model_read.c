@@ -83,20 +83,23 @@ int model_read_expect(struct model *m, const char *dev, model_sector_t sector,
 	return expect_sector(m, dev, sector, out, &s);
 }
 
-int model_read_expect_id(struct model *m, const char *dev, model_sector_t sector,
-			 struct model_expect *out, uint64_t *id)
+/*
+ * The location of the next sector of a read (*run 0 before the first):
+ * resolved once per run of sectors that map to consecutive locations,
+ * since nothing a read does changes the tables.
+ */
+static int next_loc(struct model *m, const char *dev, model_sector_t s, struct loc *l,
+		    model_sector_t *run)
 {
-	struct mstate *s;
-	struct loc l, at;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	*id = 0;
-	r = model_resolve(m, dev, sector, &l, 0);
-	if (!r)
-		r = expect_at_id(m, &l, out, &s, &at, NULL);
-	if (!r && s)
-		*id = s->root ? s->root : model_loc_id(m, &at);
+	if (*run) {
+		model_loc_advance(l, 1);
+		(*run)--;
+		return 0;
+	}
+	r = model_resolve_run(m, dev, s, l, 0, run);
+	*run = r ? 0 : *run - 1;
 	return r;
 }
 
@@ -115,16 +118,9 @@ int model_read_expect_ids(struct model *m, const char *dev, model_sector_t secto
 	for (uint32_t k = 0; k < n; k++) {
 		uint64_t id = 0;
 
-		if (run) {
-			model_loc_advance(&l, 1);
-			run--;
-		} else {
-			r = model_resolve_run(m, dev, sector + k, &l, 0, &run);
-			if (r)
-				return r;
-			run--;
-		}
-		r = expect_at_id(m, &l, &x, &s, &at, &mm);
+		r = next_loc(m, dev, sector + k, &l, &run);
+		if (!r)
+			r = expect_at_id(m, &l, &x, &s, &at, &mm);
 		if (r)
 			return r;
 		if (s)
@@ -185,17 +181,8 @@ int model_check_read(struct model *m, const char *dev, model_sector_t sector,
 		struct mstate *s;
 		struct model_content found;
 		bool ok = false;
-		int r = 0;
+		int r = next_loc(m, dev, sector + i, &l, &run);
 
-		/* Resolve once per run of sectors that map to consecutive locations
-		 * (nothing below changes the tables). */
-		if (run) {
-			model_loc_advance(&l, 1);
-			run--;
-		} else {
-			r = model_resolve_run(m, dev, sector + i, &l, 0, &run);
-			run = r ? 0 : run - 1;
-		}
 		if (!r)
 			r = expect_at_id(m, &l, &e, &s, NULL, &vm);
 		if (r)

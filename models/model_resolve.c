@@ -138,6 +138,79 @@ void model_loc_advance(struct loc *l, model_sector_t by)
 		l->ssec += by;
 }
 
+/* The origin location of store sector ssec through the run's memo. */
+static int memo_origin(struct model *m, const struct mstore *st, model_sector_t ssec, int depth,
+		       struct model_view_memo *mm, struct loc *ol)
+{
+	if (mm->st != st || !mm->left || mm->next != ssec) {
+		model_sector_t run;
+		int r;
+
+		mm->st = NULL;
+		r = model_resolve_run(m, st->origin, ssec, &mm->ol, depth, &run);
+		if (r)
+			return r;
+		mm->st = st;
+		mm->next = ssec;
+		mm->left = run;
+	}
+	*ol = mm->ol;
+	mm->next++;
+	mm->left--;
+	model_loc_advance(&mm->ol, 1);
+	return 0;
+}
+
+/* Whether chunk is allocated in st, through the run's memo. */
+static bool memo_allocated(const struct mstore *st, uint64_t chunk, struct model_view_memo *mm)
+{
+	if (mm->cst != st || mm->chunk != chunk) {
+		mm->cst = st;
+		mm->chunk = chunk;
+		mm->alloc = model_chunk_allocated(st, chunk);
+	}
+	return mm->alloc;
+}
+
+/*
+ * A store sector's view: its own state, else the origin's (shared) unless
+ * its chunk was copied, in which case the origin's initial content. mm: a
+ * memo for the next sector of a run (NULL: none).
+ */
+static int view_store(struct model *m, const struct loc *l, struct mstate **sp,
+		      struct model_content *fixed, int depth, struct loc *at,
+		      struct model_view_memo *mm)
+{
+	const struct mstore *st = l->st;
+	uint64_t chunk = l->ssec / st->cs;
+	struct loc ol;
+	bool alloc;
+	int r;
+
+	*sp = mmap_get(&st->map, l->ssec);
+	if (*sp) {
+		if (at)
+			*at = *l;
+		return 0;
+	}
+	if (depth > MAX_DEPTH)
+		return -ELOOP;
+	if (mm) {
+		r = memo_origin(m, st, l->ssec, depth + 1, mm, &ol);
+		alloc = !r && memo_allocated(st, chunk, mm);
+	} else {
+		r = model_resolve(m, st->origin, l->ssec, &ol, depth + 1);
+		alloc = !r && model_chunk_allocated(st, chunk);
+	}
+	if (r)
+		return r;
+	if (alloc) {
+		*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
+		return 0;
+	}
+	return model_view_at(m, &ol, sp, fixed, depth + 1, at);
+}
+
 /*
  * The state a location reads from: a state (*sp) or, for a sector nobody
  * wrote, its fixed initial content (*fixed). Store sectors not in the
@@ -160,28 +233,8 @@ int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 		return 0;
 	case L_EIO:
 		return -EIO;
-	case L_STORE: {
-		struct mstore *st = l->st;
-		struct loc ol;
-		int r;
-
-		*sp = mmap_get(&st->map, l->ssec);
-		if (*sp) {
-			if (at)
-				*at = *l;
-			return 0;
-		}
-		if (depth > MAX_DEPTH)
-			return -ELOOP;
-		r = model_resolve(m, st->origin, l->ssec, &ol, depth + 1);
-		if (r)
-			return r;
-		if (model_chunk_allocated(st, l->ssec / st->cs)) {
-			*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
-			return 0;
-		}
-		return model_view_at(m, &ol, sp, fixed, depth + 1, at);
-	}
+	case L_STORE:
+		return view_store(m, l, sp, fixed, depth, at, NULL);
 	}
 	return -EIO;
 }
@@ -189,46 +242,9 @@ int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
 		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm)
 {
-	const struct mstore *st = l->st;
-	struct loc ol;
-	uint64_t chunk;
-	int r;
-
-	if (!mm || l->kind != L_STORE)
-		return model_view_at(m, l, sp, fixed, 0, at);
-	*sp = mmap_get(&st->map, l->ssec);
-	if (*sp) {
-		if (at)
-			*at = *l;
-		return 0;
-	}
-	/* As model_view_at's L_STORE case, the origin resolved once per run. */
-	if (mm->st != st || !mm->left || mm->next != l->ssec) {
-		model_sector_t run;
-
-		mm->st = NULL;
-		r = model_resolve_run(m, st->origin, l->ssec, &mm->ol, 1, &run);
-		if (r)
-			return r;
-		mm->st = st;
-		mm->next = l->ssec;
-		mm->left = run;
-	}
-	ol = mm->ol;
-	mm->next++;
-	mm->left--;
-	model_loc_advance(&mm->ol, 1);
-	chunk = l->ssec / st->cs;
-	if (mm->cst != st || mm->chunk != chunk) {
-		mm->cst = st;
-		mm->chunk = chunk;
-		mm->alloc = model_chunk_allocated(st, chunk);
-	}
-	if (mm->alloc) {
-		*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
-		return 0;
-	}
-	return model_view_at(m, &ol, sp, fixed, 1, at);
+	if (l->kind == L_STORE)
+		return view_store(m, l, sp, fixed, 0, at, mm);
+	return model_view_at(m, l, sp, fixed, 0, at);
 }
 
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,

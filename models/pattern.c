@@ -71,14 +71,21 @@ void pattern_garbage(uint64_t seed, uint64_t sector, uint8_t *out)
 	out[0] = (uint8_t)(out[0] | 0x80);
 }
 
+bool pattern_header(const uint8_t *buf, uint64_t *seed, uint64_t *sector)
+{
+	if (memcmp(buf, pattern_magic, 8))
+		return false;
+	*seed = get_le64(buf + 8);
+	*sector = get_le64(buf + 16);
+	return true;
+}
+
 bool pattern_identify(const uint8_t *buf, uint64_t *seed, uint64_t *sector)
 {
 	uint64_t s, n, state;
 
-	if (memcmp(buf, pattern_magic, 8))
+	if (!pattern_header(buf, &s, &n))
 		return false;
-	s = get_le64(buf + 8);
-	n = get_le64(buf + 16);
 	/* The stream_fill of pattern_fill, compared word by word as it is made
 	 * (the body is a whole number of words), stopping at the first
 	 * difference. */

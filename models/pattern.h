@@ -28,6 +28,8 @@ void pattern_fill_range(uint64_t seed, uint64_t first_sector, uint64_t nsectors,
 			uint8_t *out);
 /* Fill out[512] with garbage sector `sector` of a disk whose garbage seed is seed. */
 void pattern_garbage(uint64_t seed, uint64_t sector, uint8_t *out);
+/* If buf[512] starts as a pattern sector does, the seed and sector it names (body unchecked). */
+bool pattern_header(const uint8_t *buf, uint64_t *seed, uint64_t *sector);
 /* If buf[512] is exactly a pattern sector, say which one. */
 bool pattern_identify(const uint8_t *buf, uint64_t *seed, uint64_t *sector);
 /* 64-bit hash of len bytes (FNV-1a folded through splitmix64's finaliser). */

@@ -1,0 +1,107 @@
+/*
+ * test_model_memo.c - the model's shortcuts for long reads answer as the
+ * per-sector calls do: model_read_expect_ids (the origin of a run of store
+ * sectors resolved once, chunk allocation remembered) against
+ * model_read_expect sector by sector, and the pattern memo against
+ * model_content_of, including a sector whose header names a remembered
+ * pattern but whose body is not it.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "pattern.h"
+
+struct collect {
+	struct model_expect x[256];
+	uint64_t id[256];
+	uint32_t n;
+};
+
+static int collect_one(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id)
+{
+	struct collect *c = ctx;
+
+	cr_assert_eq(k, c->n);
+	c->x[k] = *x;
+	c->id[k] = id;
+	c->n++;
+	return 0;
+}
+
+static void seg(struct model *m, const char *name, enum model_target_type t, const char *dev,
+		uint64_t off, const char *cow)
+{
+	struct model_segment s = { .start = 0, .len = 1024, .type = t, .dev = dev, .offset = off,
+				   .cow = cow, .chunk_sectors = 8, .persistent = true };
+
+	cr_assert_eq(model_dev_set(m, name, &s, 1), 0);
+}
+
+Test(model_memo, read_expect_ids_answers_as_each_sector_does)
+{
+	struct model *m = model_create();
+	struct model_data d1 = { MODEL_DATA_PATTERN, 3, 0, NULL };
+	struct model_data d2 = { MODEL_DATA_PATTERN, 4, 0, NULL };
+	struct collect c = { .n = 0 };
+
+	cr_assert_not_null(m);
+	cr_assert_eq(model_add_disk(m, "sd", 2048, true, 77), 0);
+	cr_assert_eq(model_add_disk(m, "cow", 4096, false, 0), 0);
+	seg(m, "X_org", MODEL_T_LINEAR, "/dev/sd", 100, NULL);
+	seg(m, "S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", 0, "/dev/cow");
+	seg(m, "X", MODEL_T_ORIGIN, "/dev/mapper/X_org", 0, NULL);
+	/* Origin writes copy chunks 1..2 (garbage read through a copied chunk),
+	 * a snapshot write gives sectors 40..43 states of the store's own; the
+	 * rest of the run reads the origin's shared, never-written sectors. */
+	cr_assert_eq(model_write(m, "X", 12, 10, &d1, 0), 0);
+	cr_assert_eq(model_write(m, "S", 40, 4, &d2, 0), 0);
+	cr_assert_eq(model_write(m, "X", 60, 3, &d1, 0), 0);
+	model_flush(m, "X");
+	cr_assert_eq(model_read_expect_ids(m, "S", 0, 200, collect_one, &c), 0);
+	cr_assert_eq(c.n, 200);
+	for (uint32_t k = 0; k < 200; k++) {
+		struct model_expect e;
+
+		cr_assert_eq(model_read_expect(m, "S", k, &e), 0);
+		cr_expect_eq(e.may_fail, c.x[k].may_fail, "sector %u", k);
+		cr_expect_eq(e.may_succeed, c.x[k].may_succeed, "sector %u", k);
+		cr_assert_eq(e.n, c.x[k].n, "sector %u", k);
+		for (unsigned j = 0; j < e.n; j++)
+			cr_expect(model_content_eq(&e.c[j], &c.x[k].c[j]), "sector %u content %u", k, j);
+	}
+	/* A copied chunk reads the origin's initial garbage, not its new data;
+	 * the snapshot's own write reads that write. */
+	cr_assert_eq(c.x[12].n, 1);
+	cr_expect_neq(c.x[12].c[0].kind, MODEL_C_PATTERN);
+	cr_assert_eq(c.x[41].n, 1);
+	cr_expect(c.x[41].c[0].kind == MODEL_C_PATTERN && c.x[41].c[0].a == 4);
+	model_destroy(m);
+}
+
+Test(model_memo, pattern_memo_identifies_as_content_of)
+{
+	struct model_content_memo *cm = model_content_memo_new();
+	uint8_t buf[512], zero[512] = { 0 };
+	struct model_content a, b;
+
+	cr_assert_not_null(cm);
+	pattern_fill(9, 33, buf);
+	for (int round = 0; round < 2; round++) { /* a miss, then a hit */
+		a = model_content_of_memo(cm, buf);
+		b = model_content_of(buf);
+		cr_expect(model_content_eq(&a, &b));
+		cr_expect(a.kind == MODEL_C_PATTERN && a.a == 9 && a.b == 33);
+	}
+	/* The header of the remembered pattern, another body: not that pattern. */
+	buf[300] ^= 1;
+	a = model_content_of_memo(cm, buf);
+	b = model_content_of(buf);
+	cr_expect(model_content_eq(&a, &b));
+	cr_expect_neq(a.kind, MODEL_C_PATTERN);
+	a = model_content_of_memo(cm, zero);
+	b = model_content_of(zero);
+	cr_expect(model_content_eq(&a, &b));
+	model_content_memo_free(cm);
+}

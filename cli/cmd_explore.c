@@ -229,6 +229,8 @@ static void json_trace(struct cli_json *j, const char *trace, const struct explo
 	cli_json_kuint(j, "states_checked", res->states_checked);
 	cli_json_kuint(j, "states_duplicate", res->states_duplicate);
 	cli_json_kuint(j, "states_judged", res->states_judged);
+	cli_json_kuint(j, "refs_recorded", res->refs_recorded);
+	cli_json_kuint(j, "refs_carried", res->refs_carried);
 	cli_json_kuint(j, "failures", res->failures);
 	cli_json_kbool(j, "live_failed", res->live_failed);
 	if (check) {

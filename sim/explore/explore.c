@@ -169,6 +169,7 @@ static enum explore_verdict explore_common(const char *path, const char *buf, si
 	}
 	free(er.exc);
 	free(er.seen);
+	explore_fast_run_end(&er);
 	model_content_memo_free(er.cmemo);
 	return res->verdict;
 }

@@ -218,7 +218,9 @@ struct explore_result {
 	uint64_t check_runs;         /* the checker ran (not reused, not skipped) */
 	uint64_t check_reused;       /* states given an earlier state's checker verdict */
 	uint64_t check_failures;     /* states the checker failed (failed, timeout, error) */
-	uint64_t states_judged;      /* of states_checked: cleared against their point's reference */
+	uint64_t states_judged;      /* of states_checked: cleared against a reference */
+	uint64_t refs_recorded;      /* reference states recorded (checked in full) */
+	uint64_t refs_carried;       /* references carried to a later crash point */
 	bool goal[EXPLORE_GOAL_COUNT];
 	int64_t fail_point;          /* first failing crash point, -1 none */
 	char fail_survivors[2048];   /* its state */

@@ -526,6 +526,9 @@ enum explore_verdict explore_check_state_rec(struct replay_world *w, struct sim_
 			    "restart failed: %s (%s)", strerror(-r), errbuf);
 	}
 	judge_bad_headers(nw, snaps, nsnaps, out);
+	for (unsigned i = 0; rec && i < nsnaps; i++)
+		if (snaps[i].never_created) /* judged by this point's model: not carried */
+			replay_rec_no_carry(rec);
 	if (out->verdict != EXPLORE_OK)
 		goto out_destroy;
 	if (errbuf[0] && !only_uncreated_failed(errbuf, snaps, nsnaps)) {

@@ -263,10 +263,10 @@ int explore_point_hook(void *ctx, struct replay_world *w, const struct replay_cr
 			continue;
 		}
 		er->nr_exc = 0;
-		/* One seed per point: the states' test writes are the same, so a
-		 * judged state reads the reference's test data (explore_fast.c). */
-		er->last_state = c + 1 == (combos <= er->budget ? combos : er->budget);
-		explore_fast_check(er, w, forks, sim_hash_combine(res->seed, cp->seq), &sr);
+		/* One seed per run: every state's test writes are the same, so a
+		 * judged state reads its reference's test data, of this point or
+		 * of an earlier one (explore_fast.c). */
+		explore_fast_check(er, w, forks, sim_hash_combine(res->seed, 0x7e57), &sr);
 		sv = sr.verdict;
 		cfail = false;
 		if (o->check) {

@@ -33,17 +33,22 @@ struct explore_run {
 	uint64_t *seen;      /* hashes checked at the current point */
 	size_t nr_seen, cap_seen;
 	struct explore_check_result cr; /* the checker's verdict on the current state */
-	/* The current point's reference states (explore_fast.c). */
+	/* Reference states (explore_fast.c), kept across crash points. */
 	struct explore_ref {
-		struct replay_rec *rec;
+		struct replay_rec *rec;  /* NULL: a free slot */
+		uint64_t gen;        /* the point it judges (er->gen); older: carry it first */
+		uint64_t shape;      /* replay_world_shape of its point */
+		uint64_t used;       /* er->tick when last used: the oldest goes first */
 		int64_t cow_used;    /* its decoded stores: the judged state's rows */
 		bool partial_area, invalid_uncommitted;
 		struct exc_row *exc;
 		size_t nr_exc;
-	} refs[4];
-	unsigned nr_refs, ref_tries;
+	} refs[8];
+	unsigned ref_tries;  /* recordings at the current point */
+	uint64_t gen, tick;  /* the current point's number; a use counter */
+	uint64_t shape;      /* the current point's shape ... */
+	bool shape_known;    /* ... once a state asked for it */
 	struct model_content_memo *cmemo; /* patterns the judge identified this run (or NULL) */
-	bool last_state;     /* the point's last state: nothing left to judge against a recording */
 	/* What the coverage goals remember across crash points (explore_goals.c). */
 	struct goal_snap {
 		const void *snap, *cow;      /* a snapshot object, its COW device */
@@ -82,8 +87,10 @@ void explore_save_state(struct explore_run *er, struct replay_world *w,
 enum explore_verdict explore_fast_check(struct explore_run *er, struct replay_world *w,
 					struct sim_disk **forks, uint64_t seed,
 					struct explore_state_result *out);
-/* The crash point is done: drop its reference. */
+/* The crash point is done: its references wait for the next one's states. */
 void explore_fast_point_end(struct explore_run *er);
+/* The run is done: drop every reference. */
+void explore_fast_run_end(struct explore_run *er);
 /* explore_exception_fn over er (ctx): keep one recovered exception for the state's rows. */
 void explore_record_exception(void *ctx, const char *device, uint64_t old_chunk,
 			      uint64_t new_chunk, const char *note);

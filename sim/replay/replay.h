@@ -260,6 +260,13 @@ bool replay_world_aliased(const struct replay_world *w);
 /* Whether the run wrote through a snapshot whose COW is cow. */
 bool replay_world_snap_wrote_cow(const struct replay_world *w, const struct bdev *cow);
 bool replay_world_dev_suspended(const struct replay_world *w, unsigned i);
+/*
+ * A hash of what a restart rebuilds besides the disks' bytes and the
+ * model: the devices, their live tables, which hold a COW, merges done,
+ * the disks in use. Two crash points of one shape restart a state into
+ * the same stack.
+ */
+uint64_t replay_world_shape(const struct replay_world *w);
 
 /* One disk's surviving writes for a restart (sim_disk_fork's list). */
 struct replay_survivors {

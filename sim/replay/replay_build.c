@@ -320,3 +320,24 @@ bool replay_world_dev_suspended(const struct replay_world *w, unsigned i)
 {
 	return i < w->nr_devs && dm_is_suspended(w->reg, w->devs[i].name);
 }
+
+uint64_t replay_world_shape(const struct replay_world *w)
+{
+	uint64_t h = sim_hash_combine(w->nr_devs, w->nr_disks);
+
+	for (unsigned i = 0; i < w->nr_devs; i++) {
+		const struct rp_dev *d = &w->devs[i];
+		const char *t = d->live ? d->live : "";
+
+		h = sim_hash_bytes(d->name, strlen(d->name), h);
+		h = sim_hash_bytes(t, strlen(t) + (d->live != NULL), h);
+		h = sim_hash_combine(h, (uint64_t)d->held_cow << 1 | d->merge_done);
+	}
+	for (unsigned i = 0; i < w->nr_disks; i++) {
+		const struct rp_disk *d = &w->disks[i];
+
+		h = sim_hash_bytes(d->name, strlen(d->name), h);
+		h = sim_hash_combine(h, (uint64_t)d->used << 1 | d->held_cow);
+	}
+	return h;
+}

@@ -16,7 +16,8 @@
  *   replay_build.c     world build and teardown, accessors
  *   replay_io.c        requests and their completion checks
  *   replay_tap.c       completion tap over each disk
- *   replay_rec.c       provenance recorder of a reference state, judging others
+ *   replay_rec.c       provenance recorder of a reference state
+ *   replay_rec_judge.c judging other states against it, carrying it to later points
  *   replay_loop.c      run loop and crash-point queue
  *   replay_devs.c      dm device records, live tables, model follow, COW holders
  *   replay_fail.c      the first failure's record (calls none)

@@ -41,6 +41,7 @@
 #include "bio.h"
 #include "sim_disk.h"
 
+struct model;
 struct replay_world;
 struct replay_rec;
 
@@ -75,6 +76,25 @@ void replay_rec_control(struct replay_rec *rec, unsigned disk, sector_t sector,
  * provenance the bytes contradict, test writes of two seeds).
  */
 int replay_rec_finish(struct replay_rec *rec);
+
+/*
+ * Carrying. A later crash point of the same world shape (tables, COW
+ * holders) recovers a state that equals the reference on the control set
+ * into the same stack, which runs the same I/O; only the model differs.
+ * replay_rec_rebase judges every position again on m, that point's
+ * recovered model (the caller's, not kept), and requires what the
+ * reference itself read to pass there: the test writes' statuses as
+ * predicted, failed reads still allowed to fail, each position's content
+ * still allowed, one source per sector state. 0: the recording judges
+ * that point's states from now on; -1: it cannot (it is spent: free it).
+ */
+int replay_rec_rebase(struct replay_rec *rec, const struct model *m);
+
+/* Whether crashed[] (one per disk) equals the reference's crashed images on the control set. */
+bool replay_rec_control_same(const struct replay_rec *rec, struct sim_disk **crashed);
+
+/* The reference's verdict used the point's model beyond its reads (a header judged by it): no carrying. */
+void replay_rec_no_carry(struct replay_rec *rec);
 
 /*
  * Judge a state of the same crash point: crashed[] its crashed images (of

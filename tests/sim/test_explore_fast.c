@@ -4,7 +4,8 @@
  * full check gives: over the whole traces/ corpus and over generated
  * traces (sim/prop/gen.c). Each run writes a state database; the states
  * (point, durable hash, survivors, verdict, recovered exceptions, message)
- * are compared in order, and the judged runs must have judged states.
+ * are compared in order, and the judged runs must have judged states and
+ * carried references to later crash points.
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -91,6 +92,9 @@ static void explore_into(const char *name, const char *buf, size_t len, bool ful
 	statedb_close(o.db);
 }
 
+/* References the judged runs carried to a later point (each test's own process). */
+static uint64_t carried;
+
 /* Both checks over one trace; returns the states the judged run judged. */
 static uint64_t compare(const char *name, const char *buf, size_t len)
 {
@@ -116,6 +120,8 @@ static uint64_t compare(const char *name, const char *buf, size_t len)
 		cr_expect_fail("%s: states differ (judged | full):\n%.300s\n%.300s", name, p, q);
 	}
 	judged = fast.res.states_judged;
+	carried += fast.res.refs_carried;
+	cr_expect_eq(full.res.refs_carried, 0, "%s: the full check carried references", name);
 	free(a);
 	free(b);
 	unlink(fast.path);
@@ -164,16 +170,19 @@ Test(explore_fast, corpus_same_rows, .timeout = 290)
 					    "chunk-2048.yaml", NULL };
 
 	cr_expect_gt(corpus(slow, false), 0, "no state of the corpus was judged");
+	cr_expect_gt(carried, 0, "no reference was carried");
 }
 
 Test(explore_fast, corpus_races_same_rows, .timeout = 290)
 {
 	cr_expect_gt(corpus(races, true), 0, "no state was judged");
+	cr_expect_gt(carried, 0, "no reference was carried");
 }
 
 Test(explore_fast, corpus_big_same_rows, .timeout = 290)
 {
 	cr_expect_gt(corpus(big, true), 0, "no state was judged");
+	cr_expect_gt(carried, 0, "no reference was carried");
 }
 
 /* Generated traces of seeds first..last. */
@@ -198,6 +207,7 @@ static void generated(uint64_t first, uint64_t last)
 		gen_case_free(&c);
 	}
 	cr_expect_gt(judged, 0, "no generated state was judged");
+	cr_expect_gt(carried, 0, "no reference was carried");
 }
 
 Test(explore_fast, generated_1_same_rows, .timeout = 290)

@@ -11,6 +11,12 @@
  *   - the same with a metadata sector of the COW changed: not cleared
  *     (control: the recovered stack would differ);
  *   - another seed of test writes: not cleared.
+ * Carried to a later crash point (replay_rec_rebase), after a flush made a
+ * pending write durable and another write is pending:
+ *   - the reference that read the old data under the flushed write is
+ *     refused (the later model allows only the new data there);
+ *   - the one that read the new data carries: it clears the later point's
+ *     states of allowed contents, and not junk.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -175,4 +181,141 @@ Test(explore_judge, clears_only_what_the_full_check_passes)
 		     REPLAY_PASS, "%s", err.text);
 	cr_assert(jc.ran, "no crash point");
 	cr_expect_eq(jc.reached, 31);
+}
+
+static const char carry_yaml[] =
+	"version: 1\n"
+	"seed: 5\n"
+	"disks:\n"
+	"  - {name: data, size: 256K}\n"
+	"  - {name: cow, size: 64K}\n"
+	"steps:\n"
+	"  - dm: create X_org --table \"0 512 linear /dev/data 0\"\n"
+	"  - write: {dev: X_org, length: 64K, data: seed-1}\n"
+	"  - flush: X_org\n"
+	"  - dm: create X --table \"0 512 snapshot-origin /dev/mapper/X_org\"\n"
+	"  - dm: suspend X\n"
+	"  - dm: create S --table \"0 512 snapshot /dev/mapper/X_org /dev/cow P 8\"\n"
+	"  - dm: resume X\n"
+	"  - write: {dev: X, offset: 0, length: 4K, data: seed-2}\n"
+	"  - flush: X\n"
+	"  - write: {dev: X_org, offset: 32K, length: 4K, data: seed-3}\n"
+	"  - crash: pending\n"
+	"  - flush: X_org\n"
+	"  - write: {dev: X_org, offset: 40K, length: 4K, data: seed-4}\n"
+	"  - crash: pending\n";
+
+struct carry_ctx {
+	unsigned points;
+	struct replay_rec *old_ref, *new_ref; /* recorded at the first point */
+	uint64_t shape;
+	bool done;
+};
+
+static struct replay_rec *record(struct replay_world *w, bool all)
+{
+	struct sim_disk *ref[8];
+	struct explore_state_result out;
+	struct replay_rec *rec = replay_rec_new(replay_world_nr_disks(w));
+
+	cr_assert(rec);
+	fork_all(w, all, ref);
+	cr_assert_eq(explore_check_state_rec(w, ref, 99, NULL, NULL, &out, rec), EXPLORE_OK,
+		     "%s", out.message);
+	cr_assert_eq(replay_rec_finish(rec), 0, "the reference cannot judge");
+	drop(w, ref);
+	return rec;
+}
+
+/* Rebase rec onto the point of w through the state st (a plain restart's model). */
+static int rebase(struct replay_world *w, struct sim_disk **st, struct replay_rec *rec)
+{
+	struct replay_world *nw;
+	char err[256] = "";
+	int r;
+
+	cr_assert_eq(replay_world_restart(w, st, &nw, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_empty(err);
+	r = replay_rec_rebase(rec, replay_world_model(nw));
+	replay_world_destroy(nw);
+	return r;
+}
+
+static int carry_hook(void *ctx, struct replay_world *w, const struct replay_crash_point *cp)
+{
+	struct carry_ctx *cc = ctx;
+	struct sim_disk *st[8];
+	struct explore_state_result out;
+	uint64_t ioseed = explore_check_more_io_seed(99);
+	uint8_t junk[512];
+	int data = disk_index(w, "data");
+
+	if (cp->kind != REPLAY_CRASH_MARKER)
+		return 0;
+	if (cc->points++ == 0) {
+		cc->old_ref = record(w, false); /* reads seed-1 under the seed-3 write */
+		cc->new_ref = record(w, true);  /* reads seed-3 there */
+		cc->shape = replay_world_shape(w);
+		return 0;
+	}
+	cr_assert_eq(replay_world_shape(w), cc->shape, "no dm step between the points");
+
+	/* No write pending here survived: seed-3 (durable now), seed-1 at 40K. */
+	fork_all(w, false, st);
+	cr_expect(replay_rec_control_same(cc->old_ref, st), "data sectors counted as control");
+	cr_expect_eq(rebase(w, st, cc->old_ref), -1,
+		     "a reference of data the later point no longer allows was carried");
+	cr_expect_eq(replay_rec_judge(cc->old_ref, st, ioseed), 1, "a refused reference judged");
+	cr_expect(replay_rec_control_same(cc->new_ref, st));
+	cr_expect_eq(rebase(w, st, cc->new_ref), 0, "a reference still allowed was not carried");
+	cr_expect_eq(replay_rec_judge(cc->new_ref, st, ioseed), 0, "its own state not cleared");
+	cr_expect_eq(explore_check_state(w, st, 99, NULL, NULL, &out), EXPLORE_OK, "%s",
+		     out.message);
+	drop(w, st);
+
+	/* The seed-4 write survived too: allowed at this point, cleared. */
+	fork_all(w, true, st);
+	cr_expect_eq(replay_rec_judge(cc->new_ref, st, ioseed), 0, "allowed contents not cleared");
+	cr_expect_eq(explore_check_state(w, st, 99, NULL, NULL, &out), EXPLORE_OK, "%s",
+		     out.message);
+	drop(w, st);
+
+	/* Junk under the seed-4 write: neither old nor new. */
+	memset(junk, 0x5a, sizeof(junk));
+	fork_all(w, false, st);
+	poke(st[data], 82, junk);
+	cr_expect_eq(replay_rec_judge(cc->new_ref, st, ioseed), 1, "junk cleared after carrying");
+	cr_expect_eq(explore_check_state(w, st, 99, NULL, NULL, &out), EXPLORE_VIOLATION,
+		     "the full check passed junk: %s", out.message);
+	drop(w, st);
+
+	/* Old data under the flushed seed-3 write: no longer allowed. */
+	pattern_fill(1, 64, junk);
+	fork_all(w, false, st);
+	poke(st[data], 64, junk);
+	cr_expect_eq(replay_rec_judge(cc->new_ref, st, ioseed), 1, "lost durable data cleared");
+	cr_expect_eq(explore_check_state(w, st, 99, NULL, NULL, &out), EXPLORE_VIOLATION,
+		     "the full check passed lost data: %s", out.message);
+	drop(w, st);
+
+	replay_rec_free(cc->old_ref);
+	replay_rec_free(cc->new_ref);
+	cc->done = true;
+	return 0;
+}
+
+Test(explore_judge, carries_only_what_the_later_point_allows)
+{
+	struct carry_ctx cc = { 0 };
+	struct replay_opts ro = { .crash_modes = REPLAY_CRASH_MARKER, .crash_hook = carry_hook,
+				  .crash_ctx = &cc, .quiet = true };
+	struct replay_result rr;
+	struct trace_error err;
+
+	trace_error_clear(&err);
+	cr_assert_eq(replay_run_mem("carry.yaml", carry_yaml, sizeof(carry_yaml) - 1, &ro, &rr,
+				    &err),
+		     REPLAY_PASS, "%s", err.text);
+	cr_expect_eq(cc.points, 2);
+	cr_expect(cc.done, "the second point was not reached");
 }

@@ -13,9 +13,9 @@
  *     at every crash point, forks every disk with a seeded subset of its
  *     pending writes surviving, hashes the durable images and drops them;
  *     no check at all. Checking a state can never cost less than this.
- * Two checks: the explorer's default (each crash point's first passing
- * states checked in full and recorded, the others judged by the sectors
- * where their images differ) and --full-check (every sector of every device
+ * Two checks: the explorer's default (passing states checked in full and
+ * recorded as references, carried from point to point, the others judged
+ * by the sectors where their images differ) and --full-check (every sector of every device
  * re-read after the restart and after more I/O, against the model), each
  * beside the floor and beside each other.
  * Also: the state database's insert rate (statedb_*, the explorer's
@@ -142,6 +142,7 @@ static int load_file(struct workload *wl, const char *path)
 struct run_figures {
 	uint64_t states;    /* checked (explorer) or forked (floor) */
 	uint64_t judged;    /* of states: judged against a reference */
+	uint64_t recorded, carried; /* references recorded; carried to a later point */
 	uint64_t points;
 	double seconds;
 	int verdict;
@@ -163,6 +164,8 @@ static struct run_figures run_explore(const struct workload *wl, struct statedb 
 	f.seconds = bench_now_s() - t0;
 	f.states = res->states_checked;
 	f.judged = res->states_judged;
+	f.recorded = res->refs_recorded;
+	f.carried = res->refs_carried;
 	f.points = res->points_explored;
 	free(res);
 	return f;
@@ -289,10 +292,10 @@ static void bench_workload(const struct workload *wl, double target, int reps)
 	char what[160], tgt[64];
 
 	printf("%s: floor %" PRIu64 " states at %" PRIu64 " points in %.3f s = %.0f/s; "
-	       "explorer %" PRIu64 " states (%" PRIu64 " judged) at %" PRIu64 " points in %.3f s = %.0f/s (verdict %d); "
+	       "explorer %" PRIu64 " states (%" PRIu64 " judged; %" PRIu64 " references recorded, %" PRIu64 " carried) at %" PRIu64 " points in %.3f s = %.0f/s (verdict %d); "
 	       "--full-check %" PRIu64 " states in %.3f s = %.0f/s (verdict %d)\n",
 	       wl->label, fl.states, fl.points, fl.seconds, rate(&fl), fast.states, fast.judged,
-	       fast.points, fast.seconds, rate(&fast), fast.verdict, full.states, full.seconds,
+	       fast.recorded, fast.carried, fast.points, fast.seconds, rate(&fast), fast.verdict, full.states, full.seconds,
 	       rate(&full), full.verdict);
 	snprintf(what, sizeof(what), "%s: explorer (default check)", wl->label);
 	snprintf(tgt, sizeof(tgt), ">= %.0f states/s; >= 1/3 of the floor", target);

@@ -303,7 +303,9 @@ bool replay_rec_control_same(const struct replay_rec *rec, struct sim_disk **cra
 	for (unsigned i = 0; i < rec->nd; i++) {
 		struct control_diff cd = { &rec->d[i], false };
 
-		if (sim_disk_durable_diff(crashed[i], rec->d[i].crashed, control_run, &cd) ||
+		/* The bitmaps are the reference's size: another size is another disk. */
+		if (sim_disk_config(crashed[i])->size_sectors != rec->d[i].size ||
+		    sim_disk_durable_diff(crashed[i], rec->d[i].crashed, control_run, &cd) ||
 		    cd.differs)
 			return false;
 	}
@@ -387,7 +389,8 @@ int replay_rec_judge(struct replay_rec *rec, struct sim_disk **crashed, uint64_t
 	for (unsigned i = 0; i < rec->nd; i++) {
 		struct judge_diff jd = { rec, i, crashed[i], false };
 
-		if (sim_disk_durable_diff(crashed[i], rec->d[i].crashed, judge_run, &jd) ||
+		if (sim_disk_config(crashed[i])->size_sectors != rec->d[i].size ||
+		    sim_disk_durable_diff(crashed[i], rec->d[i].crashed, judge_run, &jd) ||
 		    jd.differs)
 			return 1;
 	}

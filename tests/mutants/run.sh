@@ -16,6 +16,12 @@
 #                   durable hash, survivors, verdict); a difference fails
 #                   the tree ("differs")
 set -uo pipefail
+# Freed memory filled with a byte pattern (glibc): a mutant whose bug is a
+# use after free (ctor-stale-link leaves a freed snapshot registered) then
+# fails the same way whatever the earlier traces left on the heap, instead
+# of being caught or missed by the allocator's reuse. The clean tree runs
+# clean with it.
+export MALLOC_PERTURB_=${MALLOC_PERTURB_:-165}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 traces=${MUTANT_TRACES:-"traces/explore-origin-writes.yaml traces/seed-recipe.yaml traces/cow-full.yaml traces/explore-cow-shrunk.yaml traces/cow-partial-chunk.yaml traces/invalid-before-commit.yaml traces/device-aliases.yaml traces/race-merge-own-writes.yaml traces/race-two-origin-writes.yaml traces/cow-not-zeroed.yaml traces/table-errors.yaml traces/cow-area-edge.yaml"}
 # Traces of huge chunks (seconds per crash state): at their markers, one state each.

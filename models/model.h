@@ -186,6 +186,21 @@ int model_read_expect_ids(struct model *m, const char *dev, model_sector_t secto
 			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
 			  void *ctx);
 /*
+ * model_read_expect_ids, with the sectors nobody wrote handed over in
+ * runs: run(ctx, k, n, disk, abs) for sectors k..k+n-1 of the read, which
+ * read the initial content of the model's disk number `disk` (in the order
+ * of model_add_disk) from sector abs on: each settled (no failure, one
+ * content), with no state (id 0). run returns 0, MODEL_RUN_EACH to get
+ * them from fn one by one instead, or non-zero to stop (returned). A
+ * caller that knows those sectors untouched skips building each answer.
+ */
+#define MODEL_RUN_EACH 1
+int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
+			   int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+			   int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk,
+				      model_sector_t abs),
+			   void *ctx);
+/*
  * What the origin of snapshot device dev may read at sector now: a read
  * of an invalidated snapshot that was sent to the origin before the
  * invalidation may see origin writes the invalidation released (spec

@@ -210,6 +210,14 @@ struct model_view_memo {
 /* model_view_at through a memo (NULL: none) for the next sector of a run. */
 int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
 		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm);
+/*
+ * model_view_memo without computing the fixed content: *fs says where it
+ * comes from (L_DISK: that location's initial content; L_ZERO; L_EIO:
+ * none, a state answered); model_fixed_content gives it.
+ */
+int model_view_memo_src(struct model *m, const struct loc *l, struct mstate **sp,
+			struct loc *fs, struct loc *at, struct model_view_memo *mm);
+struct model_content model_fixed_content(struct model *m, const struct loc *fs);
 /* A location's identity (disk or store index and sector), never 0. */
 uint64_t model_loc_id(const struct model *m, const struct loc *l);
 int model_origin_preserve(struct model *m, struct whandle *h, const char *real,

@@ -22,28 +22,22 @@ static void expect_add(struct model_expect *e, const struct model_content *c)
 		e->c[e->n++] = *c;
 }
 
-/* What a read of location l may return; *at: the location of *sp's state. */
-static int expect_at_id(struct model *m, const struct loc *lp, struct model_expect *out,
-			struct mstate **sp, struct loc *at, struct model_view_memo *mm)
+/* What a read may return, from its view (r, *s, *fs: model_view_memo_src). */
+static int expect_fill(struct model *m, int r, const struct loc *l, struct mstate *s,
+		       const struct loc *fs, struct model_expect *out)
 {
-	struct loc l = *lp;
-	struct mstate *s;
-	struct model_content fixed;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	*sp = NULL;
-	r = model_view_memo(m, &l, &s, &fixed, at, mm);
 	if (r == -EIO) {
 		out->may_fail = true;
 		return 0;
 	}
 	if (r)
 		return r;
-	out->may_fail = l.maybe_eio;
+	out->may_fail = l->maybe_eio;
 	out->may_succeed = true;
-	*sp = s;
 	if (!s) {
+		struct model_content fixed = model_fixed_content(m, fs);
+
 		expect_add(out, &fixed);
 		return 0;
 	}
@@ -53,6 +47,19 @@ static int expect_at_id(struct model *m, const struct loc *lp, struct model_expe
 		if (!s->cur_known || s->v[i].st == MV_INFLIGHT || s->v[i].st == MV_MAYBE)
 			expect_add(out, &s->v[i].c);
 	return 0;
+}
+
+/* What a read of location l may return; *at: the location of *sp's state. */
+static int expect_at_id(struct model *m, const struct loc *lp, struct model_expect *out,
+			struct mstate **sp, struct loc *at, struct model_view_memo *mm)
+{
+	struct loc l = *lp, fs;
+	struct mstate *s = NULL;
+	int r;
+
+	r = model_view_memo_src(m, &l, &s, &fs, at, mm);
+	*sp = r ? NULL : s;
+	return expect_fill(m, r, &l, *sp, &fs, out);
 }
 
 static int expect_at(struct model *m, const struct loc *lp, struct model_expect *out,
@@ -103,24 +110,80 @@ static int next_loc(struct model *m, const char *dev, model_sector_t s, struct l
 	return r;
 }
 
-int model_read_expect_ids(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
-			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
-			  void *ctx)
+/* Sectors nobody wrote, read in a run: k, n, and the disk location they start at. */
+struct initial_run {
+	uint32_t k, n;
+	uint32_t disk;
+	uint64_t abs;
+};
+
+/* Hand a run to run(); one by one to fn when it asks for that. */
+static int run_flush(struct model *m, struct initial_run *ir,
+		     int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+		     int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs),
+		     void *ctx)
+{
+	int r;
+
+	if (!ir->n)
+		return 0;
+	r = run(ctx, ir->k, ir->n, ir->disk, ir->abs);
+	if (r == MODEL_RUN_EACH) {
+		struct model_expect x;
+
+		memset(&x, 0, sizeof(x));
+		x.may_succeed = true;
+		x.n = x.n_total = 1;
+		r = 0;
+		for (uint32_t j = 0; j < ir->n && !r; j++) {
+			x.c[0] = model_initial_content(m->disks[ir->disk], ir->abs + j);
+			r = fn(ctx, ir->k + j, &x, 0);
+		}
+	}
+	ir->n = 0;
+	return r;
+}
+
+int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
+			   int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+			   int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk,
+				      model_sector_t abs),
+			   void *ctx)
 {
 	struct model_view_memo mm;
+	struct initial_run ir = { 0 };
 	struct model_expect x;
 	struct mstate *s;
-	struct loc l, at;
-	model_sector_t run = 0;
+	struct loc l, at, fs;
+	model_sector_t run_left = 0;
 	int r;
 
 	memset(&mm, 0, sizeof(mm));
 	for (uint32_t k = 0; k < n; k++) {
 		uint64_t id = 0;
+		int v;
 
-		r = next_loc(m, dev, sector + k, &l, &run);
-		if (!r)
-			r = expect_at_id(m, &l, &x, &s, &at, &mm);
+		r = next_loc(m, dev, sector + k, &l, &run_left);
+		if (r)
+			return r;
+		s = NULL;
+		v = model_view_memo_src(m, &l, &s, &fs, &at, &mm);
+		if (run && !v && !s && !l.maybe_eio && fs.kind == L_DISK) {
+			/* Nobody wrote it: one content, no state; skip building the answer. */
+			if (ir.n && ir.disk == fs.disk && ir.abs + ir.n == fs.abs) {
+				ir.n++;
+				continue;
+			}
+			if ((r = run_flush(m, &ir, fn, run, ctx)))
+				return r;
+			ir = (struct initial_run){ k, 1, fs.disk, fs.abs };
+			continue;
+		}
+		if (run && (r = run_flush(m, &ir, fn, run, ctx)))
+			return r;
+		if (v)
+			s = NULL;
+		r = expect_fill(m, v, &l, s, &fs, &x);
 		if (r)
 			return r;
 		if (s)
@@ -129,7 +192,14 @@ int model_read_expect_ids(struct model *m, const char *dev, model_sector_t secto
 		if (r)
 			return r;
 	}
-	return 0;
+	return run ? run_flush(m, &ir, fn, run, ctx) : 0;
+}
+
+int model_read_expect_ids(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
+			  int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
+			  void *ctx)
+{
+	return model_read_expect_runs(m, dev, sector, n, fn, NULL, ctx);
 }
 
 int model_read_expect_origin(struct model *m, const char *dev, model_sector_t sector,

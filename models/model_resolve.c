@@ -173,13 +173,26 @@ static bool memo_allocated(const struct mstore *st, uint64_t chunk, struct model
 }
 
 /*
+ * Where a view's fixed content comes from when no state answers: the
+ * initial content of a disk location (L_DISK), zeros (L_ZERO), or none
+ * (L_EIO: a store sector's own state answered). Kept as a location so
+ * that a run of reads can skip computing it (model_view_memo_src).
+ */
+static struct model_content fixed_of(struct model *m, const struct loc *fs)
+{
+	return fs->kind == L_DISK ? model_initial_content(m->disks[fs->disk], fs->abs) : mc_zero();
+}
+
+static int view_at_src(struct model *m, const struct loc *l, struct mstate **sp, struct loc *fs,
+		       int depth, struct loc *at, struct model_view_memo *mm);
+
+/*
  * A store sector's view: its own state, else the origin's (shared) unless
  * its chunk was copied, in which case the origin's initial content. mm: a
  * memo for the next sector of a run (NULL: none).
  */
 static int view_store(struct model *m, const struct loc *l, struct mstate **sp,
-		      struct model_content *fixed, int depth, struct loc *at,
-		      struct model_view_memo *mm)
+		      struct loc *fs, int depth, struct loc *at, struct model_view_memo *mm)
 {
 	const struct mstore *st = l->st;
 	uint64_t chunk = l->ssec / st->cs;
@@ -205,10 +218,36 @@ static int view_store(struct model *m, const struct loc *l, struct mstate **sp,
 	if (r)
 		return r;
 	if (alloc) {
-		*fixed = ol.kind == L_DISK ? model_initial_content(m->disks[ol.disk], ol.abs) : mc_zero();
+		if (ol.kind == L_DISK)
+			*fs = ol;
+		else
+			fs->kind = L_ZERO;
 		return 0;
 	}
-	return model_view_at(m, &ol, sp, fixed, depth + 1, at);
+	return view_at_src(m, &ol, sp, fs, depth + 1, at, NULL);
+}
+
+static int view_at_src(struct model *m, const struct loc *l, struct mstate **sp, struct loc *fs,
+		       int depth, struct loc *at, struct model_view_memo *mm)
+{
+	*sp = NULL;
+	fs->kind = L_EIO;
+	switch (l->kind) {
+	case L_DISK:
+		*sp = mmap_get(&m->disks[l->disk]->map, l->abs);
+		*fs = *l;
+		if (at)
+			*at = *l;
+		return 0;
+	case L_ZERO:
+		fs->kind = L_ZERO;
+		return 0;
+	case L_EIO:
+		return -EIO;
+	case L_STORE:
+		return view_store(m, l, sp, fs, depth, at, mm);
+	}
+	return -EIO;
 }
 
 /*
@@ -220,31 +259,34 @@ static int view_store(struct model *m, const struct loc *l, struct mstate **sp,
 int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 		  struct model_content *fixed, int depth, struct loc *at)
 {
-	*sp = NULL;
-	switch (l->kind) {
-	case L_DISK:
-		*sp = mmap_get(&m->disks[l->disk]->map, l->abs);
-		*fixed = model_initial_content(m->disks[l->disk], l->abs);
-		if (at)
-			*at = *l;
-		return 0;
-	case L_ZERO:
-		*fixed = mc_zero();
-		return 0;
-	case L_EIO:
-		return -EIO;
-	case L_STORE:
-		return view_store(m, l, sp, fixed, depth, at, NULL);
-	}
-	return -EIO;
+	struct loc fs;
+	int r = view_at_src(m, l, sp, &fs, depth, at, NULL);
+
+	if (!r && fs.kind != L_EIO)
+		*fixed = fixed_of(m, &fs);
+	return r;
+}
+
+int model_view_memo_src(struct model *m, const struct loc *l, struct mstate **sp,
+			struct loc *fs, struct loc *at, struct model_view_memo *mm)
+{
+	return view_at_src(m, l, sp, fs, 0, at, mm);
 }
 
 int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
 		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm)
 {
-	if (l->kind == L_STORE)
-		return view_store(m, l, sp, fixed, 0, at, mm);
-	return model_view_at(m, l, sp, fixed, 0, at);
+	struct loc fs;
+	int r = view_at_src(m, l, sp, &fs, 0, at, mm);
+
+	if (!r && fs.kind != L_EIO)
+		*fixed = fixed_of(m, &fs);
+	return r;
+}
+
+struct model_content model_fixed_content(struct model *m, const struct loc *fs)
+{
+	return fixed_of(m, fs);
 }
 
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pattern.h"
 #include "replay_rec_impl.h"
 
 /* A test write applied to the model: its predicted status. */
@@ -96,9 +95,9 @@ static int ref_content(struct replay_rec *rec, size_t p, struct model_content *c
 		if (sim_disk_read_durable(rec->d[v->disk].crashed, v->a, 1, buf))
 			return -1;
 		break;
-	case PV_PATTERN:
-		pattern_fill(rec->seed, v->a, buf);
-		break;
+	case PV_PATTERN: /* pattern_fill(seed, a) identifies as itself: no bytes needed */
+		*c = (struct model_content){ .a = rec->seed, .b = v->a, .kind = MODEL_C_PATTERN };
+		return 0;
 	case PV_FIXED:
 		if (!rec->fixed_c || v->a >= rec->nr_fixed)
 			return -1;
@@ -148,6 +147,35 @@ static int finish_one(void *ctx, uint32_t k, const struct model_expect *x, uint6
 		return -1;
 	if (id && (v->kind == PV_CRASH || !rec->settled[p]))
 		fc->ties[fc->nt++] = (struct rr_tie){ id, v->kind, v->disk, v->a };
+	return 0;
+}
+
+/*
+ * Sectors k..k+n-1 of the read hold the model disk's initial content from
+ * abs on, nobody having written them: settled. What the reference read
+ * there needs no reading when each position took its bytes from that very
+ * sector of its crashed image and no page of the image covers them (the
+ * model's disk i is the world's disk i: replay_build adds them in order).
+ * Anything else goes one by one through finish_one.
+ */
+static int finish_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs)
+{
+	struct finish_ctx *fc = ctx;
+	struct replay_rec *rec = fc->rec;
+	size_t p0 = fc->pos + k;
+
+	if (fc->verify && (disk >= rec->nd ||
+			   !sim_disk_durable_untouched(rec->d[disk].crashed, abs, n)))
+		return MODEL_RUN_EACH;
+	for (uint32_t j = 0; j < n; j++) {
+		const struct rr_prov *v = &rec->pos[p0 + j];
+
+		if (v->kind == PV_FIXED)
+			return MODEL_RUN_EACH; /* its content is kept: finish_one */
+		if (fc->verify && (v->kind != PV_CRASH || v->disk != disk || v->a != abs + j))
+			return MODEL_RUN_EACH;
+	}
+	memset(rec->settled + p0, 1, n);
 	return 0;
 }
 
@@ -218,7 +246,7 @@ static int settle(struct replay_rec *rec, struct model *mc, bool verify)
 			continue;
 		}
 		fc.pos = e->pos;
-		if (model_read_expect_ids(mc, dev, e->sector, e->n, finish_one, &fc))
+		if (model_read_expect_runs(mc, dev, e->sector, e->n, finish_one, finish_run, &fc))
 			ret = -1;
 	}
 	nt = fc.nt;

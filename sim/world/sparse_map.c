@@ -230,6 +230,17 @@ static const struct sim_page *lookup(const struct sim_map *m, uint64_t page)
 	return n ? n->slot[slot_of(page, 1)] : NULL;
 }
 
+bool sim_map_absent(const struct sim_map *m, sector_t sector, uint32_t nr_sectors)
+{
+	uint64_t first = sector / SIM_PAGE_SECTORS;
+	uint64_t last = nr_sectors ? (sector + nr_sectors - 1) / SIM_PAGE_SECTORS : first;
+
+	for (uint64_t page = first; nr_sectors && page <= last; page++)
+		if (lookup(m, page))
+			return false;
+	return true;
+}
+
 void sim_map_read(const struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		  uint8_t *buf)
 {

@@ -103,6 +103,13 @@ void sim_map_read(const struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		  const uint8_t *buf);
 
+/*
+ * Whether no page covers [sector, sector + nr_sectors): the range holds
+ * the store's initial content without being read. (false says nothing:
+ * a present page may still hold it.)
+ */
+bool sim_map_absent(const struct sim_map *m, sector_t sector, uint32_t nr_sectors);
+
 /* Write nr sectors of zeros at sector; as sim_map_write otherwise. */
 int sim_map_write_zeros(struct sim_map *m, sector_t sector, uint32_t nr_sectors);
 

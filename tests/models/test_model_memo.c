@@ -80,6 +80,106 @@ Test(model_memo, read_expect_ids_answers_as_each_sector_does)
 	model_destroy(m);
 }
 
+struct runs {
+	struct collect each;      /* answers given one by one */
+	bool in_run[256];
+	uint32_t disk[256];
+	uint64_t abs[256];
+	uint32_t nr_runs;
+	bool ask_each;            /* answer MODEL_RUN_EACH */
+};
+
+static int runs_one(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id)
+{
+	struct runs *r = ctx;
+
+	r->each.x[k] = *x;
+	r->each.id[k] = id;
+	r->each.n++;
+	return 0;
+}
+
+static int runs_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs)
+{
+	struct runs *r = ctx;
+
+	cr_assert(n > 0 && k + n <= 256);
+	r->nr_runs++;
+	if (r->ask_each)
+		return MODEL_RUN_EACH;
+	for (uint32_t j = 0; j < n; j++) {
+		cr_assert(!r->in_run[k + j], "sector %u in two runs", k + j);
+		r->in_run[k + j] = true;
+		r->disk[k + j] = disk;
+		r->abs[k + j] = abs + j;
+	}
+	return 0;
+}
+
+/*
+ * The runs are exactly the sectors answered with one initial content and
+ * no state, at the disk sector the linear table maps them to; asked to
+ * answer them one by one, the model gives what model_read_expect_ids does.
+ */
+Test(model_memo, read_expect_runs_are_the_unwritten_sectors)
+{
+	struct model *m = model_create();
+	struct model_data d1 = { MODEL_DATA_PATTERN, 3, 0, NULL };
+	struct model_data d2 = { MODEL_DATA_PATTERN, 4, 0, NULL };
+	struct collect c = { .n = 0 };
+	static struct runs r, e;
+	uint32_t in_runs = 0;
+
+	cr_assert_not_null(m);
+	cr_assert_eq(model_add_disk(m, "sd", 2048, true, 77), 0);
+	cr_assert_eq(model_add_disk(m, "cow", 4096, false, 0), 0);
+	seg(m, "X_org", MODEL_T_LINEAR, "/dev/sd", 100, NULL);
+	seg(m, "S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", 0, "/dev/cow");
+	seg(m, "X", MODEL_T_ORIGIN, "/dev/mapper/X_org", 0, NULL);
+	cr_assert_eq(model_write(m, "X", 12, 10, &d1, 0), 0);
+	cr_assert_eq(model_write(m, "S", 40, 4, &d2, 0), 0);
+	cr_assert_eq(model_write(m, "X", 60, 3, &d1, 0), 0);
+	model_flush(m, "X");
+	cr_assert_eq(model_read_expect_ids(m, "S", 0, 200, collect_one, &c), 0);
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(model_read_expect_runs(m, "S", 0, 200, runs_one, runs_run, &r), 0);
+	for (uint32_t k = 0; k < 200; k++)
+		in_runs += r.in_run[k];
+	cr_assert_eq(r.each.n + in_runs, 200);
+	for (uint32_t k = 0; k < 200; k++) {
+		bool plain = c.id[k] == 0 && c.x[k].may_succeed && !c.x[k].may_fail && c.x[k].n == 1;
+
+		if (!r.in_run[k]) {
+			cr_expect_eq(r.each.id[k], c.id[k], "sector %u", k);
+			cr_assert_eq(r.each.x[k].n, c.x[k].n, "sector %u", k);
+			continue;
+		}
+		/* In a run: unwritten, sd's sector k + 100 (the linear offset). */
+		cr_expect(plain, "sector %u in a run, answered %u contents id %llu", k, c.x[k].n,
+			  (unsigned long long)c.id[k]);
+		cr_expect_eq(r.disk[k], 0u, "sector %u", k);
+		cr_expect_eq(r.abs[k], k + 100u, "sector %u", k);
+	}
+	/* The snapshot's own write is not in a run; the copied chunks (the copy of a
+	 * never-written origin sector is its initial content) and the rest are. */
+	cr_expect(!r.in_run[40] && !r.in_run[41] && !r.in_run[43]);
+	cr_expect_eq(in_runs, 196);
+	cr_expect(r.in_run[0] && r.in_run[8] && r.in_run[30] && r.in_run[150]);
+	cr_expect_eq(r.nr_runs, 2); /* 0..39 and 44..199 */
+	memset(&e, 0, sizeof(e));
+	e.ask_each = true;
+	cr_assert_eq(model_read_expect_runs(m, "S", 0, 200, runs_one, runs_run, &e), 0);
+	cr_assert_eq(e.each.n, 200);
+	for (uint32_t k = 0; k < 200; k++) {
+		cr_expect_eq(e.each.id[k], c.id[k], "sector %u", k);
+		cr_assert_eq(e.each.x[k].n, c.x[k].n, "sector %u", k);
+		cr_expect_eq(e.each.x[k].may_fail, c.x[k].may_fail, "sector %u", k);
+		for (unsigned j = 0; j < c.x[k].n; j++)
+			cr_expect(model_content_eq(&e.each.x[k].c[j], &c.x[k].c[j]), "sector %u", k);
+	}
+	model_destroy(m);
+}
+
 Test(model_memo, pattern_memo_identifies_as_content_of)
 {
 	struct model_content_memo *cm = model_content_memo_new();

@@ -190,11 +190,11 @@ int model_read_expect_ids(struct model *m, const char *dev, model_sector_t secto
  * runs: run(ctx, k, n, disk, abs) for sectors k..k+n-1 of the read, which
  * read the initial content of the model's disk number `disk` (in the order
  * of model_add_disk) from sector abs on: each settled (no failure, one
- * content), with no state (id 0). run returns 0, MODEL_RUN_EACH to get
- * them from fn one by one instead, or non-zero to stop (returned). A
- * caller that knows those sectors untouched skips building each answer.
+ * content), with no state (id 0). run returns how many of them, from k
+ * on, it took (the next one then goes to fn and run gets the rest), or a
+ * negative value to stop (returned). A caller that knows those sectors
+ * untouched skips building each answer.
  */
-#define MODEL_RUN_EACH 1
 int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sector, uint32_t n,
 			   int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
 			   int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk,

@@ -117,31 +117,36 @@ struct initial_run {
 	uint64_t abs;
 };
 
-/* Hand a run to run(); one by one to fn when it asks for that. */
+/* Hand a run to run(); a sector it does not take goes to fn, and run gets the rest. */
 static int run_flush(struct model *m, struct initial_run *ir,
 		     int (*fn)(void *ctx, uint32_t k, const struct model_expect *x, uint64_t id),
 		     int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs),
 		     void *ctx)
 {
-	int r;
-
-	if (!ir->n)
-		return 0;
-	r = run(ctx, ir->k, ir->n, ir->disk, ir->abs);
-	if (r == MODEL_RUN_EACH) {
+	while (ir->n) {
 		struct model_expect x;
+		int r = run(ctx, ir->k, ir->n, ir->disk, ir->abs);
 
+		if (r < 0)
+			return r;
+		if ((uint32_t)r >= ir->n)
+			break;
+		ir->k += (uint32_t)r;
+		ir->abs += (uint32_t)r;
+		ir->n -= (uint32_t)r;
 		memset(&x, 0, sizeof(x));
 		x.may_succeed = true;
 		x.n = x.n_total = 1;
-		r = 0;
-		for (uint32_t j = 0; j < ir->n && !r; j++) {
-			x.c[0] = model_initial_content(m->disks[ir->disk], ir->abs + j);
-			r = fn(ctx, ir->k + j, &x, 0);
-		}
+		x.c[0] = model_initial_content(m->disks[ir->disk], ir->abs);
+		r = fn(ctx, ir->k, &x, 0);
+		if (r)
+			return r;
+		ir->k++;
+		ir->abs++;
+		ir->n--;
 	}
 	ir->n = 0;
-	return r;
+	return 0;
 }
 
 int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sector, uint32_t n,

@@ -153,9 +153,10 @@ static int finish_one(void *ctx, uint32_t k, const struct model_expect *x, uint6
 /*
  * Sectors k..k+n-1 of the read hold the model disk's initial content from
  * abs on, nobody having written them: settled. What the reference read
- * there needs no reading when each position took its bytes from that very
- * sector of its crashed image and no page of the image covers them (the
- * model's disk i is the world's disk i: replay_build adds them in order).
+ * there is known when each position took its bytes from that very sector
+ * of its crashed image and the image holds its initial content there
+ * (mostly without reading: sim_disk_durable_initial; the model's disk i is
+ * the world's disk i, replay_build adds them in order).
  * Anything else goes one by one through finish_one.
  */
 static int finish_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs)
@@ -163,20 +164,36 @@ static int finish_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_se
 	struct finish_ctx *fc = ctx;
 	struct replay_rec *rec = fc->rec;
 	size_t p0 = fc->pos + k;
+	uint32_t j = 0, h = 0;
 
-	if (fc->verify && (disk >= rec->nd ||
-			   !sim_disk_durable_untouched(rec->d[disk].crashed, abs, n)))
-		return MODEL_RUN_EACH;
-	for (uint32_t j = 0; j < n; j++) {
+	for (; j < n; j++) {
 		const struct rr_prov *v = &rec->pos[p0 + j];
 
 		if (v->kind == PV_FIXED)
-			return MODEL_RUN_EACH; /* its content is kept: finish_one */
+			break; /* its content is kept: finish_one */
 		if (fc->verify && (v->kind != PV_CRASH || v->disk != disk || v->a != abs + j))
-			return MODEL_RUN_EACH;
+			break;
 	}
-	memset(rec->settled + p0, 1, n);
-	return 0;
+	if (!fc->verify)
+		h = j;
+	else if (disk < rec->nd) {
+		/* The longest prefix the image holds initial, a page at a time. */
+		while (h < j) {
+			uint32_t piece = 8 - (uint32_t)((abs + h) % 8);
+
+			if (piece > j - h)
+				piece = j - h;
+			if (sim_disk_durable_initial(rec->d[disk].crashed, abs + h, piece)) {
+				h += piece;
+				continue;
+			}
+			while (h < j && sim_disk_durable_initial(rec->d[disk].crashed, abs + h, 1))
+				h++;
+			break;
+		}
+	}
+	memset(rec->settled + p0, 1, h);
+	return (int)h;
 }
 
 /* A failed read: the model must still allow it to fail (carrying). */

@@ -510,11 +510,11 @@ int sim_disk_read_durable(struct sim_disk *d, sector_t sector,
 	return 0;
 }
 
-bool sim_disk_durable_untouched(const struct sim_disk *d, sector_t sector, uint32_t nr_sectors)
+bool sim_disk_durable_initial(const struct sim_disk *d, sector_t sector, uint32_t nr_sectors)
 {
 	if (sector > d->base.size_sectors || nr_sectors > d->base.size_sectors - sector)
 		return false;
-	return sim_map_absent(&d->durable, sector, nr_sectors);
+	return sim_map_holds_initial(&d->durable, sector, nr_sectors);
 }
 
 uint64_t sim_disk_durable_hash(struct sim_disk *d)

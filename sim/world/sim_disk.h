@@ -143,9 +143,9 @@ struct sim_store_stats sim_disk_store_stats(const struct sim_disk *d);
 int sim_disk_read_durable(struct sim_disk *d, sector_t sector,
 			  uint32_t nr_sectors, uint8_t *buf);
 /* Whether the durable image holds the disk's initial content over the
- * range because nothing there was ever written (sim_map_absent); false
- * when out of range. */
-bool sim_disk_durable_untouched(const struct sim_disk *d, sector_t sector, uint32_t nr_sectors);
+ * range (sim_map_holds_initial: read only where a page is present);
+ * false when out of range. */
+bool sim_disk_durable_initial(const struct sim_disk *d, sector_t sector, uint32_t nr_sectors);
 /* Content hash of the durable image; equal images hash equal. */
 uint64_t sim_disk_durable_hash(struct sim_disk *d);
 /* Content hash of the current image (what a read returns now). */

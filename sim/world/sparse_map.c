@@ -230,14 +230,28 @@ static const struct sim_page *lookup(const struct sim_map *m, uint64_t page)
 	return n ? n->slot[slot_of(page, 1)] : NULL;
 }
 
-bool sim_map_absent(const struct sim_map *m, sector_t sector, uint32_t nr_sectors)
+bool sim_map_holds_initial(const struct sim_map *m, sector_t sector, uint32_t nr_sectors)
 {
-	uint64_t first = sector / SIM_PAGE_SECTORS;
-	uint64_t last = nr_sectors ? (sector + nr_sectors - 1) / SIM_PAGE_SECTORS : first;
+	uint8_t init[SIM_PAGE_BYTES];
 
-	for (uint64_t page = first; nr_sectors && page <= last; page++)
-		if (lookup(m, page))
-			return false;
+	while (nr_sectors > 0) {
+		uint64_t page = sector / SIM_PAGE_SECTORS;
+		unsigned in = (unsigned)(sector % SIM_PAGE_SECTORS);
+		uint32_t n = SIM_PAGE_SECTORS - in;
+		const struct sim_page *pg;
+
+		if (n > nr_sectors)
+			n = nr_sectors;
+		pg = lookup(m, page);
+		if (pg) { /* a write nearby brought the page in: compare */
+			sim_store_initial(m->store, sector, n, init);
+			if (memcmp(pg->data + ((size_t)in << SECTOR_SHIFT), init,
+				   (size_t)n << SECTOR_SHIFT))
+				return false;
+		}
+		sector += n;
+		nr_sectors -= n;
+	}
 	return true;
 }
 

@@ -104,11 +104,10 @@ int sim_map_write(struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		  const uint8_t *buf);
 
 /*
- * Whether no page covers [sector, sector + nr_sectors): the range holds
- * the store's initial content without being read. (false says nothing:
- * a present page may still hold it.)
+ * Whether [sector, sector + nr_sectors) holds the store's initial content:
+ * free where no page covers it, a compare where one does.
  */
-bool sim_map_absent(const struct sim_map *m, sector_t sector, uint32_t nr_sectors);
+bool sim_map_holds_initial(const struct sim_map *m, sector_t sector, uint32_t nr_sectors);
 
 /* Write nr sectors of zeros at sector; as sim_map_write otherwise. */
 int sim_map_write_zeros(struct sim_map *m, sector_t sector, uint32_t nr_sectors);

@@ -318,28 +318,33 @@ Test(sim_disk, sync_rw_reads_cache_and_writes_a_completed_write)
 	h_fini(&h);
 }
 
-/* Untouched: no page of the durable image covers the range; cached writes do not count. */
-Test(sim_disk, durable_untouched_until_a_page_becomes_durable)
+/* The durable image's initial content: cached writes do not count; a page a write
+ * brought in still holds it beside the written sector. */
+Test(sim_disk, durable_initial_until_a_write_becomes_durable)
 {
 	struct harness h;
 	struct sim_disk_config c = h_config(256);
 	uint8_t buf[SECTOR_SIZE];
 	struct bdev *bd;
 
+	c.init = SIM_INIT_GARBAGE;
+	c.seed = 9;
 	h_init(&h, &c);
 	bd = sim_disk_bdev(h.d);
-	cr_assert(sim_disk_durable_untouched(h.d, 0, 256));
+	cr_assert(sim_disk_durable_initial(h.d, 0, 256));
 	memset(buf, 0x22, sizeof(buf));
 	cr_assert_eq(bdev_sync_rw(bd, BIO_WRITE, 20, 1, buf), 0);
-	cr_assert(sim_disk_durable_untouched(h.d, 0, 256)); /* cached only */
+	cr_assert(sim_disk_durable_initial(h.d, 0, 256)); /* cached only */
 	cr_assert_eq(bdev_sync_rw(bd, BIO_FLUSH, 0, 0, NULL), 0);
-	cr_assert_not(sim_disk_durable_untouched(h.d, 0, 256));
-	cr_assert_not(sim_disk_durable_untouched(h.d, 20, 1));
-	cr_assert_not(sim_disk_durable_untouched(h.d, 16, 8)); /* the same 4 KiB page */
-	cr_assert(sim_disk_durable_untouched(h.d, 0, 16));
-	cr_assert(sim_disk_durable_untouched(h.d, 24, 232));
-	cr_assert_not(sim_disk_durable_untouched(h.d, 250, 7)); /* past the end */
-	cr_assert(sim_disk_durable_untouched(h.d, 256, 0));
+	cr_assert_not(sim_disk_durable_initial(h.d, 0, 256));
+	cr_assert_not(sim_disk_durable_initial(h.d, 20, 1));
+	cr_assert_not(sim_disk_durable_initial(h.d, 19, 2));
+	cr_assert(sim_disk_durable_initial(h.d, 16, 4)); /* its page, not written there */
+	cr_assert(sim_disk_durable_initial(h.d, 21, 3));
+	cr_assert(sim_disk_durable_initial(h.d, 0, 20));
+	cr_assert(sim_disk_durable_initial(h.d, 21, 235));
+	cr_assert_not(sim_disk_durable_initial(h.d, 250, 7)); /* past the end */
+	cr_assert(sim_disk_durable_initial(h.d, 256, 0));
 	h_fini(&h);
 }
 

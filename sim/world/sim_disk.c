@@ -1,17 +1,16 @@
 /*
  * sim_disk.c - the simulated disk; see sim_disk.h for the model (rules 1-6).
  *
- * Organisation: requests (submit, queueing, service, completion), the
- * cache (commit, flush, supersede), the control path (sync_rw, durable
- * reads, hashes), crash states (pending list, fork), creation/destruction.
+ * Organisation: requests (submit, queueing, service, completion), the cache (commit,
+ * flush, supersede), the control path (sync_rw, durable reads, hashes), crash states
+ * (pending list, fork), creation/destruction.
  *
  * State: two copy-on-write images share one store. `durable` is what
  * survives any power cut; `current` is durable plus every completed write
  * in completion order (what reads return). The cache list holds the
  * completed, non-durable writes in completion order, each with a copy of
  * its data and the sectors a later durable write superseded.
- * Invariant: current == durable + cache applied in order (with superseded
- * sectors skipped), checked by the tests through reads.
+ * Invariant: current == durable + cache in order (superseded sectors skipped); tests read it.
  */
 #include "sim_disk.h"
 
@@ -188,8 +187,7 @@ static int supersede(struct sim_disk *d, sector_t sector, uint32_t nr)
 	return 0;
 }
 
-/* A write completes (rule 2, 4): into the current image, and the cache or
- * the durable image. */
+/* A write completes (rule 2, 4): into the current image, and the cache or the durable one. */
 static int commit_write(struct sim_disk *d, const struct sim_req *rq, uint64_t id,
 			sector_t sector, uint32_t nr, const uint8_t *data, bool durable)
 {
@@ -352,8 +350,7 @@ static int serve(struct sim_disk *d, struct sim_req *rq)
 	return r;
 }
 
-/* Completion event (rule 2). The bio's callback runs last, so it may
- * submit more I/O or even destroy an idle disk. */
+/* Completion (rule 2); the bio's callback runs last: it may submit I/O or destroy an idle disk. */
 static void req_complete(void *ctx)
 {
 	struct sim_req *rq = ctx;
@@ -501,8 +498,7 @@ static int sim_disk_sync_rw(struct bdev *bd, enum bio_op op, sector_t sector,
 int sim_disk_read_durable(struct sim_disk *d, sector_t sector,
 			  uint32_t nr_sectors, uint8_t *buf)
 {
-	if (sector > d->base.size_sectors ||
-	    nr_sectors > d->base.size_sectors - sector)
+	if (sector > d->base.size_sectors || nr_sectors > d->base.size_sectors - sector)
 		return -EIO;
 	if (nr_sectors && !buf)
 		return -EINVAL;
@@ -512,9 +508,8 @@ int sim_disk_read_durable(struct sim_disk *d, sector_t sector,
 
 bool sim_disk_durable_initial(const struct sim_disk *d, sector_t sector, uint32_t nr_sectors)
 {
-	if (sector > d->base.size_sectors || nr_sectors > d->base.size_sectors - sector)
-		return false;
-	return sim_map_holds_initial(&d->durable, sector, nr_sectors);
+	return sector <= d->base.size_sectors && nr_sectors <= d->base.size_sectors - sector &&
+	       sim_map_holds_initial(&d->durable, sector, nr_sectors);
 }
 
 uint64_t sim_disk_durable_hash(struct sim_disk *d)

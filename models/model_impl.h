@@ -207,13 +207,11 @@ struct model_view_memo {
 	uint64_t chunk;
 	bool alloc;
 };
-/* model_view_at through a memo (NULL: none) for the next sector of a run. */
-int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
-		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm);
 /*
- * model_view_memo without computing the fixed content: *fs says where it
- * comes from (L_DISK: that location's initial content; L_ZERO; L_EIO:
- * none, a state answered); model_fixed_content gives it.
+ * model_view_at through a memo (NULL: none) for the next sector of a run,
+ * without computing the fixed content: *fs says where it comes from
+ * (L_DISK: that location's initial content; L_ZERO; L_EIO: none, a state
+ * answered); model_fixed_content gives it.
  */
 int model_view_memo_src(struct model *m, const struct loc *l, struct mstate **sp,
 			struct loc *fs, struct loc *at, struct model_view_memo *mm);

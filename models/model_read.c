@@ -54,11 +54,8 @@ static int expect_at_id(struct model *m, const struct loc *lp, struct model_expe
 			struct mstate **sp, struct loc *at, struct model_view_memo *mm)
 {
 	struct loc l = *lp, fs;
-	struct mstate *s = NULL;
-	int r;
+	int r = model_view_memo_src(m, &l, sp, &fs, at, mm); /* *sp NULL on failure */
 
-	r = model_view_memo_src(m, &l, &s, &fs, at, mm);
-	*sp = r ? NULL : s;
 	return expect_fill(m, r, &l, *sp, &fs, out);
 }
 
@@ -123,7 +120,10 @@ static int run_flush(struct model *m, struct initial_run *ir,
 		     int (*run)(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sector_t abs),
 		     void *ctx)
 {
+	const struct loc plain = { .kind = L_DISK }; /* no EIO */
+
 	while (ir->n) {
+		struct loc fs = { .kind = L_DISK, .disk = ir->disk };
 		struct model_expect x;
 		int r = run(ctx, ir->k, ir->n, ir->disk, ir->abs);
 
@@ -134,10 +134,8 @@ static int run_flush(struct model *m, struct initial_run *ir,
 		ir->k += (uint32_t)r;
 		ir->abs += (uint32_t)r;
 		ir->n -= (uint32_t)r;
-		memset(&x, 0, sizeof(x));
-		x.may_succeed = true;
-		x.n = x.n_total = 1;
-		x.c[0] = model_initial_content(m->disks[ir->disk], ir->abs);
+		fs.abs = ir->abs;
+		expect_fill(m, 0, &plain, NULL, &fs, &x);
 		r = fn(ctx, ir->k, &x, 0);
 		if (r)
 			return r;
@@ -171,8 +169,7 @@ int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sect
 		r = next_loc(m, dev, sector + k, &l, &run_left);
 		if (r)
 			return r;
-		s = NULL;
-		v = model_view_memo_src(m, &l, &s, &fs, &at, &mm);
+		v = model_view_memo_src(m, &l, &s, &fs, &at, &mm); /* s NULL on failure */
 		if (run && !v && !s && !l.maybe_eio && fs.kind == L_DISK) {
 			/* Nobody wrote it: one content, no state; skip building the answer. */
 			if (ir.n && ir.disk == fs.disk && ir.abs + ir.n == fs.abs) {
@@ -186,8 +183,6 @@ int model_read_expect_runs(struct model *m, const char *dev, model_sector_t sect
 		}
 		if (run && (r = run_flush(m, &ir, fn, run, ctx)))
 			return r;
-		if (v)
-			s = NULL;
 		r = expect_fill(m, v, &l, s, &fs, &x);
 		if (r)
 			return r;

@@ -178,7 +178,7 @@ static bool memo_allocated(const struct mstore *st, uint64_t chunk, struct model
  * (L_EIO: a store sector's own state answered). Kept as a location so
  * that a run of reads can skip computing it (model_view_memo_src).
  */
-static struct model_content fixed_of(struct model *m, const struct loc *fs)
+struct model_content model_fixed_content(struct model *m, const struct loc *fs)
 {
 	return fs->kind == L_DISK ? model_initial_content(m->disks[fs->disk], fs->abs) : mc_zero();
 }
@@ -263,7 +263,7 @@ int model_view_at(struct model *m, const struct loc *l, struct mstate **sp,
 	int r = view_at_src(m, l, sp, &fs, depth, at, NULL);
 
 	if (!r && fs.kind != L_EIO)
-		*fixed = fixed_of(m, &fs);
+		*fixed = model_fixed_content(m, &fs);
 	return r;
 }
 
@@ -271,22 +271,6 @@ int model_view_memo_src(struct model *m, const struct loc *l, struct mstate **sp
 			struct loc *fs, struct loc *at, struct model_view_memo *mm)
 {
 	return view_at_src(m, l, sp, fs, 0, at, mm);
-}
-
-int model_view_memo(struct model *m, const struct loc *l, struct mstate **sp,
-		    struct model_content *fixed, struct loc *at, struct model_view_memo *mm)
-{
-	struct loc fs;
-	int r = view_at_src(m, l, sp, &fs, 0, at, mm);
-
-	if (!r && fs.kind != L_EIO)
-		*fixed = fixed_of(m, &fs);
-	return r;
-}
-
-struct model_content model_fixed_content(struct model *m, const struct loc *fs)
-{
-	return fixed_of(m, fs);
 }
 
 int model_view(struct model *m, const struct loc *l, struct mstate **sp,

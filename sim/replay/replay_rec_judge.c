@@ -179,7 +179,7 @@ static int finish_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_se
 	else if (disk < rec->nd) {
 		/* The longest prefix the image holds initial, a page at a time. */
 		while (h < j) {
-			uint32_t piece = 8 - (uint32_t)((abs + h) % 8);
+			uint32_t piece = SIM_PAGE_SECTORS - (uint32_t)((abs + h) % SIM_PAGE_SECTORS);
 
 			if (piece > j - h)
 				piece = j - h;

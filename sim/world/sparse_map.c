@@ -230,23 +230,29 @@ static const struct sim_page *lookup(const struct sim_map *m, uint64_t page)
 	return n ? n->slot[slot_of(page, 1)] : NULL;
 }
 
+/* The sectors from sector on, at most nr, in its page; *data: their bytes (NULL: absent page). */
+static uint32_t piece_at(const struct sim_map *m, sector_t sector, uint32_t nr,
+			 const uint8_t **data)
+{
+	unsigned in = (unsigned)(sector % SIM_PAGE_SECTORS);
+	uint32_t n = SIM_PAGE_SECTORS - in;
+	const struct sim_page *pg = lookup(m, sector / SIM_PAGE_SECTORS);
+
+	*data = pg ? pg->data + ((size_t)in << SECTOR_SHIFT) : NULL;
+	return n < nr ? n : nr;
+}
+
 bool sim_map_holds_initial(const struct sim_map *m, sector_t sector, uint32_t nr_sectors)
 {
 	uint8_t init[SIM_PAGE_BYTES];
 
 	while (nr_sectors > 0) {
-		uint64_t page = sector / SIM_PAGE_SECTORS;
-		unsigned in = (unsigned)(sector % SIM_PAGE_SECTORS);
-		uint32_t n = SIM_PAGE_SECTORS - in;
-		const struct sim_page *pg;
+		const uint8_t *data;
+		uint32_t n = piece_at(m, sector, nr_sectors, &data);
 
-		if (n > nr_sectors)
-			n = nr_sectors;
-		pg = lookup(m, page);
-		if (pg) { /* a write nearby brought the page in: compare */
+		if (data) { /* a write nearby brought the page in: compare */
 			sim_store_initial(m->store, sector, n, init);
-			if (memcmp(pg->data + ((size_t)in << SECTOR_SHIFT), init,
-				   (size_t)n << SECTOR_SHIFT))
+			if (memcmp(data, init, (size_t)n << SECTOR_SHIFT))
 				return false;
 		}
 		sector += n;
@@ -259,17 +265,11 @@ void sim_map_read(const struct sim_map *m, sector_t sector, uint32_t nr_sectors,
 		  uint8_t *buf)
 {
 	while (nr_sectors > 0) {
-		uint64_t page = sector / SIM_PAGE_SECTORS;
-		unsigned in = (unsigned)(sector % SIM_PAGE_SECTORS);
-		uint32_t n = SIM_PAGE_SECTORS - in;
-		const struct sim_page *pg;
+		const uint8_t *data;
+		uint32_t n = piece_at(m, sector, nr_sectors, &data);
 
-		if (n > nr_sectors)
-			n = nr_sectors;
-		pg = lookup(m, page);
-		if (pg)
-			memcpy(buf, pg->data + ((size_t)in << SECTOR_SHIFT),
-			       (size_t)n << SECTOR_SHIFT);
+		if (data)
+			memcpy(buf, data, (size_t)n << SECTOR_SHIFT);
 		else
 			sim_store_initial(m->store, sector, n, buf);
 		buf += (size_t)n << SECTOR_SHIFT;

@@ -39,12 +39,16 @@ static void seg(struct model *m, const char *name, enum model_target_type t, con
 	cr_assert_eq(model_dev_set(m, name, &s, 1), 0);
 }
 
-Test(model_memo, read_expect_ids_answers_as_each_sector_does)
+/*
+ * A garbage disk sd under X_org (offset 100), origin X and snapshot S (chunk 8, COW on cow).
+ * Origin writes copy chunks 1..2 and 7 (garbage read through a copied chunk), a snapshot
+ * write gives sectors 40..43 states of the store's own; the rest of S reads the origin's
+ * shared, never-written sectors.
+ */
+static void fill_stack(struct model *m)
 {
-	struct model *m = model_create();
 	struct model_data d1 = { MODEL_DATA_PATTERN, 3, 0, NULL };
 	struct model_data d2 = { MODEL_DATA_PATTERN, 4, 0, NULL };
-	struct collect c = { .n = 0 };
 
 	cr_assert_not_null(m);
 	cr_assert_eq(model_add_disk(m, "sd", 2048, true, 77), 0);
@@ -52,13 +56,18 @@ Test(model_memo, read_expect_ids_answers_as_each_sector_does)
 	seg(m, "X_org", MODEL_T_LINEAR, "/dev/sd", 100, NULL);
 	seg(m, "S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", 0, "/dev/cow");
 	seg(m, "X", MODEL_T_ORIGIN, "/dev/mapper/X_org", 0, NULL);
-	/* Origin writes copy chunks 1..2 (garbage read through a copied chunk),
-	 * a snapshot write gives sectors 40..43 states of the store's own; the
-	 * rest of the run reads the origin's shared, never-written sectors. */
 	cr_assert_eq(model_write(m, "X", 12, 10, &d1, 0), 0);
 	cr_assert_eq(model_write(m, "S", 40, 4, &d2, 0), 0);
 	cr_assert_eq(model_write(m, "X", 60, 3, &d1, 0), 0);
 	model_flush(m, "X");
+}
+
+Test(model_memo, read_expect_ids_answers_as_each_sector_does)
+{
+	struct model *m = model_create();
+	struct collect c = { .n = 0 };
+
+	fill_stack(m);
 	cr_assert_eq(model_read_expect_ids(m, "S", 0, 200, collect_one, &c), 0);
 	cr_assert_eq(c.n, 200);
 	for (uint32_t k = 0; k < 200; k++) {
@@ -124,22 +133,11 @@ static int runs_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_sect
 Test(model_memo, read_expect_runs_are_the_unwritten_sectors)
 {
 	struct model *m = model_create();
-	struct model_data d1 = { MODEL_DATA_PATTERN, 3, 0, NULL };
-	struct model_data d2 = { MODEL_DATA_PATTERN, 4, 0, NULL };
 	struct collect c = { .n = 0 };
 	static struct runs r, e;
 	uint32_t in_runs = 0;
 
-	cr_assert_not_null(m);
-	cr_assert_eq(model_add_disk(m, "sd", 2048, true, 77), 0);
-	cr_assert_eq(model_add_disk(m, "cow", 4096, false, 0), 0);
-	seg(m, "X_org", MODEL_T_LINEAR, "/dev/sd", 100, NULL);
-	seg(m, "S", MODEL_T_SNAPSHOT, "/dev/mapper/X_org", 0, "/dev/cow");
-	seg(m, "X", MODEL_T_ORIGIN, "/dev/mapper/X_org", 0, NULL);
-	cr_assert_eq(model_write(m, "X", 12, 10, &d1, 0), 0);
-	cr_assert_eq(model_write(m, "S", 40, 4, &d2, 0), 0);
-	cr_assert_eq(model_write(m, "X", 60, 3, &d1, 0), 0);
-	model_flush(m, "X");
+	fill_stack(m);
 	cr_assert_eq(model_read_expect_ids(m, "S", 0, 200, collect_one, &c), 0);
 	memset(&r, 0, sizeof(r));
 	cr_assert_eq(model_read_expect_runs(m, "S", 0, 200, runs_one, runs_run, &r), 0);

@@ -192,7 +192,9 @@ enum explore_verdict explore_check_state(struct replay_world *w, struct sim_disk
 
 /*
  * The same with a recorder (replay_rec.h; NULL: none): the state becomes
- * the reference other states of its crash point are judged against.
+ * the reference other states of its crash point are judged against. The
+ * check's reads are judged by replay_rec_finish, not here: EXPLORE_OK
+ * with a recorder is the full check's verdict only once that returns 0.
  */
 struct replay_rec;
 enum explore_verdict explore_check_state_rec(struct replay_world *w, struct sim_disk **crashed,

@@ -181,9 +181,16 @@ enum explore_verdict explore_fast_check(struct explore_run *er, struct replay_wo
 	if (!rec)
 		return explore_check_state(w, forks, seed, explore_record_exception, er, out);
 	v = explore_check_state_rec(w, forks, seed, explore_record_exception, er, out, rec);
-	if (v != EXPLORE_OK || replay_rec_finish(rec) || !ref_add(er, slot, rec, out))
-		replay_rec_free(rec);
-	return v;
+	if (v == EXPLORE_OK && !replay_rec_finish(rec)) {
+		if (!ref_add(er, slot, rec, out))
+			replay_rec_free(rec);
+		return v;
+	}
+	/* The recorded check left the reads to the recording, which could not
+	 * clear them: the full check gives the verdict (and its evidence). */
+	replay_rec_free(rec);
+	er->nr_exc = 0;
+	return explore_check_state(w, forks, seed, explore_record_exception, er, out);
 }
 
 void explore_fast_point_end(struct explore_run *er)

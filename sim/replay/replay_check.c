@@ -65,8 +65,10 @@ int rp_read_check_range(struct replay_world *w, const char *dev, sector_t sector
 		snprintf(q->dev, sizeof(q->dev), "%s", mname);
 		q->is_dm = is_dm;
 		bio_init(&q->bio, bd, BIO_READ, 0, s, n, q->buf, NULL, NULL);
-		if (w->rec)
+		if (w->rec) {
 			rp_rec_read_begin(w->rec, mname, s, n, buf);
+			q->rec_checks = true;
+		}
 		r = run_req(w, q, errbuf, len);
 		if (w->rec)
 			rp_rec_read_end(w->rec, r ? r : q->status, buf);

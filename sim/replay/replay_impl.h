@@ -92,6 +92,7 @@ struct rp_req {
 	int status;
 	bool trace_io;                  /* counts in w->inflight */
 	bool unchecked;                 /* a session's request: no model, no expectation */
+	bool rec_checks;                /* a recorded check read: the recording judges it */
 };
 
 struct rp_pending_suspend {

@@ -362,8 +362,14 @@ void rp_rec_read_end(struct replay_rec *rec, int status, const uint8_t *buf)
 				REC_BAD(rec);
 			break;
 		default:
-			/* The same in every state: nothing to keep but a name of its own,
+			/* The same in every state: its content and a name of its own,
 			 * so that two such reads never pass for one source. */
+			if (rr_grow((void **)&rec->fixed_c, &rec->cap_fixed_c, rec->nr_fixed + 1,
+				    sizeof(*rec->fixed_c))) {
+				REC_BAD(rec);
+				break;
+			}
+			rec->fixed_c[rec->nr_fixed] = model_content_of(got);
 			p->kind = PV_FIXED;
 			p->a = rec->nr_fixed++;
 			break;

@@ -16,6 +16,9 @@
  *   - the model as it was after recovery, and the check's reads and test
  *     writes in order.
  * Each position's provenance is verified against the bytes actually read.
+ * The world does not check the recorded reads against the model:
+ * replay_rec_finish does, once per position and without pins (below), so
+ * that a reference costs one look at the model per sector, not two.
  *
  * Judging. The stack does not look at data, only at metadata: a state
  * whose crashed images equal the reference's on the control set is
@@ -70,10 +73,14 @@ void replay_rec_control(struct replay_rec *rec, unsigned disk, sector_t sector,
 			uint32_t nr);
 
 /*
- * After the reference's check passed: judge which positions are settled.
- * Returns 0 when the recording can judge other states, -1 when not (it
- * saw something it does not follow: an I/O error, a background merge, a
- * provenance the bytes contradict, test writes of two seeds).
+ * After the reference's check passed: judge every position it read on the
+ * recovered model, and which positions are settled. Returns 0 when the
+ * reference's reads all pass there and the recording can judge other
+ * states; -1 when not, which says nothing of the state: a read the model
+ * does not allow, two sources for one sector state, or something the
+ * recording does not follow (an I/O error, a background merge, a
+ * provenance the bytes contradict, test writes of two seeds). Only the
+ * full check, without a recorder, then gives the state's verdict.
  */
 int replay_rec_finish(struct replay_rec *rec);
 

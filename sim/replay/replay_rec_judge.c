@@ -81,7 +81,6 @@ struct finish_ctx {
 	struct rr_tie *ties;
 	size_t nt;
 	size_t pos;   /* the read's first position */
-	bool verify;  /* carrying: what the reference read must still be allowed */
 };
 
 /* What the reference read at position p (0), or -1 when it is not known. */
@@ -129,17 +128,11 @@ static int finish_one(void *ctx, uint32_t k, const struct model_expect *x, uint6
 	const struct rr_prov *v = &rec->pos[p];
 	bool settled = x->may_succeed && !x->may_fail && x->n_total == 1;
 
-	if (fc->verify) {
+	{
 		struct model_content c;
 
 		if (ref_content(rec, p, &c) || !allows(x, &c))
 			return -1;
-	} else if (v->kind == PV_FIXED && v->a < rec->nr_fixed) {
-		/* The reference passed: a settled position read the one content. */
-		if (settled)
-			rec->fixed_c[v->a] = x->c[0];
-		else
-			rec->no_carry = true; /* bytes the recording does not keep */
 	}
 	if (settled)
 		rec->settled[p] = 1;
@@ -169,14 +162,10 @@ static int finish_run(void *ctx, uint32_t k, uint32_t n, uint32_t disk, model_se
 	for (; j < n; j++) {
 		const struct rr_prov *v = &rec->pos[p0 + j];
 
-		if (v->kind == PV_FIXED)
-			break; /* its content is kept: finish_one */
-		if (fc->verify && (v->kind != PV_CRASH || v->disk != disk || v->a != abs + j))
+		if (v->kind != PV_CRASH || v->disk != disk || v->a != abs + j)
 			break;
 	}
-	if (!fc->verify)
-		h = j;
-	else if (disk < rec->nd) {
+	if (disk < rec->nd) {
 		/* The longest prefix the image holds initial, a page at a time. */
 		while (h < j) {
 			uint32_t piece = SIM_PAGE_SECTORS - (uint32_t)((abs + h) % SIM_PAGE_SECTORS);
@@ -224,12 +213,13 @@ static void settle_reset(struct replay_rec *rec)
  * applied: one allowed content makes it settled; the others keep their
  * allowed sets. Pins tie reads of one sector state: the judge may check
  * each position alone only when every read of one state takes its bytes
- * from one source, which it checks here. With verify (a later point's
- * model), the reference's own reads must pass again: the test writes'
- * predicted statuses, failed reads still allowed to fail, and each
- * position's content still among the allowed ones.
+ * from one source, which it checks here. The reference's own reads must
+ * pass on m (its own recovered model when the recording ends: the check
+ * read past the model, replay_rec.h; a later point's when carrying): the
+ * test writes' predicted statuses, failed reads allowed to fail, and each
+ * position's content among the allowed ones.
  */
-static int settle(struct replay_rec *rec, struct model *mc, bool verify)
+static int settle(struct replay_rec *rec, struct model *mc)
 {
 	struct finish_ctx fc;
 	struct rr_tie *ties;
@@ -239,10 +229,8 @@ static int settle(struct replay_rec *rec, struct model *mc, bool verify)
 	settle_reset(rec);
 	if (!rec->settled)
 		rec->settled = calloc(rec->nr_pos ? rec->nr_pos : 1, 1);
-	if (!verify && rec->nr_fixed && !rec->fixed_c)
-		rec->fixed_c = calloc(rec->nr_fixed, sizeof(*rec->fixed_c));
 	ties = malloc((rec->nr_pos ? rec->nr_pos : 1) * sizeof(*ties));
-	fc = (struct finish_ctx){ rec, ties, 0, 0, verify };
+	fc = (struct finish_ctx){ rec, ties, 0, 0 };
 	if (!rec->settled || !mc || !ties || (rec->nr_fixed && !rec->fixed_c)) {
 		ret = -1;
 		goto out;
@@ -252,13 +240,13 @@ static int settle(struct replay_rec *rec, struct model *mc, bool verify)
 		const char *dev = rec->names[e->dev];
 
 		if (e->write) {
-			if (write_model(mc, dev, e, rec->seed) != e->status && verify)
+			if (write_model(mc, dev, e, rec->seed) != e->status)
 				ret = -1;
 			continue;
 		}
 		if (e->status) {
 			memset(rec->settled + e->pos, 1, e->n);
-			if (verify && model_read_expect_ids(mc, dev, e->sector, e->n, failed_one, NULL))
+			if (model_read_expect_ids(mc, dev, e->sector, e->n, failed_one, NULL))
 				ret = -1;
 			continue;
 		}
@@ -311,7 +299,7 @@ int replay_rec_finish(struct replay_rec *rec)
 		return -1;
 	rec->finished = true;
 	/* A later point's model comes with replay_rec_rebase: m0 is done. */
-	r = settle(rec, rec->m0, false);
+	r = settle(rec, rec->m0);
 	rec->m0 = NULL;
 	return r;
 }
@@ -320,7 +308,7 @@ int replay_rec_rebase(struct replay_rec *rec, const struct model *m)
 {
 	if (rec->bad || !rec->finished || rec->no_carry)
 		return -1;
-	return settle(rec, model_clone(m), true);
+	return settle(rec, model_clone(m));
 }
 
 void replay_rec_no_carry(struct replay_rec *rec)

@@ -7,7 +7,8 @@
  *     check passes it too;
  *   - the reference's images with one sector a pending write covers
  *     overwritten by bytes no write ever held: not cleared, and the full
- *     check fails it (the model allows neither old nor new there);
+ *     check fails it (the model allows neither old nor new there); recorded,
+ *     its check leaves the reads to the recording, which refuses them;
  *   - the same with a metadata sector of the COW changed: not cleared
  *     (control: the recovered stack would differ);
  *   - another seed of test writes: not cleared.
@@ -136,6 +137,16 @@ static int hook(void *ctx, struct replay_world *w, const struct replay_crash_poi
 	cr_expect_eq(replay_rec_judge(rec, st, ioseed), 1, "a state of junk was cleared");
 	cr_expect_eq(explore_check_state(w, st, seed, NULL, NULL, &out), EXPLORE_VIOLATION,
 		     "the full check passed junk: %s", out.message);
+	/* Recorded, the junk state's reads are the recording's to judge: it refuses them. */
+	{
+		struct replay_rec *jr = replay_rec_new(replay_world_nr_disks(w));
+
+		cr_assert(jr);
+		cr_expect_eq(explore_check_state_rec(w, st, seed, NULL, NULL, &out, jr), EXPLORE_OK,
+			     "a recorded check judged a read itself: %s", out.message);
+		cr_expect_neq(replay_rec_finish(jr), 0, "the recording cleared junk");
+		replay_rec_free(jr);
+	}
 	drop(w, st);
 	jc->reached |= 2;
 

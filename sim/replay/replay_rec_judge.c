@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern.h"
 #include "replay_rec_impl.h"
 
 /* A test write applied to the model: its predicted status. */
@@ -42,6 +43,37 @@ static int tie_cmp(const void *x, const void *y)
 	if (a->disk != b->disk)
 		return a->disk < b->disk ? -1 : 1;
 	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/*
+ * Whether every sector state (id) in ties[] takes its bytes from one
+ * source: a hash table of the first source of each id (a sort cost more
+ * than the rest of a rebase's bookkeeping).
+ */
+static bool ties_one_source(const struct rr_tie *ties, size_t nt)
+{
+	size_t cap = 16, mask;
+	struct rr_tie *tab;
+	bool ok = true;
+
+	while (cap < 2 * nt)
+		cap *= 2;
+	mask = cap - 1;
+	tab = calloc(cap, sizeof(*tab)); /* id 0: empty (ties have ids) */
+	if (!tab)
+		return false;
+	for (size_t i = 0; i < nt && ok; i++) {
+		size_t h = (size_t)pattern_mix64(ties[i].id) & mask;
+
+		while (tab[h].id && tab[h].id != ties[i].id)
+			h = (h + 1) & mask;
+		if (!tab[h].id)
+			tab[h] = ties[i];
+		else
+			ok = !tie_cmp(&tab[h], &ties[i]);
+	}
+	free(tab);
+	return ok;
 }
 
 static int src_cmp(const void *x, const void *y)
@@ -258,12 +290,10 @@ static int settle(struct replay_rec *rec, struct model *mc)
 	if (ret)
 		goto out;
 	/* One sector state, one source: else the pins the judge skips could matter. */
-	qsort(ties, nt, sizeof(*ties), tie_cmp);
-	for (size_t i = 1; i < nt; i++)
-		if (ties[i].id == ties[i - 1].id && tie_cmp(&ties[i], &ties[i - 1])) {
-			ret = -1;
-			goto out;
-		}
+	if (!ties_one_source(ties, nt)) {
+		ret = -1;
+		goto out;
+	}
 	if (rr_grow((void **)&rec->src, &rec->cap_src, rec->nr_unsettled ? rec->nr_unsettled : 1,
 		    sizeof(*rec->src))) {
 		ret = -1;

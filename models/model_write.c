@@ -57,14 +57,24 @@ static int copy_chunk(struct model *m, struct mstore *st, uint64_t chunk)
 	st->used++;
 	if (end > st->len)
 		end = st->len;
+	struct loc ol;
+	model_sector_t left = 0; /* sectors ol stays consecutive for, after x */
+	int rr = 0;
+
 	for (model_sector_t x = first; x < end; x++) {
-		struct loc ol;
 		struct mstate *src, *dst;
 		struct model_content fixed;
 		struct loc at;
 
-		if (model_resolve(m, st->origin, x, &ol, 0) ||
-		    model_view_at(m, &ol, &src, &fixed, 0, &at) || !src)
+		/* The origin resolved once per run of the chunk (no table changes here). */
+		if (left) {
+			model_loc_advance(&ol, 1);
+			left--;
+		} else {
+			rr = model_resolve_run(m, st->origin, x, &ol, 0, &left);
+			left = rr ? 0 : left - 1;
+		}
+		if (rr || model_view_at(m, &ol, &src, &fixed, 0, &at) || !src)
 			continue; /* never written: the copy is the initial content (implicit) */
 		dst = mmap_put(&st->map, x, NULL);
 		if (!dst)

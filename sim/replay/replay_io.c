@@ -185,13 +185,13 @@ static void read_done(struct rp_req *q)
 	 * knows nothing of faults, so only the status is checked. */
 	if (q->status && q->status == q->expect_error && w->faults)
 		return;
-	/* On image files that held a store before the run the model cannot
-	 * know what a device reads: expect: alone is checked (replay_files.c). */
 	/* A recorded check read: replay_rec_finish judges every position it
 	 * read against the recovered model (a recording that cannot is
 	 * checked again in full by its caller). */
 	if (q->rec_checks)
 		return;
+	/* On image files that held a store before the run the model cannot
+	 * know what a device reads: expect: alone is checked (replay_files.c). */
 	r = w->model_blind ? 0
 	    : model_check_read(w->model, q->dev, q->bio.sector, q->bio.nr_sectors, q->buf,
 			       q->status, &mm);

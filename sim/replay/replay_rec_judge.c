@@ -159,13 +159,10 @@ static int finish_one(void *ctx, uint32_t k, const struct model_expect *x, uint6
 	size_t p = fc->pos + k;
 	const struct rr_prov *v = &rec->pos[p];
 	bool settled = x->may_succeed && !x->may_fail && x->n_total == 1;
+	struct model_content c;
 
-	{
-		struct model_content c;
-
-		if (ref_content(rec, p, &c) || !allows(x, &c))
-			return -1;
-	}
+	if (ref_content(rec, p, &c) || !allows(x, &c))
+		return -1;
 	if (settled)
 		rec->settled[p] = 1;
 	else if (add_unsettled(rec, p, x))
